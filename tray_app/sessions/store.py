@@ -1,0 +1,492 @@
+"""In-memory store of creation sessions: the single owner of session state.
+
+``transition`` is the only way a session's state, phase and next_action
+change. Observers hear about every change; subscribers get the session's
+event frames. The GC pass aborts abandoned INPUT_REQUIRED sessions and
+evicts finished sessions past the retention bounds. Everything here runs on
+one event loop thread and never blocks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from tray_app.sessions import frames
+from tray_app.sessions.session import JsonDict, Session, to_handle, utc_now
+from tray_app.sessions.states import (
+    PHASE_OF_STATE,
+    TERMINAL_STATES,
+    TRANSITIONS,
+    IllegalTransition,
+    NextAction,
+    SessionKind,
+    SessionState,
+)
+from tray_app.sessions.subscription import EVICTED, SHUTDOWN, Subscription
+
+__all__ = [
+    "ABANDONED_CODE",
+    "Change",
+    "GcReport",
+    "Observer",
+    "Retention",
+    "SessionStore",
+    "UnknownSession",
+]
+
+_log = logging.getLogger(__name__)
+
+ABANDONED_CODE = "session_abandoned"
+
+Clock = Callable[[], datetime]
+
+
+class Change(StrEnum):
+    """What changed, as told to observers."""
+
+    OPENED = "opened"
+    STATE = "state"
+    HEARTBEAT = "heartbeat"
+    #: Progress, a warning or a pending prompt changed; the state did not.
+    UPDATED = "updated"
+    CLOSED = "closed"
+    EVICTED = "evicted"
+
+
+Observer = Callable[[Session, Change], None]
+
+
+class UnknownSession(ValueError):
+    def __init__(self, session_id: str) -> None:
+        super().__init__(f"unknown session_id {session_id!r}")
+        self.session_id = session_id
+
+
+@dataclass(frozen=True, slots=True)
+class Retention:
+    """How many finished sessions are kept, and for how long."""
+
+    max_finished: int = 500
+    max_age: timedelta = timedelta(days=1)
+
+
+@dataclass(slots=True)
+class GcReport:
+    abandoned: list[str] = field(default_factory=list)
+    evicted: int = 0
+
+
+class SessionStore:
+    """Sessions keyed by id, with observers, event fan-out and GC."""
+
+    def __init__(
+        self,
+        *,
+        clock: Clock = utc_now,
+        abandon_after: timedelta = timedelta(hours=1),
+        retention: Retention | None = None,
+        subscriber_queue_limit: int = 1024,
+        id_factory: Callable[[], str] | None = None,
+    ) -> None:
+        self._clock = clock
+        self.abandon_after = abandon_after
+        self.retention = retention or Retention()
+        self._queue_limit = subscriber_queue_limit
+        self._new_id = id_factory or _session_ids()
+        self._sessions: dict[str, Session] = {}
+        # Indexes that keep counts, GC and eviction independent of the total.
+        self._live: set[str] = set()
+        self._waiting: dict[str, Session] = {}
+        self._finished: dict[str, None] = {}  # insertion order == finish order
+        # Copy-on-write tuples: callbacks may (un)subscribe while we iterate.
+        self._observers: tuple[Observer, ...] = ()
+        self._subscribers: dict[str, tuple[Subscription, ...]] = {}
+        self._global_subscribers: tuple[Subscription, ...] = ()
+        self._change_waiters: dict[str, list[asyncio.Future[SessionState]]] = {}
+
+    # ---- reading -----------------------------------------------------------
+    @property
+    def clock(self) -> Clock:
+        return self._clock
+
+    def get(self, session_id: str) -> Session | None:
+        return self._sessions.get(session_id)
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+    def __contains__(self, session_id: object) -> bool:
+        return session_id in self._sessions
+
+    def sessions(self, states: Iterable[SessionState] | None = None) -> list[Session]:
+        """Sessions, newest first, optionally only those in ``states``."""
+        wanted = None if states is None else frozenset(states)
+        return [s for s in reversed(self._sessions.values()) if wanted is None or s.state in wanted]
+
+    @property
+    def live_count(self) -> int:
+        return len(self._live)
+
+    @property
+    def waiting_count(self) -> int:
+        return len(self._waiting)
+
+    @property
+    def finished_count(self) -> int:
+        return len(self._finished)
+
+    def handle(self, session_id: str) -> JsonDict:
+        return to_handle(self._require(session_id))
+
+    # ---- lifecycle -----------------------------------------------------------
+    def open(
+        self,
+        kind: SessionKind | str,
+        request: Any,
+        *,
+        destination: str | None = None,
+        title: str = "",
+    ) -> Session:
+        """Create a session in PENDING. ``destination`` is fixed from here on."""
+        now = self._clock()
+        session = Session(
+            session_id=self._new_id(),
+            kind=SessionKind(kind),
+            state=SessionState.PENDING,
+            request=request,
+            created_at=now,
+            last_heartbeat=now,
+            destination=destination,
+            title=title,
+        )
+        self._sessions[session.session_id] = session
+        self._live.add(session.session_id)
+        self._notify(session, Change.OPENED)
+        if self._global_subscribers:
+            self._publish_global(
+                session.session_id, {"kind": "opened", "session": to_handle(session)}
+            )
+        return session
+
+    def transition(
+        self, session_id: str, new_state: SessionState, *, outcome: JsonDict | None = None
+    ) -> Session:
+        """Move a session along a legal edge; illegal edges raise IllegalTransition.
+
+        Entering a state with a phase publishes its frame. A terminal state's
+        frame goes out with :meth:`close`, which this calls when ``outcome``
+        is given.
+        """
+        session = self._sessions.get(session_id)
+        if session is None:
+            raise UnknownSession(session_id)
+        old_state = session.state
+        if new_state not in _EDGES[old_state]:
+            raise IllegalTransition(old_state, new_state)
+        phase = _PHASES.get(new_state)
+        terminal = new_state in TERMINAL_STATES
+        if terminal and new_state is not SessionState.DONE:
+            session.ended_in_phase = session.current_phase
+        session.state = new_state
+        session.current_phase = phase
+        if old_state is SessionState.INPUT_REQUIRED:
+            del self._waiting[session_id]
+            session.pending_input = None
+            session.input_since = None
+        if new_state is SessionState.INPUT_REQUIRED:
+            session.next_action = NextAction.AWAITING_INPUT
+            self._waiting[session_id] = session
+            session.input_since = self._clock()
+        else:
+            session.next_action = NextAction.NONE
+        if terminal:
+            self._live.discard(session_id)
+        if session_id in self._change_waiters:
+            self._wake_change_waiters(session_id, new_state)
+        self._notify(session, Change.STATE)
+        if new_state is SessionState.INPUT_REQUIRED:
+            self._publish(session_id, frames.input_required(session.pending_input))
+        elif phase is not None and new_state is not SessionState.DONE:
+            self._publish(session_id, {"kind": frames.PHASE, "phase": phase, "at": self._clock()})
+        if outcome is not None and terminal:
+            self.close(session_id, outcome)
+        return session
+
+    def await_input(self, session_id: str, prompt: JsonDict) -> Session:
+        """Enter INPUT_REQUIRED with ``prompt`` ({plugin, reason, fields, attempt})."""
+        session = self._require(session_id)
+        previous = session.pending_input
+        session.pending_input = prompt
+        try:
+            return self.transition(session_id, SessionState.INPUT_REQUIRED)
+        except Exception:
+            session.pending_input = previous
+            raise
+
+    def report_progress(self, session_id: str, current: int, total: int, plugin: str) -> None:
+        session = self._require(session_id)
+        frame = frames.progress(current, total, plugin)
+        session.progress = frame
+        self._notify(session, Change.UPDATED)
+        self._publish(session_id, frame)
+
+    def warn(self, session_id: str, message: str) -> None:
+        session = self._require(session_id)
+        session.warnings.append(message)
+        self._notify(session, Change.UPDATED)
+        self._publish(session_id, frames.warning(session.current_phase, message))
+
+    def heartbeat(self, session_id: str) -> None:
+        """Refresh the heartbeat; an unknown id is a no-op (stale clients are normal)."""
+        session = self._sessions.get(session_id)
+        if session is None:
+            return
+        session.last_heartbeat = self._clock()
+        self._notify(session, Change.HEARTBEAT)
+
+    def close(self, session_id: str, outcome: JsonDict) -> None:
+        """Stamp a terminal session with its outcome and publish the terminal frame.
+
+        FAILED keeps the outcome in ``error``; DONE and ABORTED in ``result``.
+        An unknown id is a no-op. Closing twice only restamps the outcome.
+        """
+        session = self._sessions.get(session_id)
+        if session is None:
+            return
+        state = session.state
+        if state not in TERMINAL_STATES:
+            raise ValueError(f"session {session_id} is {state.value}, not terminal")
+        if state is SessionState.FAILED:
+            session.error = outcome
+        else:
+            session.result = outcome
+        if session.finished_at is not None:
+            return
+        session.finished_at = self._clock()
+        if state is SessionState.DONE:
+            frame = frames.done(outcome)
+        elif state is SessionState.FAILED:
+            frame = frames.failed(session.ended_in_phase, outcome)
+        else:
+            frame = frames.aborted(outcome)
+        self._finished[session_id] = None
+        self._notify(session, Change.CLOSED)
+        self._publish(session_id, frame)
+        subscribers = self._subscribers.pop(session_id, None)
+        if subscribers:
+            for subscription in subscribers:
+                subscription.finish()
+        self._evict_over_count()
+
+    # ---- waiting for a session ---------------------------------------------------
+    def next_transition(self, session_id: str) -> asyncio.Future[SessionState]:
+        """A future resolved with the state of the session's next transition.
+
+        This is how the GC wakes whoever waits on a session it aborts.
+        """
+        self._require(session_id)
+        future: asyncio.Future[SessionState] = asyncio.get_running_loop().create_future()
+        self._change_waiters.setdefault(session_id, []).append(future)
+        return future
+
+    def _wake_change_waiters(self, session_id: str, state: SessionState) -> None:
+        waiters = self._change_waiters.pop(session_id, None)
+        if waiters:
+            for future in waiters:
+                if not future.done():
+                    future.set_result(state)
+
+    # ---- observers and subscribers ----------------------------------------------
+    def add_observer(self, observer: Observer) -> Callable[[], None]:
+        """Call ``observer(session, change)`` after every change. Returns a remover."""
+        self._observers = (*self._observers, observer)
+
+        def remove() -> None:
+            self._observers = tuple(o for o in self._observers if o is not observer)
+
+        return remove
+
+    def subscribe(self, session_id: str) -> Subscription:
+        """Frames of one session: a snapshot first, then every later frame.
+
+        On a finished session: the snapshot and its terminal frame, then the end.
+        """
+        session = self._require(session_id)
+        subscription = Subscription(self._queue_limit, self._detach_from(session_id))
+        subscription.push(frames.snapshot(to_handle(session)))
+        if session.finished_at is not None:
+            outcome = session.outcome or {}
+            if session.state is SessionState.DONE:
+                subscription.push(frames.done(outcome))
+            elif session.state is SessionState.FAILED:
+                subscription.push(frames.failed(session.ended_in_phase, outcome))
+            else:
+                subscription.push(frames.aborted(outcome))
+            subscription.finish()
+            return subscription
+        self._subscribers[session_id] = (*self._subscribers.get(session_id, ()), subscription)
+        return subscription
+
+    def subscribe_all(self) -> Subscription:
+        """Frames of every session, each with ``session_id``; a snapshot of all first."""
+        subscription = Subscription(self._queue_limit, self._detach_global)
+        handles = [to_handle(s) for s in self._sessions.values()]
+        subscription.push(frames.snapshot_all(handles))
+        self._global_subscribers = (*self._global_subscribers, subscription)
+        return subscription
+
+    def subscriber_count(self, session_id: str | None = None) -> int:
+        if session_id is None:
+            return len(self._global_subscribers)
+        return len(self._subscribers.get(session_id, ()))
+
+    def close_all_subscriptions(self, reason: str = SHUTDOWN) -> None:
+        """End every stream, e.g. on shutdown."""
+        for subscriptions in list(self._subscribers.values()):
+            for subscription in subscriptions:
+                subscription.finish(reason)
+        for subscription in self._global_subscribers:
+            subscription.finish(reason)
+
+    def _detach_from(self, session_id: str) -> Callable[[Subscription], None]:
+        def detach(subscription: Subscription) -> None:
+            remaining = tuple(
+                s for s in self._subscribers.get(session_id, ()) if s is not subscription
+            )
+            if remaining:
+                self._subscribers[session_id] = remaining
+            else:
+                self._subscribers.pop(session_id, None)
+
+        return detach
+
+    def _detach_global(self, subscription: Subscription) -> None:
+        self._global_subscribers = tuple(
+            s for s in self._global_subscribers if s is not subscription
+        )
+
+    def publish(self, session_id: str, frame: JsonDict) -> None:
+        """Publish a frame the store does not build itself (must not be terminal)."""
+        self._require(session_id)
+        if frames.is_terminal(frame):
+            raise ValueError("terminal frames are published by close()")
+        self._publish(session_id, frame)
+
+    def _publish(self, session_id: str, frame: JsonDict) -> None:
+        subscriptions = self._subscribers.get(session_id)
+        if subscriptions:
+            for subscription in subscriptions:
+                if not subscription.push(frame):
+                    _log.warning("dropped slow subscriber of session %s", session_id)
+        self._publish_global(session_id, frame)
+
+    def _publish_global(self, session_id: str, frame: JsonDict) -> None:
+        if self._global_subscribers:
+            tagged = {"session_id": session_id, **frame}
+            for subscription in self._global_subscribers:
+                if not subscription.push(tagged):
+                    _log.warning("dropped slow subscriber of all sessions")
+
+    def _notify(self, session: Session, change: Change) -> None:
+        for observer in self._observers:
+            try:
+                observer(session, change)
+            except Exception:
+                # An observer's bug must not break the store or the others.
+                _log.exception("session observer %r failed on %s", observer, change)
+
+    # ---- GC and retention ---------------------------------------------------------
+    def abandoned_older_than(self, age: timedelta) -> list[str]:
+        """Ids of INPUT_REQUIRED sessions whose last heartbeat is older than ``age``."""
+        threshold = self._clock() - age
+        return [sid for sid, s in self._waiting.items() if s.last_heartbeat < threshold]
+
+    def gc_once(self, abandon_after: timedelta | None = None) -> GcReport:
+        """One GC pass: abort abandoned waiting sessions, evict past retention.
+
+        Cost grows with waiting sessions plus evicted ones, not with the total.
+        """
+        age = self.abandon_after if abandon_after is None else abandon_after
+        report = GcReport()
+        minutes = max(1, round(age.total_seconds() / 60))
+        for session_id in self.abandoned_older_than(age):
+            outcome = {
+                "code": ABANDONED_CODE,
+                "message": f"No client heartbeat for over {minutes} minutes; "
+                "the session was abandoned.",
+            }
+            self.transition(session_id, SessionState.ABORTED, outcome=outcome)
+            report.abandoned.append(session_id)
+            _log.info("GC aborted abandoned session %s", session_id)
+        report.evicted = self._evict_over_count() + self._evict_over_age()
+        return report
+
+    async def gc_loop(self, interval_s: float = 300.0) -> None:
+        """Run :meth:`gc_once` every ``interval_s`` (headless mode; the tray uses a QTimer)."""
+        while True:
+            await asyncio.sleep(interval_s)
+            self.gc_once()
+
+    def _evict_over_count(self) -> int:
+        evicted = 0
+        limit = max(0, self.retention.max_finished)
+        while len(self._finished) > limit:
+            self._evict(next(iter(self._finished)))
+            evicted += 1
+        return evicted
+
+    def _evict_over_age(self) -> int:
+        evicted = 0
+        cutoff = self._clock() - self.retention.max_age
+        while self._finished:
+            oldest_id = next(iter(self._finished))
+            finished_at = self._sessions[oldest_id].finished_at
+            if finished_at is None or finished_at >= cutoff:
+                break
+            self._evict(oldest_id)
+            evicted += 1
+        return evicted
+
+    def _evict(self, session_id: str) -> None:
+        del self._finished[session_id]
+        session = self._sessions.pop(session_id)
+        for subscription in self._subscribers.pop(session_id, ()):
+            subscription.finish(EVICTED)
+        for future in self._change_waiters.pop(session_id, ()):
+            future.cancel()
+        self._notify(session, Change.EVICTED)
+
+    def _require(self, session_id: str) -> Session:
+        session = self._sessions.get(session_id)
+        if session is None:
+            raise UnknownSession(session_id)
+        return session
+
+
+_EDGES = dict(TRANSITIONS)
+_PHASES = dict(PHASE_OF_STATE)
+
+
+def _session_ids() -> Callable[[], str]:
+    """UUID-shaped ids: a random per-store prefix plus a counter.
+
+    ``uuid4()`` costs ~5 µs here, half the budget of a whole session walk;
+    ids only need to be unique and opaque, not secret (the API is token-gated).
+    """
+    prefix = uuid.uuid4().hex[:20]
+    head = f"{prefix[:8]}-{prefix[8:12]}-4{prefix[13:16]}-{prefix[16:20]}-"
+    counter = 0
+
+    def next_id() -> str:
+        nonlocal counter
+        counter += 1
+        return f"{head}{counter:012x}"
+
+    return next_id

@@ -1,0 +1,37 @@
+"""``exlab-tray`` entry point: one executable for the tray, ``serve``, the CLI,
+``--self-test`` and the plugin worker (the frozen bundle has no ``python -m``).
+
+Each mode imports only what it needs, so ``serve`` and the CLI never load Qt.
+"""
+
+from __future__ import annotations
+
+import sys
+
+#: First arguments that select the command-line client or headless server.
+CLI_COMMANDS = frozenset({"serve", "new", "list", "watch", "answer", "cancel", "show"})
+
+PLUGIN_WORKER_FLAG = "--plugin-worker"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] == PLUGIN_WORKER_FLAG:
+        from tray_app.creation.plugins.worker import main as worker_main
+
+        return worker_main(args[1:])
+    if args and args[0] in CLI_COMMANDS:
+        from tray_app.cli import main as cli_main
+
+        return cli_main(args)
+    if "--self-test" in args:
+        from tray_app.selftest import main as selftest_main
+
+        return selftest_main([a for a in args if a != "--self-test"])
+    from tray_app.app import main as app_main
+
+    return app_main(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

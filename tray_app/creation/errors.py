@@ -1,0 +1,45 @@
+"""Errors as values with stable codes, carried to the edge (API, CLI, UI)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class CreationError(Exception):
+    """A refused operation. ``code`` is stable; ``message`` is for a person.
+
+    ``field`` names the offending request field or prompt field; ``details``
+    carries structured extras, e.g. ``{"fields": {field_id: message}}`` for
+    ``invalid_answers``.
+    """
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        field: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+        self.details = details
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.field is not None:
+            data["field"] = self.field
+        if self.details is not None:
+            data["details"] = self.details
+        return data
+
+
+# Stable codes used across layers.
+SESSION_NOT_FOUND = "session_not_found"
+SESSION_ALREADY_COMPLETED = "session_already_completed"
+NOT_AWAITING_INPUT = "not_awaiting_input"
+INVALID_ANSWERS = "invalid_answers"
+VALIDATION_FAILED = "validation_failed"
+SHUTTING_DOWN = "shutting_down"

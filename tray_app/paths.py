@@ -1,0 +1,66 @@
+"""Where ExLab Tray keeps its files: per-user folders from platformdirs.
+
+``EXLAB_TRAY_HOME``, when set, puts config, state, data and runtime files
+under that one folder (tests, demos and packaging checks rely on it).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "exlab-tray"
+HOME_ENV = "EXLAB_TRAY_HOME"
+
+
+def _home() -> Path | None:
+    value = os.environ.get(HOME_ENV)
+    return Path(value).expanduser() if value else None
+
+
+def config_dir() -> Path:
+    home = _home()
+    return home / "config" if home else Path(platformdirs.user_config_dir(APP_NAME))
+
+
+def state_dir() -> Path:
+    home = _home()
+    return home / "state" if home else Path(platformdirs.user_state_dir(APP_NAME))
+
+
+def data_dir() -> Path:
+    home = _home()
+    return home / "data" if home else Path(platformdirs.user_data_dir(APP_NAME))
+
+
+def runtime_dir() -> Path:
+    home = _home()
+    if home:
+        return home / "runtime"
+    # user_runtime_dir exists on every platform platformdirs supports.
+    return Path(platformdirs.user_runtime_dir(APP_NAME))
+
+
+def log_dir() -> Path:
+    home = _home()
+    return home / "logs" if home else Path(platformdirs.user_log_dir(APP_NAME))
+
+
+def settings_path() -> Path:
+    return config_dir() / "settings.toml"
+
+
+def runtime_file_path() -> Path:
+    """``runtime.json``: url, port, pid and token of the running instance (mode 0600)."""
+    return runtime_dir() / "runtime.json"
+
+
+def resources_dir() -> Path:
+    """Bundled icons, templates and plugins, from source or a frozen bundle."""
+    frozen_root = getattr(sys, "_MEIPASS", None)
+    if frozen_root:
+        return Path(frozen_root) / "resources"
+    return Path(__file__).resolve().parent.parent / "resources"

@@ -1,0 +1,5 @@
+"""Local HTTP + WebSocket API (DESIGN §5), the headless service, and their client.
+
+Submodules are imported where needed so that the CLI and ``serve`` load only
+what they use (``client`` never imports the server, and nothing here imports Qt).
+"""

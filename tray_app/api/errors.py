@@ -1,0 +1,83 @@
+"""API errors as values: a stable code, an HTTP status, and the wire envelope of DESIGN §5."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tray_app.creation import errors as creation_errors
+from tray_app.creation.errors import CreationError
+
+# Stable API codes (creation codes are reused as they are).
+UNAUTHORIZED = "unauthorized"
+FORBIDDEN_HOST = "forbidden_host"
+FORBIDDEN_ORIGIN = "forbidden_origin"
+BAD_REQUEST = "bad_request"
+NOT_FOUND = "not_found"
+METHOD_NOT_ALLOWED = "method_not_allowed"
+PAYLOAD_TOO_LARGE = "payload_too_large"
+UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+NOT_SUPPORTED = "not_supported"
+INTERNAL_ERROR = "internal_error"
+
+#: HTTP status of each CreationError code; other creation codes are 422 (a refused request).
+CREATION_STATUS: dict[str, int] = {
+    creation_errors.SESSION_NOT_FOUND: 404,
+    creation_errors.SESSION_ALREADY_COMPLETED: 409,
+    creation_errors.NOT_AWAITING_INPUT: 409,
+    creation_errors.INVALID_ANSWERS: 422,
+    creation_errors.VALIDATION_FAILED: 422,
+    creation_errors.SHUTTING_DOWN: 503,
+}
+
+
+class ApiError(Exception):
+    """A refused request; the error middleware turns it into the JSON envelope."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        field: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+        self.details = details
+
+    @classmethod
+    def from_creation_error(cls, error: CreationError) -> ApiError:
+        return cls(
+            CREATION_STATUS.get(error.code, 422),
+            error.code,
+            error.message,
+            field=error.field,
+            details=error.details,
+        )
+
+    def envelope(self) -> dict[str, Any]:
+        return envelope(self.code, self.message, field=self.field, details=self.details)
+
+
+def envelope(
+    code: str,
+    message: str,
+    *,
+    field: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """``{"error": {"code", "message", "field"?, "details"?}}``."""
+    error: dict[str, Any] = {"code": code, "message": message}
+    if field is not None:
+        error["field"] = field
+    if details is not None:
+        error["details"] = details
+    return {"error": error}
+
+
+def session_not_found(session_id: str) -> ApiError:
+    return ApiError(404, creation_errors.SESSION_NOT_FOUND, f"No session with id {session_id!r}.")

@@ -1,0 +1,48 @@
+"""JSON encoding for the wire: handles and frames hold datetimes and StrEnums.
+
+Fan-out sends one frame object to many sockets, so :class:`FrameEncoder`
+encodes each frame once and reuses the bytes for every subscriber.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+import msgspec
+
+
+def _fallback(value: Any) -> Any:
+    # Paths and other odd values in outcomes must not turn a response into a 500.
+    return str(value)
+
+
+_encoder = msgspec.json.Encoder(enc_hook=_fallback)
+
+
+def encode(value: Any) -> bytes:
+    return _encoder.encode(value)
+
+
+class FrameEncoder:
+    """Encodes frames, remembering the last few by identity.
+
+    The cache holds a reference to each frame it remembers, so an ``id()``
+    cannot be reused by another object while its entry is present. Frames are
+    never mutated after publishing (see ``tray_app.sessions.frames``).
+    """
+
+    def __init__(self, size: int = 256) -> None:
+        self._size = size
+        self._cache: OrderedDict[int, tuple[object, str]] = OrderedDict()
+
+    def text(self, frame: Any) -> str:
+        key = id(frame)
+        hit = self._cache.get(key)
+        if hit is not None and hit[0] is frame:
+            return hit[1]
+        text = _encoder.encode(frame).decode("utf-8")
+        self._cache[key] = (frame, text)
+        if len(self._cache) > self._size:
+            self._cache.popitem(last=False)
+        return text

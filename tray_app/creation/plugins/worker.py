@@ -1,0 +1,334 @@
+"""The plugin worker: the child process that runs ONE plugin call and answers with
+ONE JSON envelope on stdout.
+
+Entry points: ``python -m tray_app.creation.plugins.worker`` and, in the frozen
+build, ``exlab-tray --plugin-worker``. Standard library only, so it starts fast.
+
+What it does, in order: keep the real stdout for the envelope and point fd 1
+and ``sys.stdout`` at stderr (plugin prints, and children it spawns, cannot
+corrupt the envelope); apply POSIX limits (address space, CPU seconds, no core
+files); read the whole payload from stdin; arm the write guard; import and call
+the plugin's ``run(payload)``; write the envelope.
+
+The write guard is a ``sys.addaudithook`` hook. It refuses (``PermissionError``)
+and records Python-level writes outside the destination folder and the system
+temp folder: opening a file for writing, mkdir, rename/replace, remove, rmdir,
+rmtree, link, symlink, chmod/chown/utime, truncate. It is a tripwire against
+mistakes, NOT a security sandbox: native code (ctypes, C extensions), child
+processes and ``open(..., dir_fd=...)`` (not visible in the audit event) get
+past it. Run only plugins you trust.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import json
+import math
+import os
+import sys
+import tempfile
+import threading
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+#: Envelope statuses a plugin may return itself.
+PLUGIN_STATUSES = frozenset({"ok", "input_required", "error"})
+#: How many refused writes are listed in an "escaped" envelope.
+MAX_RECORDED_ESCAPES = 20
+
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+
+# Audit event -> ((path index, dir_fd index or None, follow the last symlink?), ...).
+# Removing or renaming acts on a link itself, so only its parent folder is resolved.
+_PATH_EVENTS: dict[str, tuple[tuple[int, int | None, bool], ...]] = {
+    "os.mkdir": ((0, 2, False),),
+    "os.rename": ((0, 2, False), (1, 3, False)),
+    "os.remove": ((0, 1, False),),
+    "os.rmdir": ((0, 1, False),),
+    "shutil.rmtree": ((0, 1, False),),
+    "os.link": ((0, 2, True), (1, 3, False)),
+    "os.symlink": ((1, 2, False),),
+    "os.truncate": ((0, None, True),),
+    "os.chmod": ((0, 2, True),),
+    "os.chown": ((0, 3, True),),
+    "os.utime": ((0, 3, True),),
+    "os.mkfifo": ((0, 2, False),),
+    "os.mknod": ((0, 3, False),),
+}
+
+#: Set while the worker runs; a plugin that goes out of its way could find it,
+#: which is exactly what the host's bad-output defence is tested with.
+ENVELOPE_FD: int | None = None
+
+
+class WriteGuard:
+    """Audit-hook tripwire: refuses and records writes outside ``roots``."""
+
+    def __init__(self, roots: list[str], allowed_files: tuple[str, ...] = (os.devnull,)) -> None:
+        self.roots = [os.path.realpath(root) for root in roots]
+        self.allowed_files = frozenset(os.path.realpath(path) for path in allowed_files)
+        self.attempts: list[dict[str, str]] = []
+        self.attempt_count = 0
+        self.armed = False
+
+    def install(self) -> None:
+        self.armed = True
+        sys.addaudithook(self._hook)
+
+    def disarm(self) -> None:
+        # Audit hooks cannot be removed; the worker ends right after the plugin anyway.
+        self.armed = False
+
+    def _hook(self, event: str, args: tuple[Any, ...]) -> None:
+        if not self.armed:
+            return
+        if event == "open":
+            targets = self._open_targets(args)
+        elif event in _PATH_EVENTS:
+            targets = [
+                _resolve(args[index], _arg(args, fd_index), follow)
+                for index, fd_index, follow in _PATH_EVENTS[event]
+            ]
+        else:
+            return
+        for target in targets:
+            if target is not None and not self._allowed(target):
+                self._refuse(event, target)
+
+    def _open_targets(self, args: tuple[Any, ...]) -> list[str | None]:
+        path, mode, flags = args[0], args[1], args[2]
+        writing = isinstance(flags, int) and bool(flags & _WRITE_FLAGS)
+        if isinstance(mode, str) and any(ch in mode for ch in "wax+"):
+            writing = True
+        if not writing or isinstance(path, int) or path is None:
+            return []  # reads, and wrapping an already open descriptor, are fine
+        return [_resolve(path, None, True)]
+
+    def _allowed(self, target: str) -> bool:
+        if target in self.allowed_files:
+            return True
+        return any(target == root or target.startswith(root + os.sep) for root in self.roots)
+
+    def _refuse(self, event: str, target: str) -> None:
+        self.attempt_count += 1
+        if len(self.attempts) < MAX_RECORDED_ESCAPES:
+            self.attempts.append({"event": event, "path": target})
+        raise PermissionError(
+            13, "ExLab plugin guard: writing outside the destination folder is not allowed", target
+        )
+
+
+def _arg(args: tuple[Any, ...], index: int | None) -> Any:
+    return args[index] if index is not None and index < len(args) else None
+
+
+def _fd_path(fd: int) -> str | None:
+    """The path of an open descriptor, where the OS tells (Linux /proc)."""
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return None
+
+
+def _resolve(path: Any, dir_fd: Any, follow: bool) -> str | None:
+    """Absolute real path the operation touches, or None when it cannot be known."""
+    try:
+        if isinstance(path, int):
+            return _fd_path(path)
+        text = os.fsdecode(os.fspath(path))
+        if not os.path.isabs(text):
+            if isinstance(dir_fd, int) and dir_fd >= 0:
+                base = _fd_path(dir_fd)
+                if base is None:
+                    return None
+            else:
+                base = os.getcwd()
+            text = os.path.join(base, text)
+        if follow:
+            return os.path.realpath(text)
+        head, tail = os.path.split(os.path.normpath(text))
+        return os.path.join(os.path.realpath(head), tail)
+    except (TypeError, ValueError, OSError):
+        return None
+
+
+def _parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="exlab-tray --plugin-worker", exit_on_error=False)
+    parser.add_argument("--plugin-dir", required=True, type=Path)
+    parser.add_argument("--entry", default="plugin.py")
+    parser.add_argument("--name", default="plugin")
+    parser.add_argument("--destination", required=True, type=Path)
+    parser.add_argument("--timeout-s", type=float, default=30.0)
+    parser.add_argument("--memory-mb", type=int, default=512)
+    parser.add_argument("--host-pid", type=int, default=0)
+    return parser.parse_args(argv)
+
+
+def apply_limits(memory_mb: int, timeout_s: float) -> None:
+    """POSIX resource limits on this process (a no-op where ``resource`` is missing)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return
+    cpu_s = math.ceil(timeout_s) + 1
+    wanted = (
+        (resource.RLIMIT_AS, memory_mb * 1024 * 1024, memory_mb * 1024 * 1024),
+        # SIGXCPU at the soft limit, SIGKILL at the hard one: a backstop to the host's clock.
+        (resource.RLIMIT_CPU, cpu_s, cpu_s + 1),
+        (resource.RLIMIT_CORE, 0, 0),
+    )
+    for which, soft, hard in wanted:
+        with contextlib.suppress(ValueError, OSError):
+            _, ceiling = resource.getrlimit(which)
+            if ceiling != resource.RLIM_INFINITY:  # cannot raise a hard limit: stay below it
+                resource.setrlimit(which, (min(soft, ceiling), min(hard, ceiling)))
+            else:
+                resource.setrlimit(which, (soft, hard))
+
+
+def _die_with_parent(host_pid: int) -> None:
+    """Linux: get SIGKILL when the host dies, so a crashed tray leaves no orphan."""
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(Exception):
+        import ctypes
+        import signal
+
+        pr_set_pdeathsig = 1
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+    if host_pid and os.getppid() != host_pid:
+        os._exit(1)  # the host is already gone
+
+
+def _take_stdout() -> int:
+    """Keep the real stdout for the envelope only; fd 1 and sys.stdout go to stderr."""
+    sys.stdout.flush()
+    envelope_fd = os.dup(1)  # not inherited by children
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return envelope_fd
+
+
+def _scrub_sys_path(destination: Path) -> None:
+    """``-m`` puts the working folder (the destination) first on sys.path; a stray
+    ``json.py`` rendered by a template must not shadow the standard library."""
+    here = {os.path.realpath(os.getcwd()), os.path.realpath(destination)}
+    sys.path[:] = [p for p in sys.path if p and os.path.realpath(p) not in here]
+
+
+def _load_plugin(plugin_dir: Path, entry: str, name: str) -> ModuleType:
+    entry_path = plugin_dir / entry
+    if not entry_path.is_file():
+        raise FileNotFoundError(f"plugin entry {entry_path} does not exist")
+    sys.path.insert(0, str(plugin_dir))  # plugins may keep helper modules beside plugin.py
+    module_name = "exlab_plugin_" + "".join(c if c.isalnum() else "_" for c in name)
+    spec = importlib.util.spec_from_file_location(module_name, entry_path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load plugin from {entry_path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _error(message: str) -> dict[str, Any]:
+    return {"status": "error", "message": message}
+
+
+def _call_plugin(args: argparse.Namespace, payload: Any) -> dict[str, Any]:
+    try:
+        module = _load_plugin(args.plugin_dir, args.entry, args.name)
+        run: Callable[[Any], Any] | None = getattr(module, "run", None)
+        if not callable(run):
+            return _error(f"plugin {args.entry} defines no run(payload) function")
+        result = run(payload)
+    except BaseException as exc:  # the plugin's failure is a value, whatever it is
+        traceback.print_exc(file=sys.stderr)
+        if isinstance(exc, SystemExit):
+            return _error(f"SystemExit: plugin called sys.exit({exc.code!r})")
+        return _error(f"{type(exc).__name__}: {exc}")
+    if not isinstance(result, dict):
+        return _error(f"plugin run() returned {type(result).__name__}, expected a dict")
+    return result
+
+
+def _escaped(guard: WriteGuard, plugin_envelope: dict[str, Any]) -> dict[str, Any]:
+    paths = ", ".join(attempt["path"] for attempt in guard.attempts[:3])
+    more = "" if guard.attempt_count <= 3 else f" and {guard.attempt_count - 3} more"
+    return {
+        "status": "escaped",
+        "message": f"plugin tried to write outside the destination folder: {paths}{more}",
+        "attempts": guard.attempts,
+        "attempt_count": guard.attempt_count,
+        "plugin_status": plugin_envelope.get("status"),
+    }
+
+
+def _encode(envelope: dict[str, Any]) -> bytes:
+    try:
+        text = json.dumps(envelope, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        text = json.dumps(_error(f"plugin result cannot be sent as JSON: {exc}"))
+    return text.encode("utf-8")
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one plugin call; the envelope goes to stdout. Returns the exit code."""
+    global ENVELOPE_FD  # noqa: PLW0603 - one worker per process
+    try:
+        args = _parse_args(list(sys.argv[1:] if argv is None else argv))
+    except (argparse.ArgumentError, SystemExit) as exc:
+        print(f"exlab plugin worker: bad arguments: {exc}", file=sys.stderr)
+        return 2
+    envelope_fd = ENVELOPE_FD = _take_stdout()
+    sys.dont_write_bytecode = True  # a .pyc write next to the plugin would be an escape
+    _scrub_sys_path(args.destination)
+    _die_with_parent(args.host_pid)
+    apply_limits(args.memory_mb, args.timeout_s)
+    temp_root = tempfile.gettempdir()  # probes the folder by writing: do it before arming
+
+    try:
+        payload = json.loads(sys.stdin.buffer.read() or b"null")
+    except ValueError as exc:
+        payload, envelope = None, _error(f"worker received a payload that is not JSON: {exc}")
+    else:
+        envelope = {}
+    if not envelope and not isinstance(payload, dict):
+        envelope = _error("worker received a payload that is not a JSON object")
+
+    if not envelope:
+        guard = WriteGuard([str(args.destination), temp_root])
+        guard.install()
+        try:
+            envelope = _call_plugin(args, payload)
+        finally:
+            guard.disarm()
+        if guard.attempt_count:
+            envelope = _escaped(guard, envelope)
+
+    _write_all(envelope_fd, _encode(envelope))
+    os.close(envelope_fd)
+    ENVELOPE_FD = None
+    sys.stderr.flush()
+    main_thread = threading.main_thread()
+    if any(t is not main_thread and t.is_alive() and not t.daemon for t in threading.enumerate()):
+        # A plugin thread left running would hold the process open until the timeout.
+        os._exit(0)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""The "Cancel session?" question: keep the partial files for review, discard them, or go back.
+
+Opened with ``open()`` (window-modal, non-blocking): a nested ``exec()`` loop
+inside the qasync loop would stall every coroutine while the box is up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QAbstractButton, QMessageBox, QWidget
+
+KEEP_FILES = "keep_files"
+DISCARD_FILES = "discard_files"
+KEEP_EDITING = "keep_editing"
+
+
+def ask_cancel(
+    parent: QWidget | None,
+    title: str,
+    on_choice: Callable[[bool], None],
+    *,
+    back_label: str = "Keep editing",
+) -> QMessageBox:
+    """Ask how to cancel ``title``; calls ``on_choice(discard_files)`` unless the person
+    goes back. Returns the (already open) box."""
+    box = QMessageBox(parent)
+    box.setObjectName("cancel_confirm")
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setWindowTitle("Cancel session")
+    box.setText(f"Cancel “{title}”?")
+    box.setInformativeText(
+        "The session stops now. Files it already created can be kept for review or deleted."
+    )
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    keep = box.addButton("Keep files for review", QMessageBox.ButtonRole.AcceptRole)
+    keep.setObjectName(KEEP_FILES)
+    discard = box.addButton("Discard files", QMessageBox.ButtonRole.DestructiveRole)
+    discard.setObjectName(DISCARD_FILES)
+    back = box.addButton(back_label, QMessageBox.ButtonRole.RejectRole)
+    back.setObjectName(KEEP_EDITING)
+    # Going back is the safe default for Enter and what Esc does.
+    box.setDefaultButton(back)
+    box.setEscapeButton(back)
+
+    def clicked(button: QAbstractButton) -> None:
+        if button is keep:
+            on_choice(False)
+        elif button is discard:
+            on_choice(True)
+
+    box.buttonClicked.connect(clicked)
+    box.open()
+    return box

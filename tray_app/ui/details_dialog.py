@@ -1,0 +1,225 @@
+"""A session's handle in words: what it is, where it stands, where its files are,
+and how it ended, with a button that copies all of it for a bug report.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QCloseEvent, QDesktopServices, QFontDatabase
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tray_app.sessions.session import Session
+from tray_app.sessions.states import SessionState
+from tray_app.sessions.store import Change, SessionStore
+from tray_app.ui.wording import describe_age, phase_in_words, session_title, state_in_words
+
+
+def local_time(moment: datetime | None) -> str:
+    if moment is None:
+        return ""
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def outcome_json(session: Session) -> str:
+    """The error (failed) or result (done, aborted) as indented JSON, or ""."""
+    outcome = session.error if session.state is SessionState.FAILED else session.result
+    if not outcome:
+        return ""
+    return json.dumps(outcome, indent=2, sort_keys=True, default=str, ensure_ascii=False)
+
+
+def plugin_statuses(session: Session) -> list[str]:
+    """Lines like "plate_map: ok (0.4 s)" from the outcome's plugin records, if any."""
+    outcome: dict[str, Any] = session.outcome or {}
+    records = outcome.get("plugins") or (outcome.get("details") or {}).get("plugins") or []
+    lines: list[str] = []
+    if isinstance(records, list):
+        for record in records:
+            if not isinstance(record, dict):
+                continue
+            line = f"{record.get('name') or record.get('plugin', '?')}: {record.get('status', '?')}"
+            duration = record.get("duration_s")
+            if isinstance(duration, int | float):
+                line += f" ({duration:.1f} s)"
+            lines.append(line)
+    return lines
+
+
+def session_details_text(session: Session) -> str:
+    """Plain text for the clipboard: title, state, destination, times, warnings, outcome."""
+    lines = [
+        f"Title: {session_title(session)}",
+        f"Session: {session.session_id} ({session.kind.value})",
+        f"State: {state_in_words(session.state)} ({session.state.value})",
+        f"Phase: {phase_in_words(session)}",
+        f"Destination: {session.destination or '(not set)'}",
+        f"Created: {local_time(session.created_at)}",
+    ]
+    if session.finished_at is not None:
+        lines.append(f"Finished: {local_time(session.finished_at)}")
+    for warning in session.warnings:
+        lines.append(f"Warning: {warning}")
+    lines.extend(f"Plugin {line}" for line in plugin_statuses(session))
+    text = outcome_json(session)
+    if text:
+        lines.append(
+            ("Error:" if session.state is SessionState.FAILED else "Result:") + "\n" + text
+        )
+    return "\n".join(lines)
+
+
+class DetailsDialog(QDialog):
+    """Read-only details of one session, kept up to date while open."""
+
+    copy_requested = Signal(str)
+    answer_requested = Signal(str)
+
+    def __init__(self, store: SessionStore, session_id: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.session_id = session_id
+        self.setObjectName("details_dialog")
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.setMinimumWidth(520)
+
+        self.heading = QLabel()
+        font = self.heading.font()
+        font.setPointSizeF(font.pointSizeF() * 1.15)
+        font.setBold(True)
+        self.heading.setFont(font)
+        self.heading.setWordWrap(True)
+        self.rows = QFormLayout()
+        self.rows.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
+        self.rows.setVerticalSpacing(6)
+        self.values: dict[str, QLabel] = {}
+        for key in (
+            "State",
+            "Phase",
+            "Created",
+            "Last heartbeat",
+            "Finished",
+            "Destination",
+            "Waiting for",
+            "Warnings",
+            "Plugins",
+            "Problem",
+        ):
+            value = QLabel()
+            value.setObjectName(f"detail_{key.lower().replace(' ', '_')}")
+            value.setWordWrap(True)
+            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+            self.values[key] = value
+            self.rows.addRow(f"{key}:", value)
+        self.values["Destination"].setOpenExternalLinks(False)
+        self.values["Destination"].linkActivated.connect(self._open_link)
+        self.outcome = QPlainTextEdit()
+        self.outcome.setObjectName("detail_outcome")
+        self.outcome.setReadOnly(True)
+        self.outcome.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.outcome.setMaximumHeight(160)
+
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        self.copy_button = QPushButton("Copy details")
+        self.copy_button.setObjectName("copy_details")
+        self.answer_button = QPushButton("Answer…")
+        self.answer_button.setObjectName("answer")
+        self.buttons.addButton(self.copy_button, QDialogButtonBox.ButtonRole.ActionRole)
+        self.buttons.addButton(self.answer_button, QDialogButtonBox.ButtonRole.ActionRole)
+        self.buttons.rejected.connect(self.reject)
+        self.copy_button.clicked.connect(lambda: self.copy_requested.emit(self.session_id))
+        self.answer_button.clicked.connect(lambda: self.answer_requested.emit(self.session_id))
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(18, 16, 18, 14)
+        layout.addWidget(self.heading)
+        layout.addLayout(self.rows)
+        layout.addWidget(self.outcome)
+        layout.addWidget(self.buttons)
+
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.setInterval(0)
+        self._refresh_timer.timeout.connect(self.refresh)
+        self._remove_observer = store.add_observer(self._on_change)
+        self.refresh()
+
+    def _on_change(self, session: Session, change: Change) -> None:
+        if session.session_id == self.session_id:
+            self._refresh_timer.start()
+
+    def refresh(self) -> None:
+        session = self.store.get(self.session_id)
+        if session is None:
+            self.heading.setText("This session is no longer kept.")
+            self.answer_button.hide()
+            self.copy_button.setEnabled(False)
+            return
+        title = session_title(session)
+        self.setWindowTitle(f"Session details: {title}")
+        self.heading.setText(title)
+        now = self.store.clock()
+        age = describe_age((now - session.created_at).total_seconds())
+        self._set("State", state_in_words(session.state))
+        self._set("Phase", phase_in_words(session))
+        self._set("Created", f"{local_time(session.created_at)} ({age} ago)")
+        self._set("Last heartbeat", local_time(session.last_heartbeat))
+        self._set("Finished", local_time(session.finished_at))
+        if session.destination:
+            url = QUrl.fromLocalFile(session.destination).toString()
+            self._set(
+                "Destination", f'<a href="{url}">{_escape(session.destination)}</a>', rich=True
+            )
+        else:
+            self._set("Destination", "")
+        prompt = session.pending_input or {}
+        waiting = ""
+        if session.state is SessionState.INPUT_REQUIRED:
+            waiting = f"{prompt.get('plugin', 'a plugin')}: {prompt.get('reason', '')}"
+        self._set("Waiting for", waiting)
+        self._set("Warnings", "\n".join(session.warnings))
+        self._set("Plugins", "\n".join(plugin_statuses(session)))
+        problem = ""
+        if session.error:
+            problem = f"{session.error.get('message', '')} ({session.error.get('code', '')})"
+        elif session.state is SessionState.ABORTED and session.result:
+            problem = str(session.result.get("message") or session.result.get("code") or "")
+        self._set("Problem", problem)
+        text = outcome_json(session)
+        self.outcome.setPlainText(text)
+        self.outcome.setVisible(bool(text))
+        self.answer_button.setVisible(session.state is SessionState.INPUT_REQUIRED)
+
+    def _set(self, key: str, text: str, *, rich: bool = False) -> None:
+        value = self.values[key]
+        value.setTextFormat(Qt.TextFormat.RichText if rich else Qt.TextFormat.PlainText)
+        value.setText(text)
+        # Hide rows with nothing to say.
+        self.rows.setRowVisible(value, bool(text))
+
+    def _open_link(self, link: str) -> None:
+        QDesktopServices.openUrl(QUrl(link))
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        self._remove_observer()
+        super().closeEvent(event)
+
+    def done(self, result: int) -> None:
+        self._remove_observer()
+        super().done(result)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,479 @@
+"""Widgets for prompt fields (DESIGN §4): one fitting editor per field type, in a form
+with required marks, muted hints and a per-field error line.
+
+Used by the prompt dialog (plugin fields) and the new-session dialog
+(template variables, turned into fields by :func:`fields_from_questions`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QDoubleSpinBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tray_app.creation.fields import Field, FieldSpecError, parse_fields
+
+_log = logging.getLogger(__name__)
+
+_INT_LIMIT = 2**31 - 2  # QSpinBox holds a C int; keep one below for the "not set" sentinel
+_FLOAT_LIMIT = 1e12
+_NOT_SET = "—"
+ERROR_TEXT_STYLE = "color: #b3261e;"
+HINT_STYLE = "color: palette(placeholder-text);"
+
+
+class FieldEditor:
+    """One field's editor widget plus how to read and write its value.
+
+    ``value()`` returns the answer as the controller expects it (str, int,
+    float, bool, ISO date string), or None when the person left it empty.
+    """
+
+    def __init__(self, field: Field, widget: QWidget) -> None:
+        self.field = field
+        self.widget = widget
+        widget.setObjectName(f"field_{field.id}")
+        widget.setAccessibleName(field.label or field.id)
+        if field.hint:
+            widget.setAccessibleDescription(field.hint)
+            widget.setToolTip(field.hint)
+
+    def value(self) -> object | None:
+        raise NotImplementedError
+
+    def set_value(self, value: object | None) -> None:
+        raise NotImplementedError
+
+
+class LineEditor(FieldEditor):
+    def __init__(self, field: Field) -> None:
+        self.edit = QLineEdit()
+        if field.max is not None:
+            self.edit.setMaxLength(int(field.max))
+        super().__init__(field, self.edit)
+        self.set_value(field.default)
+
+    def value(self) -> object | None:
+        text = self.edit.text().strip()
+        return text or None
+
+    def set_value(self, value: object | None) -> None:
+        self.edit.setText("" if value is None else str(value))
+
+
+class TextEditor(FieldEditor):
+    def __init__(self, field: Field) -> None:
+        self.edit = QPlainTextEdit()
+        self.edit.setTabChangesFocus(True)  # Tab moves on; it does not insert a tab
+        self.edit.setMinimumHeight(64)
+        self.edit.setMaximumHeight(120)
+        super().__init__(field, self.edit)
+        self.set_value(field.default)
+
+    def value(self) -> object | None:
+        text = self.edit.toPlainText().strip()
+        return text or None
+
+    def set_value(self, value: object | None) -> None:
+        self.edit.setPlainText("" if value is None else str(value))
+
+
+class IntegerEditor(FieldEditor):
+    """QSpinBox within min/max. An optional field without a default starts "not set"
+    (a sentinel one below the minimum, shown as "—")."""
+
+    def __init__(self, field: Field) -> None:
+        self.spin = QSpinBox()
+        low = _clamp_int(field.min, -_INT_LIMIT)
+        high = _clamp_int(field.max, _INT_LIMIT)
+        self._nullable = field.default is None
+        self._sentinel = low - 1
+        self.spin.setRange(self._sentinel if self._nullable else low, high)
+        if self._nullable:
+            self.spin.setSpecialValueText(_NOT_SET)
+        self.spin.setCorrectionMode(QAbstractSpinBox.CorrectionMode.CorrectToNearestValue)
+        self.spin.setMinimumWidth(120)
+        super().__init__(field, self.spin)
+        self.set_value(field.default)
+
+    def value(self) -> object | None:
+        number = self.spin.value()
+        if self._nullable and number == self._sentinel:
+            return None
+        return number
+
+    def set_value(self, value: object | None) -> None:
+        if value is None or isinstance(value, bool):
+            self.spin.setValue(self._sentinel if self._nullable else self.spin.minimum())
+            return
+        try:
+            self.spin.setValue(int(float(str(value))))
+        except ValueError:
+            _log.warning("ignoring non-integer value %r for field %s", value, self.field.id)
+
+
+class NumberEditor(FieldEditor):
+    def __init__(self, field: Field) -> None:
+        self.spin = QDoubleSpinBox()
+        self.spin.setDecimals(_decimals_for(field.default, field.min, field.max))
+        low = float(field.min) if field.min is not None else -_FLOAT_LIMIT
+        high = float(field.max) if field.max is not None else _FLOAT_LIMIT
+        self._nullable = field.default is None
+        self._sentinel = low - 1.0
+        self.spin.setRange(self._sentinel if self._nullable else low, high)
+        if self._nullable:
+            self.spin.setSpecialValueText(_NOT_SET)
+        self.spin.setMinimumWidth(120)
+        super().__init__(field, self.spin)
+        self.set_value(field.default)
+
+    def value(self) -> object | None:
+        number = self.spin.value()
+        if self._nullable and number <= self._sentinel:
+            return None
+        return number
+
+    def set_value(self, value: object | None) -> None:
+        if value is None or isinstance(value, bool):
+            self.spin.setValue(self._sentinel if self._nullable else self.spin.minimum())
+            return
+        try:
+            self.spin.setValue(float(str(value)))
+        except ValueError:
+            _log.warning("ignoring non-number value %r for field %s", value, self.field.id)
+
+
+class BooleanEditor(FieldEditor):
+    def __init__(self, field: Field) -> None:
+        self.box = QCheckBox(field.label or field.id)
+        super().__init__(field, self.box)
+        self.set_value(field.default)
+
+    def value(self) -> object | None:
+        return self.box.isChecked()
+
+    def set_value(self, value: object | None) -> None:
+        if isinstance(value, str):
+            value = value.strip().lower() in {"1", "true", "yes", "on"}
+        self.box.setChecked(bool(value))
+
+
+class ChoiceEditor(FieldEditor):
+    """A combo of the options; without a default it starts on an empty "Choose…" entry."""
+
+    def __init__(self, field: Field) -> None:
+        self.combo = QComboBox()
+        self.combo.addItem("Choose…" if field.required else _NOT_SET, None)
+        for value, label in _options(field.options):
+            self.combo.addItem(label, value)
+        self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        super().__init__(field, self.combo)
+        self.set_value(field.default)
+
+    def value(self) -> object | None:
+        data = self.combo.currentData()
+        return None if data is None else data
+
+    def set_value(self, value: object | None) -> None:
+        index = self.combo.findData(value) if value is not None else 0
+        self.combo.setCurrentIndex(max(0, index))
+
+
+class DateEditor(FieldEditor):
+    """A QDateEdit with a calendar popup; "not set" is its blank minimum date."""
+
+    _BLANK = QDate(1900, 1, 1)
+
+    def __init__(self, field: Field) -> None:
+        self.edit = QDateEdit()
+        self.edit.setCalendarPopup(True)
+        self.edit.setDisplayFormat("yyyy-MM-dd")
+        self.edit.setMinimumDate(self._BLANK)
+        self.edit.setSpecialValueText(" ")  # the blank minimum reads as empty
+        self.edit.setMinimumWidth(130)
+        super().__init__(field, self.edit)
+        self.set_value(field.default)
+
+    def value(self) -> object | None:
+        date = self.edit.date()
+        if date == self._BLANK:
+            return None
+        return date.toString("yyyy-MM-dd")
+
+    def set_value(self, value: object | None) -> None:
+        date = QDate.fromString(str(value), "yyyy-MM-dd") if value else QDate()
+        self.edit.setDate(date if date.isValid() else self._BLANK)
+        # The calendar opens on today rather than on 1900 when nothing is set.
+        if not date.isValid():
+            self.edit.calendarWidget().setSelectedDate(QDate.currentDate())
+
+
+_EDITORS: dict[str, Callable[[Field], FieldEditor]] = {
+    "string": LineEditor,
+    "text": TextEditor,
+    "integer": IntegerEditor,
+    "number": NumberEditor,
+    "boolean": BooleanEditor,
+    "choice": ChoiceEditor,
+    "date": DateEditor,
+}
+
+
+def make_editor(field: Field) -> FieldEditor:
+    """The editor for the field's type; unknown types get a plain line edit."""
+    return _EDITORS.get(field.type, LineEditor)(field)
+
+
+class FieldForm(QWidget):
+    """A form of field editors, each with its label (``*`` when required), a muted hint
+    and an error line shown by :meth:`show_errors`."""
+
+    edited = Signal()
+
+    def __init__(self, fields: Iterable[Field], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.fields = list(fields)
+        self.editors: dict[str, FieldEditor] = {}
+        self._errors: dict[str, QLabel] = {}
+        self._layout = QFormLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        self._layout.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
+        self._layout.setVerticalSpacing(10)
+        for field in self.fields:
+            self._add_row(field)
+
+    def _add_row(self, field: Field) -> None:
+        editor = make_editor(field)
+        self.editors[field.id] = editor
+        cell = QWidget()
+        column = QVBoxLayout(cell)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        column.addWidget(editor.widget)
+        if field.hint:
+            hint = QLabel(field.hint)
+            hint.setObjectName(f"hint_{field.id}")
+            hint.setWordWrap(True)
+            hint.setStyleSheet(HINT_STYLE)
+            column.addWidget(hint)
+        error = QLabel()
+        error.setObjectName(f"error_{field.id}")
+        error.setWordWrap(True)
+        error.setStyleSheet(ERROR_TEXT_STYLE)
+        error.setAccessibleName(f"Problem with {field.label or field.id}")
+        error.hide()
+        column.addWidget(error)
+        self._errors[field.id] = error
+        text = field.label or field.id
+        if isinstance(editor, BooleanEditor):
+            # The check box carries its own label; the form label only marks required.
+            label = QLabel("*" if field.required else "")
+        else:
+            label = QLabel(f"{text} *" if field.required else text)
+            label.setBuddy(editor.widget)
+        label.setObjectName(f"label_{field.id}")
+        if field.required:
+            label.setToolTip("Required")
+        self._layout.addRow(label, cell)
+        _connect_edited(editor, self.edited.emit)
+
+    def values(self) -> dict[str, Any]:
+        """The answers given: one entry per field that is not left empty."""
+        answers: dict[str, Any] = {}
+        for field_id, editor in self.editors.items():
+            value = editor.value()
+            if value is not None:
+                answers[field_id] = value
+        return answers
+
+    def show_errors(self, errors: dict[str, str]) -> dict[str, str]:
+        """Show each message under its field; returns the ones that match no field."""
+        self.clear_errors()
+        unmatched: dict[str, str] = {}
+        first: QWidget | None = None
+        for field_id, message in errors.items():
+            label = self._errors.get(field_id)
+            if label is None:
+                unmatched[field_id] = message
+                continue
+            label.setText(message[:1].upper() + message[1:])
+            label.show()
+            if first is None:
+                first = self.editors[field_id].widget
+        if first is not None:
+            first.setFocus(Qt.FocusReason.OtherFocusReason)
+        return unmatched
+
+    def error_text(self, field_id: str) -> str:
+        label = self._errors.get(field_id)
+        return label.text() if label is not None and not label.isHidden() else ""
+
+    def clear_errors(self) -> None:
+        for label in self._errors.values():
+            label.clear()
+            label.hide()
+
+    def focus_first(self) -> None:
+        for editor in self.editors.values():
+            editor.widget.setFocus(Qt.FocusReason.OtherFocusReason)
+            return
+
+    def first_widget(self) -> QWidget | None:
+        for editor in self.editors.values():
+            return editor.widget
+        return None
+
+    def last_widget(self) -> QWidget | None:
+        widget = None
+        for editor in self.editors.values():
+            widget = editor.widget
+        return widget
+
+
+def fields_from_questions(questions: Iterable[Any], *, skip: Iterable[str] = ()) -> list[Field]:
+    """Template questions (``Question`` objects or {name, type, default, help, choices}
+    dicts) as prompt fields.
+
+    Copier types map to field types (int -> integer, float -> number, bool ->
+    boolean, yaml/json -> text, anything else -> string); a question with
+    choices becomes a choice field (options as text; see :func:`choice_value`).
+    A question without a default is required. One that cannot be expressed is
+    shown as a plain string field rather than dropped. Names in ``skip`` (the
+    variables ExLab fills in itself) and private ``_names`` are left out.
+    """
+    skipped = set(skip)
+    fields: list[Field] = []
+    for question in questions:
+        data = _question_data(question)
+        name = str(data.get("name") or "")
+        if not name or name.startswith("_") or name in skipped:
+            continue
+        label = name.replace("_", " ").capitalize()
+        spec: dict[str, Any] = {
+            "id": name,
+            "label": label,
+            "type": _COPIER_TYPES.get(str(data.get("type") or "str"), "string"),
+            "required": not data.get("has_default") and not data.get("conditional"),
+        }
+        if data.get("help"):
+            spec["hint"] = str(data["help"])
+        choices = data.get("choices")
+        if choices:
+            spec["type"] = "choice"
+            spec["options"] = [str(value) for value, _ in _options(choices)]
+        default = data.get("default")
+        if default is not None and not (isinstance(default, str) and "{{" in default):
+            spec["default"] = str(default) if spec["type"] == "choice" else default
+        try:
+            fields.extend(parse_fields([spec]))
+        except FieldSpecError as error:
+            _log.warning("template question %s shown as text: %s", name, error)
+            fields.extend(parse_fields([{"id": name, "label": label, "type": "string"}]))
+    return fields
+
+
+def choice_value(question: Any, text: object) -> object:
+    """The original choice (e.g. the int 3) behind the option text a choice field gave."""
+    for value, _ in _options(_question_data(question).get("choices")):
+        if str(value) == text:
+            return value
+    return text
+
+
+def _question_data(question: Any) -> dict[str, Any]:
+    if isinstance(question, dict):
+        data = dict(question)
+        data.setdefault("has_default", "default" in question)
+        return data
+    return {
+        "name": getattr(question, "name", ""),
+        "type": getattr(question, "type", "str"),
+        "default": getattr(question, "default", None),
+        "help": getattr(question, "help", ""),
+        "choices": getattr(question, "choices", None),
+        "has_default": getattr(question, "has_default", True),
+        "conditional": getattr(question, "conditional", False),
+    }
+
+
+_COPIER_TYPES = {
+    "str": "string",
+    "path": "string",
+    "int": "integer",
+    "float": "number",
+    "bool": "boolean",
+    "yaml": "text",
+    "json": "text",
+}
+
+
+def _options(raw: object) -> list[tuple[Any, str]]:
+    """(value, label) pairs from a list of values, of {value, label} dicts,
+    of [label, value] pairs, or a {label: value} mapping (Copier's form)."""
+    pairs: list[tuple[Any, str]] = []
+    if isinstance(raw, dict):
+        return [(value, str(label)) for label, value in raw.items()]
+    if not isinstance(raw, list | tuple):
+        return pairs
+    for item in raw:
+        if isinstance(item, dict):
+            value = item.get("value", item.get("label"))
+            pairs.append((value, str(item.get("label", value))))
+        elif isinstance(item, list | tuple) and len(item) == 2:
+            pairs.append((item[1], str(item[0])))
+        else:
+            pairs.append((item, str(item)))
+    return pairs
+
+
+def _clamp_int(value: object, fallback: int) -> int:
+    if value is None or isinstance(value, bool):
+        return fallback
+    try:
+        number = int(float(str(value)))
+    except ValueError:
+        return fallback
+    return max(-_INT_LIMIT, min(_INT_LIMIT, number))
+
+
+def _decimals_for(*values: object) -> int:
+    decimals = 2
+    for value in values:
+        if isinstance(value, float):
+            text = repr(value)
+            if "." in text and "e" not in text:
+                decimals = max(decimals, len(text.split(".", 1)[1]))
+    return min(decimals, 6)
+
+
+def _connect_edited(editor: FieldEditor, emit: Any) -> None:
+    widget = editor.widget
+    if isinstance(widget, QLineEdit):
+        widget.textEdited.connect(emit)
+    elif isinstance(widget, QPlainTextEdit):
+        widget.textChanged.connect(emit)
+    elif isinstance(widget, QSpinBox | QDoubleSpinBox):
+        widget.valueChanged.connect(emit)
+    elif isinstance(widget, QCheckBox):
+        widget.toggled.connect(emit)
+    elif isinstance(widget, QComboBox):
+        widget.currentIndexChanged.connect(emit)
+    elif isinstance(widget, QDateEdit):
+        widget.dateChanged.connect(emit)

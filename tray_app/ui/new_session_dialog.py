@@ -1,0 +1,474 @@
+"""The "New project…" and "New run…" dialogs: a request form (equipment, project,
+template, label, operator, objective, run kind, template variables) that asks
+the controller to create the session and shows its validation errors inline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tray_app import paths
+from tray_app.creation.errors import VALIDATION_FAILED, CreationError
+from tray_app.creation.fields import validate_answers
+from tray_app.creation.requests import CreateRequest, ProjectRequest, RunRequest
+from tray_app.creation.validation import RESERVED_VARIABLES
+from tray_app.ui.async_bridge import error_message, run_async
+from tray_app.ui.field_widgets import (
+    ERROR_TEXT_STYLE,
+    HINT_STYLE,
+    FieldForm,
+    choice_value,
+    fields_from_questions,
+)
+
+_log = logging.getLogger(__name__)
+
+KINDS = ("project", "run")
+RUN_KINDS = (("experimental", "Experimental"), ("test", "Test"))
+DEFAULT_TEMPLATE = {"project": "exlab-project", "run": "exlab-run", "test": "exlab-test-run"}
+OPERATOR_KEY = "new_session/operator"
+EQUIPMENT_KEY = "new_session/equipment"
+
+
+def ui_state() -> QSettings:
+    """Small UI memories (last operator, last equipment), in the app's config folder."""
+    return QSettings(str(paths.config_dir() / "ui-state.ini"), QSettings.Format.IniFormat)
+
+
+def list_project_folders(local_root: Path, equipment_id: str) -> list[str]:
+    """Existing project folders under ``<local_root>/<EQUIPMENT>`` (blocking: run in a thread)."""
+    folder = local_root / equipment_id
+    try:
+        return sorted(
+            (p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")),
+            key=str.casefold,
+        )
+    except OSError:
+        return []
+
+
+class NewSessionDialog(QDialog):
+    """Ask for a new project or run; on success the session exists and the dialog closes."""
+
+    #: The handle of the session that was created.
+    created = Signal(dict)
+
+    def __init__(
+        self, kind: str, controller: Any, settings: Any, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+        self.kind = kind
+        self.controller = controller
+        self.settings = settings
+        self._busy = False
+        self._templates: dict[str, Any] = {}
+        self._questions: dict[str, Any] = {}
+        self.errors: dict[str, QLabel] = {}
+        self.setObjectName(f"new_{kind}_dialog")
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.setWindowTitle("New project" if kind == "project" else "New run")
+        self.setMinimumWidth(500)
+        memory = ui_state()
+
+        self.heading = QLabel(
+            "Create a project folder for an instrument."
+            if kind == "project"
+            else "Create a run folder inside an existing project."
+        )
+        self.heading.setWordWrap(True)
+        self.heading.setStyleSheet(HINT_STYLE)
+        self.form = QFormLayout()
+        self.form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
+        self.form.setVerticalSpacing(8)
+        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+
+        self.equipment = QComboBox()
+        for equipment in settings.equipment:
+            self.equipment.addItem(f"{equipment.id} — {equipment.name}", equipment.id)
+        remembered = self.equipment.findData(memory.value(EQUIPMENT_KEY))
+        if remembered >= 0:
+            self.equipment.setCurrentIndex(remembered)
+        self._add_row("equipment_id", "Equipment", self.equipment, required=True)
+
+        self.project: QComboBox | QLineEdit
+        if kind == "run":
+            combo = QComboBox()
+            combo.setEditable(True)
+            combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+            line = combo.lineEdit()
+            if line is not None:
+                line.setPlaceholderText("Choose or type a project")
+            self.project = combo
+        else:
+            self.project = QLineEdit()
+            self.project.setPlaceholderText("e.g. Protein_Stability_2026")
+        self._add_row(
+            "project_name",
+            "Project",
+            self.project,
+            required=True,
+            hint=None if kind == "run" else "Becomes the folder name: letters, digits, - and _.",
+        )
+
+        self.run_kind = QComboBox()
+        for value, text in RUN_KINDS:
+            self.run_kind.addItem(text, value)
+        if kind == "run":
+            self._add_row(
+                "run_kind", "Run kind", self.run_kind, hint="Test runs go under TestRuns/."
+            )
+
+        self.template = QComboBox()
+        self._add_row("template", "Template", self.template, required=True)
+
+        self.label = QLineEdit()
+        self.label.setPlaceholderText("Short name, e.g. Plate 3 replicate")
+        self.label.setMaxLength(100)
+        self._add_row("label", "Label", self.label, required=kind == "run")
+
+        self.operator: QComboBox | QLineEdit
+        last_operator = str(memory.value(OPERATOR_KEY) or "")
+        if settings.operators:
+            operator_combo = QComboBox()
+            operator_combo.addItem("Choose…", None)
+            for name in settings.operators:
+                operator_combo.addItem(name, name)
+            operator_combo.setCurrentIndex(max(0, operator_combo.findData(last_operator)))
+            self.operator = operator_combo
+        else:
+            self.operator = QLineEdit(last_operator)
+            self.operator.setPlaceholderText("Your name or initials")
+        self._add_row("operator", "Operator", self.operator, required=True)
+
+        self.objective = QPlainTextEdit()
+        self.objective.setTabChangesFocus(True)
+        self.objective.setPlaceholderText("What is this for? (optional)")
+        self.objective.setFixedHeight(64)
+        self._add_row("objective", "Objective", self.objective)
+
+        self.variables_box = QGroupBox("Template variables")
+        self.variables_box.setObjectName("variables_box")
+        self.variables_layout = QVBoxLayout(self.variables_box)
+        self.variables_error = QLabel()
+        self.variables_error.setObjectName("error_variables")
+        self.variables_error.setWordWrap(True)
+        self.variables_error.setStyleSheet(ERROR_TEXT_STYLE)
+        self.variables_error.hide()
+        self.variables = FieldForm([])
+        self.variables_layout.addWidget(self.variables)
+        self.variables_layout.addWidget(self.variables_error)
+
+        self.general_error = QLabel()
+        self.general_error.setObjectName("error_general")
+        self.general_error.setWordWrap(True)
+        self.general_error.setStyleSheet(ERROR_TEXT_STYLE)
+        self.general_error.hide()
+
+        self.buttons = QDialogButtonBox()
+        self.create_button = QPushButton("Create")
+        self.create_button.setObjectName("create")
+        self.create_button.setDefault(True)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setObjectName("cancel")
+        self.buttons.addButton(self.create_button, QDialogButtonBox.ButtonRole.AcceptRole)
+        self.buttons.addButton(self.cancel_button, QDialogButtonBox.ButtonRole.RejectRole)
+        self.create_button.clicked.connect(self.submit)
+        self.cancel_button.clicked.connect(self.reject)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(18, 16, 18, 14)
+        layout.setSpacing(10)
+        layout.addWidget(self.heading)
+        layout.addLayout(self.form)
+        layout.addWidget(self.variables_box)
+        layout.addWidget(self.general_error)
+        layout.addWidget(self.buttons)
+
+        self.equipment.currentIndexChanged.connect(self._equipment_changed)
+        self.run_kind.currentIndexChanged.connect(self._load_templates)
+        self.template.currentIndexChanged.connect(self._template_changed)
+        self._load_templates()
+        self._equipment_changed()
+        self.project.setFocus()
+
+    # ---- building ----------------------------------------------------------------------------
+    def _add_row(
+        self,
+        key: str,
+        text: str,
+        widget: QWidget,
+        *,
+        required: bool = False,
+        hint: str | None = None,
+    ) -> None:
+        widget.setObjectName(f"field_{key}")
+        widget.setAccessibleName(text)
+        cell = QWidget()
+        column = QVBoxLayout(cell)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        column.addWidget(widget)
+        if hint:
+            hint_label = QLabel(hint)
+            hint_label.setWordWrap(True)
+            hint_label.setStyleSheet(HINT_STYLE)
+            column.addWidget(hint_label)
+        error = QLabel()
+        error.setObjectName(f"error_{key}")
+        error.setWordWrap(True)
+        error.setStyleSheet(ERROR_TEXT_STYLE)
+        error.hide()
+        column.addWidget(error)
+        self.errors[key] = error
+        label = QLabel(f"{text} *" if required else text)
+        label.setBuddy(widget)
+        self.form.addRow(label, cell)
+
+    def template_kind(self) -> str:
+        """``project``, ``run`` or ``test-run``: which templates fit the current choices."""
+        if self.kind == "project":
+            return "project"
+        return "test-run" if self.run_kind.currentData() == "test" else "run"
+
+    def _load_templates(self) -> None:
+        wanted = self.template_kind()
+        try:
+            templates = list(self.controller.templates(wanted))
+        except Exception:
+            _log.exception("listing %s templates failed", wanted)
+            templates = []
+        self._templates = {t.name: t for t in templates}
+        default = DEFAULT_TEMPLATE["test" if wanted == "test-run" else self.kind]
+        self.template.blockSignals(True)
+        self.template.clear()
+        for template in templates:
+            title = template.title or template.name
+            text = title if title == template.name else f"{title} ({template.name})"
+            self.template.addItem(text, template.name)
+        self.template.setCurrentIndex(max(0, self.template.findData(default)))
+        self.template.blockSignals(False)
+        if not templates:
+            self._show_error("template", f"No {wanted} templates are installed.")
+        self._template_changed()
+
+    def _template_changed(self) -> None:
+        template = self._templates.get(self.template.currentData() or "")
+        questions = list(getattr(template, "questions", []) or [])
+        self._questions = {getattr(q, "name", ""): q for q in questions}
+        fields = fields_from_questions(questions, skip=RESERVED_VARIABLES)
+        form = FieldForm(fields)
+        self.variables_layout.replaceWidget(self.variables, form)
+        self.variables.deleteLater()
+        self.variables = form
+        self.variables_box.setVisible(bool(fields))
+        self.variables_error.hide()
+        self.adjustSize()
+
+    def _equipment_changed(self) -> None:
+        if not isinstance(self.project, QComboBox):
+            return
+        equipment_id = self.equipment.currentData()
+        if not equipment_id:
+            return
+        root = Path(self.settings.local_root).expanduser()
+        run_async(
+            asyncio.to_thread(list_project_folders, root, str(equipment_id)),
+            on_result=self._set_projects,
+            owner=self,
+            what="listing project folders",
+        )
+
+    def _set_projects(self, names: list[str]) -> None:
+        if not isinstance(self.project, QComboBox):
+            return
+        typed = self.project.currentText()
+        self.project.clear()
+        self.project.addItems(names)
+        self.project.setEditText(typed or (names[0] if len(names) == 1 else ""))
+
+    # ---- reading ------------------------------------------------------------------------------
+    def _project_text(self) -> str:
+        return (
+            self.project.currentText().strip()
+            if isinstance(self.project, QComboBox)
+            else (self.project.text().strip())
+        )
+
+    def _operator_text(self) -> str:
+        if isinstance(self.operator, QComboBox):
+            return str(self.operator.currentData() or "")
+        return self.operator.text().strip()
+
+    def _variables(self) -> tuple[dict[str, Any], dict[str, str]]:
+        values = self.variables.values()
+        _, problems = validate_answers(self.variables.fields, values)
+        typed = {
+            name: choice_value(self._questions[name], value) if name in self._questions else value
+            for name, value in values.items()
+        }
+        return typed, problems
+
+    def build_request(self) -> tuple[CreateRequest | None, dict[str, str]]:
+        """The request from the form, or the problems found before asking the controller."""
+        problems: dict[str, str] = {}
+        equipment_id = str(self.equipment.currentData() or "")
+        if not equipment_id:
+            problems["equipment_id"] = "Choose an instrument."
+        project = self._project_text()
+        if not project:
+            problems["project_name"] = "Give the project a name."
+        operator = self._operator_text()
+        if not operator:
+            problems["operator"] = "Say who is creating this."
+        label = self.label.text().strip()
+        if self.kind == "run" and not label:
+            problems["label"] = "A run needs a label."
+        template = self.template.currentData()
+        if not template:
+            problems["template"] = "Choose a template."
+        variables, variable_problems = self._variables()
+        problems.update({f"variables.{k}": v for k, v in variable_problems.items()})
+        if problems:
+            return None, problems
+        objective = self.objective.toPlainText().strip() or None
+        request: CreateRequest
+        if self.kind == "project":
+            request = ProjectRequest(
+                equipment_id=equipment_id,
+                project_name=project,
+                operator=operator,
+                label=label or None,
+                objective=objective,
+                template=template,
+                variables=variables,
+            )
+        else:
+            request = RunRequest(
+                equipment_id=equipment_id,
+                project_name=project,
+                operator=operator,
+                label=label,
+                objective=objective,
+                run_kind=self.run_kind.currentData(),
+                template=template,
+                variables=variables,
+            )
+        return request, {}
+
+    # ---- creating -----------------------------------------------------------------------------
+    def submit(self) -> None:
+        if self._busy:
+            return
+        self.clear_errors()
+        request, problems = self.build_request()
+        if request is None:
+            self.show_errors(problems)
+            return
+        self._set_busy(True)
+        run_async(
+            self.controller.create(request),
+            on_result=self._created,
+            on_error=self._failed,
+            owner=self,
+            what=f"creating a {self.kind}",
+        )
+
+    def _created(self, handle: dict[str, Any]) -> None:
+        self._set_busy(False)
+        memory = ui_state()
+        memory.setValue(OPERATOR_KEY, self._operator_text())
+        memory.setValue(EQUIPMENT_KEY, self.equipment.currentData())
+        memory.sync()
+        self.created.emit(handle)
+        self.accept()
+
+    def _failed(self, error: BaseException) -> None:
+        self._set_busy(False)
+        if isinstance(error, CreationError) and error.code == VALIDATION_FAILED:
+            found = (error.details or {}).get("errors") or []
+            problems = {
+                str(item.get("field") or ""): str(item.get("message") or "")
+                for item in found
+                if isinstance(item, dict)
+            }
+            if not problems:
+                problems = {error.field or "": error.message}
+            self.show_errors(problems)
+            return
+        self._show_general(f"Could not create the {self.kind}: {error_message(error)}")
+
+    # ---- errors -------------------------------------------------------------------------------
+    def show_errors(self, problems: dict[str, str]) -> None:
+        """Put each message next to its input; what matches no input goes at the bottom."""
+        leftover: list[str] = []
+        variable_errors: dict[str, str] = {}
+        focus: QWidget | None = None
+        for key, message in problems.items():
+            if key in self.errors:
+                self._show_error(key, message)
+                focus = focus or self.findChild(QWidget, f"field_{key}")
+            elif key.startswith("variables.") and key[len("variables.") :] in (
+                self.variables.editors
+            ):
+                variable_errors[key[len("variables.") :]] = message
+            elif key == "variables" or key.startswith("variables."):
+                self.variables_error.setText(message)
+                self.variables_error.show()
+                self.variables_box.show()
+            else:
+                leftover.append(message)
+        if variable_errors:
+            self.variables.show_errors(variable_errors)
+        if leftover:
+            self._show_general(" ".join(leftover))
+        if focus is not None:
+            focus.setFocus()
+
+    def error_text(self, key: str) -> str:
+        if key.startswith("variables.") and key != "variables":
+            return self.variables.error_text(key[len("variables.") :])
+        label = self.errors.get(key) or (self.variables_error if key == "variables" else None)
+        return label.text() if label is not None and not label.isHidden() else ""
+
+    def _show_error(self, key: str, message: str) -> None:
+        label = self.errors[key]
+        label.setText(message)
+        label.show()
+
+    def _show_general(self, message: str) -> None:
+        self.general_error.setText(message)
+        self.general_error.show()
+
+    def clear_errors(self) -> None:
+        for label in self.errors.values():
+            label.hide()
+        self.variables.clear_errors()
+        self.variables_error.hide()
+        self.general_error.hide()
+
+    def _set_busy(self, busy: bool) -> None:
+        self._busy = busy
+        self.create_button.setEnabled(not busy)
+        self.create_button.setText("Creating…" if busy else "Create")
+        for widget in (self.equipment, self.project, self.template, self.label, self.operator):
+            widget.setEnabled(not busy)

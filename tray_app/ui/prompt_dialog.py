@@ -1,0 +1,403 @@
+"""The dialog that answers a plugin's question: a form generated from the session's
+pending prompt, which resumes or cancels the session through the controller.
+
+While open it heartbeats its session so the GC does not abandon it, and it
+follows the session through store observers: a new prompt rebuilds the form,
+a session that ends or is answered elsewhere is announced and the dialog closes.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QShowEvent
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFrame,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tray_app.creation.errors import INVALID_ANSWERS, CreationError
+from tray_app.creation.fields import Field, FieldSpecError, parse_fields, validate_answers
+from tray_app.sessions.session import Session
+from tray_app.sessions.states import TERMINAL_STATES, SessionState
+from tray_app.sessions.store import Change, SessionStore
+from tray_app.ui.async_bridge import error_message, run_async
+from tray_app.ui.cancel_confirm import ask_cancel
+from tray_app.ui.field_widgets import ERROR_TEXT_STYLE, HINT_STYLE, FieldForm
+from tray_app.ui.wording import session_title, was_abandoned
+
+_log = logging.getLogger(__name__)
+
+HEARTBEAT_MS = 60_000
+CLOSE_DELAY_MS = 4_000
+
+INFO_BANNER_STYLE = (
+    "QLabel { background: #e8f0fe; color: #174ea6; border: 1px solid #aecbfa;"
+    " border-radius: 4px; padding: 8px; }"
+)
+WARN_BANNER_STYLE = (
+    "QLabel { background: #fef7e0; color: #7a4f01; border: 1px solid #f9d67a;"
+    " border-radius: 4px; padding: 8px; }"
+)
+
+
+class PromptDialog(QDialog):
+    """Answer (or cancel) one waiting session. Non-modal; one per session."""
+
+    #: Emitted once when the dialog is done with its session (closed for any reason).
+    session_released = Signal(str)
+
+    def __init__(
+        self,
+        store: SessionStore,
+        controller: Any,
+        session_id: str,
+        parent: QWidget | None = None,
+        *,
+        heartbeat_ms: int = HEARTBEAT_MS,
+        close_delay_ms: int = CLOSE_DELAY_MS,
+    ) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.controller = controller
+        self.session_id = session_id
+        self._close_delay_ms = close_delay_ms
+        self._prompt: dict[str, Any] | None = None
+        self._fields: list[Field] = []
+        self._busy = False
+        self._answers_sent = False  # our resume went through; wait for what comes next
+        self._cancelling = False
+        self._ended = False
+        self._torn_down = False
+        self.confirm_box: QMessageBox | None = None
+
+        self.setObjectName("prompt_dialog")
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.setMinimumWidth(480)
+
+        self.heading = QLabel()
+        self.heading.setObjectName("prompt_heading")
+        self.heading.setWordWrap(True)
+        font = self.heading.font()
+        font.setPointSizeF(font.pointSizeF() * 1.15)
+        font.setBold(True)
+        self.heading.setFont(font)
+        self.reason = QLabel()
+        self.reason.setObjectName("prompt_reason")
+        self.reason.setWordWrap(True)
+        self.reason.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.meta = QLabel()
+        self.meta.setObjectName("prompt_meta")
+        self.meta.setStyleSheet(HINT_STYLE)
+        self.banner = QLabel()
+        self.banner.setObjectName("prompt_banner")
+        self.banner.setWordWrap(True)
+        self.banner.hide()
+        self.general_error = QLabel()
+        self.general_error.setObjectName("prompt_error")
+        self.general_error.setWordWrap(True)
+        self.general_error.setStyleSheet(ERROR_TEXT_STYLE)
+        self.general_error.hide()
+
+        self.form = FieldForm([])
+        self.scroll_area = QScrollArea()
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll_area.setWidget(self.form)
+
+        self.buttons = QDialogButtonBox()
+        self.submit_button = QPushButton("Submit")
+        self.submit_button.setObjectName("submit")
+        self.submit_button.setDefault(True)
+        self.close_button = QPushButton("Close")
+        self.close_button.setObjectName("close")
+        self.close_button.setToolTip("Close this window; the session keeps waiting")
+        self.cancel_button = QPushButton("Cancel session…")
+        self.cancel_button.setObjectName("cancel_session")
+        self.cancel_button.setToolTip("Stop this session")
+        self.buttons.addButton(self.submit_button, QDialogButtonBox.ButtonRole.AcceptRole)
+        self.buttons.addButton(self.close_button, QDialogButtonBox.ButtonRole.RejectRole)
+        self.buttons.addButton(self.cancel_button, QDialogButtonBox.ButtonRole.ResetRole)
+        self.submit_button.clicked.connect(self.submit)
+        self.close_button.clicked.connect(self.reject)
+        self.cancel_button.clicked.connect(self.ask_cancel)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(18, 16, 18, 14)
+        layout.setSpacing(8)
+        layout.addWidget(self.heading)
+        layout.addWidget(self.reason)
+        layout.addWidget(self.meta)
+        layout.addWidget(self.banner)
+        layout.addSpacing(4)
+        layout.addWidget(self.scroll_area, 1)
+        layout.addWidget(self.general_error)
+        layout.addSpacing(4)
+        layout.addWidget(self.buttons)
+
+        self._sync_timer = QTimer(self)
+        self._sync_timer.setSingleShot(True)
+        self._sync_timer.setInterval(0)  # coalesce a burst of store changes into one update
+        self._sync_timer.timeout.connect(self._sync_with_session)
+        self._heartbeat_timer = QTimer(self)
+        self._heartbeat_timer.setInterval(heartbeat_ms)
+        self._heartbeat_timer.timeout.connect(self._heartbeat)
+        self._close_timer = QTimer(self)
+        self._close_timer.setSingleShot(True)
+        self._close_timer.timeout.connect(self.reject)
+
+        self._remove_observer = store.add_observer(self._on_store_change)
+        self.finished.connect(self._tear_down)
+        self._sync_with_session()
+
+    # ---- reading the session --------------------------------------------------------
+    @property
+    def fields(self) -> list[Field]:
+        return list(self._fields)
+
+    @property
+    def attempt(self) -> int:
+        return int((self._prompt or {}).get("attempt") or 1)
+
+    @property
+    def heartbeat_active(self) -> bool:
+        return self._heartbeat_timer.isActive()
+
+    def _on_store_change(self, session: Session, change: Change) -> None:
+        if session.session_id != self.session_id or change is Change.HEARTBEAT:
+            return
+        self._sync_timer.start()
+
+    def _sync_with_session(self) -> None:
+        if self._torn_down:
+            return
+        session = self.store.get(self.session_id)
+        if session is None:
+            self._announce_end("This session no longer exists.")
+            return
+        title = session_title(session)
+        self.setWindowTitle(f"Input needed: {title}")
+        if session.state is SessionState.INPUT_REQUIRED and session.pending_input:
+            if session.pending_input is not self._prompt:
+                self._build(session, session.pending_input)
+            return
+        if self._cancelling:
+            return  # our own cancel: the dialog closes when it returns
+        if session.state in TERMINAL_STATES:
+            self._announce_end(_ending_words(session), warn=session.state is not SessionState.DONE)
+        elif self._answers_sent:
+            if session.state is SessionState.PLUGIN_PASS:
+                self._show_banner("Answers sent. The plugin is working with them…")
+            else:
+                self.accept()  # past the plugins: nothing more will be asked
+        elif self._prompt is not None and not self._busy:
+            self._announce_end(
+                "These questions were answered elsewhere; the session goes on.", warn=False
+            )
+
+    # ---- building the form ---------------------------------------------------------------
+    def _build(self, session: Session, prompt: dict[str, Any]) -> None:
+        self._close_timer.stop()
+        self._prompt = prompt
+        self._answers_sent = False
+        self._ended = False
+        title = session_title(session)
+        self.heading.setText(f"“{title}” needs your input")
+        self.reason.setText(str(prompt.get("reason") or "A plugin needs more information."))
+        self.reason.setVisible(True)
+        plugin = prompt.get("plugin") or "a plugin"
+        attempt = self.attempt
+        meta = f"Asked by plugin {plugin}"
+        if attempt > 1:
+            meta += f" · attempt {attempt}"
+        self.meta.setText(meta + " · fields marked * are required")
+        self.banner.hide()
+        self.general_error.hide()
+        try:
+            self._fields = parse_fields(prompt.get("fields"))
+        except FieldSpecError as error:
+            _log.error("session %s has an unusable prompt: %s", self.session_id, error)
+            self._fields = []
+            self._show_general_error(f"This question cannot be shown: {error.message}")
+        form = FieldForm(self._fields)
+        previous = prompt.get("answers")
+        if isinstance(previous, dict):
+            for field_id, value in previous.items():
+                editor = form.editors.get(field_id)
+                if editor is not None and value is not None:
+                    editor.set_value(value)
+        form.edited.connect(self.general_error.hide)
+        old = self.scroll_area.takeWidget()
+        if old is not None:
+            old.deleteLater()
+        self.form = form
+        self.scroll_area.setWidget(form)
+        self._set_busy(False)
+        self.submit_button.setEnabled(bool(self._fields))
+        self._fix_tab_order()
+        self._fit_height()
+        form.focus_first()
+
+    def _fix_tab_order(self) -> None:
+        last = self.form.last_widget()
+        if last is not None:
+            QWidget.setTabOrder(last, self.submit_button)
+        QWidget.setTabOrder(self.submit_button, self.close_button)
+        QWidget.setTabOrder(self.close_button, self.cancel_button)
+
+    def _fit_height(self) -> None:
+        wanted = self.form.sizeHint().height() + 4
+        screen = self.screen()
+        limit = int(screen.availableGeometry().height() * 0.5) if screen is not None else 600
+        self.scroll_area.setMinimumHeight(min(wanted, limit))
+        self.adjustSize()
+
+    # ---- submitting ------------------------------------------------------------------------
+    def submit(self) -> None:
+        """Check the answers here first, then resume the session with them."""
+        if self._busy or self._ended or not self._fields:
+            return
+        answers = self.form.values()
+        _, errors = validate_answers(self._fields, answers)
+        if errors:
+            self._show_field_errors(errors)
+            return
+        self.form.clear_errors()
+        self.general_error.hide()
+        self._set_busy(True)
+        self._show_banner("Sending your answers…")
+        run_async(
+            self.controller.resume(self.session_id, answers),
+            on_result=self._resumed,
+            on_error=self._resume_failed,
+            owner=self,
+            what=f"answering session {self.session_id}",
+        )
+
+    def _resumed(self, _handle: dict[str, Any]) -> None:
+        self._answers_sent = True
+        self._busy = False
+        self._sync_with_session()
+
+    def _resume_failed(self, error: BaseException) -> None:
+        self._set_busy(False)
+        self.banner.hide()
+        if isinstance(error, CreationError) and error.code == INVALID_ANSWERS:
+            fields = (error.details or {}).get("fields") or {}
+            if isinstance(fields, dict) and fields:
+                self._show_field_errors({str(k): str(v) for k, v in fields.items()})
+                return
+        self._show_general_error(error_message(error))
+        self._sync_with_session()
+
+    def _show_field_errors(self, errors: dict[str, str]) -> None:
+        unmatched = self.form.show_errors(errors)
+        if unmatched:
+            lines = "; ".join(f"{key}: {message}" for key, message in unmatched.items())
+            self._show_general_error(f"Some answers were refused: {lines}")
+        else:
+            self._show_general_error("Please correct the marked fields.")
+
+    # ---- cancelling ---------------------------------------------------------------------------
+    def ask_cancel(self) -> None:
+        """Ask Keep files / Discard files / Keep editing, without blocking the loop."""
+        if self._busy or self._ended:
+            return
+        session = self.store.get(self.session_id)
+        title = session_title(session) if session is not None else self.session_id
+        self.confirm_box = ask_cancel(self, title, self._cancel_session)
+
+    def _cancel_session(self, discard_files: bool) -> None:
+        self._cancelling = True
+        self._set_busy(True)
+        self._show_banner("Cancelling the session…")
+        run_async(
+            self.controller.cancel(self.session_id, discard_files),
+            on_result=lambda _handle: self.accept(),
+            on_error=self._cancel_failed,
+            owner=self,
+            what=f"cancelling session {self.session_id}",
+        )
+
+    def _cancel_failed(self, error: BaseException) -> None:
+        self._cancelling = False
+        self._set_busy(False)
+        self.banner.hide()
+        self._show_general_error(f"Could not cancel: {error_message(error)}")
+        self._sync_with_session()
+
+    # ---- ending -------------------------------------------------------------------------------
+    def _announce_end(self, words: str, *, warn: bool = True) -> None:
+        if self._ended:
+            return
+        self._ended = True
+        self._set_busy(False)
+        self.submit_button.setEnabled(False)
+        self.cancel_button.setEnabled(False)
+        self.form.setEnabled(False)
+        if self.confirm_box is not None:
+            self.confirm_box.close()
+            self.confirm_box = None
+        self._show_banner(f"{words} This window closes in a moment.", warn=warn)
+        self.close_button.setFocus()
+        self._close_timer.start(self._close_delay_ms)
+
+    def _show_banner(self, text: str, *, warn: bool = False) -> None:
+        self.banner.setText(text)
+        self.banner.setStyleSheet(WARN_BANNER_STYLE if warn else INFO_BANNER_STYLE)
+        self.banner.show()
+
+    def _show_general_error(self, text: str) -> None:
+        self.general_error.setText(text)
+        self.general_error.show()
+
+    def _set_busy(self, busy: bool) -> None:
+        self._busy = busy
+        self.submit_button.setEnabled(not busy and bool(self._fields))
+        self.cancel_button.setEnabled(not busy)
+        self.form.setEnabled(not busy)
+
+    # ---- heartbeats and teardown -------------------------------------------------------------
+    def _heartbeat(self) -> None:
+        self.store.heartbeat(self.session_id)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if not self._torn_down and not self._heartbeat_timer.isActive():
+            self._heartbeat()
+            self._heartbeat_timer.start()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        super().closeEvent(event)
+        self._tear_down()
+
+    def _tear_down(self) -> None:
+        if self._torn_down:
+            return
+        self._torn_down = True
+        self._heartbeat_timer.stop()
+        self._close_timer.stop()
+        self._sync_timer.stop()
+        self._remove_observer()
+        self.session_released.emit(self.session_id)
+
+
+def _ending_words(session: Session) -> str:
+    outcome = session.outcome or {}
+    message = str(outcome.get("message") or "").strip()
+    if session.state is SessionState.DONE:
+        return "The session finished."
+    if session.state is SessionState.FAILED:
+        return f"The session failed: {message}" if message else "The session failed."
+    if was_abandoned(session):
+        return "Nobody answered in time, so the session was abandoned."
+    return "The session was cancelled elsewhere."

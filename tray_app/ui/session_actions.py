@@ -1,0 +1,208 @@
+"""What the tray menu, notifications and the sessions window can do to a session:
+answer, show details, cancel, open its folder, copy its details, start a new one.
+
+One object owns the open dialogs so each session gets at most one prompt and
+one details window, and a second request just brings the existing one forward.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QGuiApplication
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+from tray_app.sessions.states import SessionState
+from tray_app.sessions.store import SessionStore
+from tray_app.ui.async_bridge import error_message, run_async
+from tray_app.ui.cancel_confirm import ask_cancel
+from tray_app.ui.details_dialog import DetailsDialog, session_details_text
+from tray_app.ui.new_session_dialog import NewSessionDialog
+from tray_app.ui.prompt_dialog import PromptDialog
+from tray_app.ui.sessions_window import SessionsWindow
+from tray_app.ui.wording import session_title
+
+_log = logging.getLogger(__name__)
+
+
+class SessionActions(QObject):
+    """Session commands for every part of the UI; keeps one dialog per purpose."""
+
+    #: An action could not be done: (session id or "", message for a person).
+    action_failed = Signal(str, str)
+    #: A new session was created from a dialog (its handle).
+    session_created = Signal(dict)
+    #: The sessions window stood in for the tray and was closed: the app should quit.
+    quit_requested = Signal()
+
+    def __init__(
+        self,
+        store: SessionStore,
+        controller: Any,
+        settings: Any,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.controller = controller
+        self.settings = settings
+        self.prompts: dict[str, PromptDialog] = {}
+        self.details: dict[str, DetailsDialog] = {}
+        self.new_dialogs: dict[str, NewSessionDialog] = {}
+        self.confirm_boxes: dict[str, QMessageBox] = {}
+        self.sessions_window: SessionsWindow | None = None
+        self._quit_on_close = False
+
+    # ---- prompts and details ------------------------------------------------------------
+    def open_prompt(self, session_id: str) -> None:
+        """Show the prompt of a waiting session (bring an open one forward)."""
+        existing = self.prompts.get(session_id)
+        if existing is not None:
+            _bring_forward(existing)
+            return
+        session = self.store.get(session_id)
+        if session is None or session.state is not SessionState.INPUT_REQUIRED:
+            # It moved on meanwhile (answered elsewhere, abandoned): say where it stands.
+            self.show_details(session_id)
+            return
+        dialog = PromptDialog(self.store, self.controller, session_id)
+        self.prompts[session_id] = dialog
+        dialog.session_released.connect(lambda sid: self.prompts.pop(sid, None))
+        _bring_forward(dialog)
+
+    def show_details(self, session_id: str) -> None:
+        existing = self.details.get(session_id)
+        if existing is not None:
+            _bring_forward(existing)
+            return
+        if self.store.get(session_id) is None:
+            self.action_failed.emit(session_id, "That session is no longer kept.")
+            return
+        dialog = DetailsDialog(self.store, session_id)
+        self.details[session_id] = dialog
+        dialog.copy_requested.connect(self.copy_details)
+        dialog.answer_requested.connect(self.open_prompt)
+        dialog.finished.connect(lambda _result: self.details.pop(session_id, None))
+        _bring_forward(dialog)
+
+    # ---- cancelling -----------------------------------------------------------------------
+    def cancel(self, session_id: str) -> None:
+        """Ask Keep files for review / Discard files / Go back, then cancel."""
+        prompt = self.prompts.get(session_id)
+        if prompt is not None:
+            _bring_forward(prompt)
+            prompt.ask_cancel()
+            return
+        existing = self.confirm_boxes.get(session_id)
+        if existing is not None:
+            _bring_forward(existing)
+            return
+        session = self.store.get(session_id)
+        if session is None or session.is_terminal():
+            self.action_failed.emit(session_id, "That session has already ended.")
+            return
+        parent = self._visible_window()
+        box = ask_cancel(
+            parent,
+            session_title(session),
+            lambda discard: self._cancel(session_id, discard),
+            back_label="Go back",
+        )
+        self.confirm_boxes[session_id] = box
+        box.finished.connect(lambda _result: self.confirm_boxes.pop(session_id, None))
+
+    def _cancel(self, session_id: str, discard_files: bool) -> None:
+        run_async(
+            self.controller.cancel(session_id, discard_files),
+            on_error=lambda error: self.action_failed.emit(
+                session_id, f"Could not cancel: {error_message(error)}"
+            ),
+            owner=self,
+            what=f"cancelling session {session_id}",
+        )
+
+    # ---- files and clipboard ----------------------------------------------------------------
+    def open_folder(self, session_id: str) -> None:
+        session = self.store.get(session_id)
+        destination = session.destination if session is not None else None
+        if not destination:
+            self.action_failed.emit(session_id, "This session has no folder yet.")
+            return
+        folder = Path(destination)
+        if not folder.is_dir():
+            self.action_failed.emit(session_id, f"The folder {folder} does not exist (any more).")
+            return
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
+            self.action_failed.emit(session_id, f"No program could open {folder}.")
+
+    def copy_details(self, session_id: str) -> None:
+        session = self.store.get(session_id)
+        if session is None:
+            self.action_failed.emit(session_id, "That session is no longer kept.")
+            return
+        QGuiApplication.clipboard().setText(session_details_text(session))
+
+    # ---- new sessions and the window ----------------------------------------------------------
+    def new_session(self, kind: str) -> None:
+        """Open the New project / New run dialog (bring an open one forward)."""
+        existing = self.new_dialogs.get(kind)
+        if existing is not None:
+            _bring_forward(existing)
+            return
+        dialog = NewSessionDialog(kind, self.controller, self.settings)
+        self.new_dialogs[kind] = dialog
+        dialog.created.connect(self.session_created.emit)
+        dialog.finished.connect(lambda _result: self.new_dialogs.pop(kind, None))
+        _bring_forward(dialog)
+
+    def set_quit_on_close(self, quit_on_close: bool) -> None:
+        """Make closing the sessions window quit the app (no system tray)."""
+        self._quit_on_close = quit_on_close
+        if self.sessions_window is not None:
+            self.sessions_window.quit_on_close = quit_on_close
+
+    def show_sessions_window(self, reason: str | None = None) -> None:
+        """Show the sessions window; ``reason`` says at its top why it is shown."""
+        window = self.sessions_window
+        if window is None:
+            window = SessionsWindow(
+                self.store, self, reason=reason, quit_on_close=self._quit_on_close
+            )
+            window.close_requested.connect(self.quit_requested.emit)
+            self.sessions_window = window
+        elif reason is not None:
+            window.set_reason(reason)
+        _bring_forward(window)
+
+    def close_all(self) -> None:
+        """Close every dialog and the window (on quit); closing here never asks to quit."""
+        for box in list(self.confirm_boxes.values()):
+            box.close()
+        for dialog in [*self.prompts.values(), *self.details.values(), *self.new_dialogs.values()]:
+            dialog.close()
+        self.prompts.clear()
+        self.details.clear()
+        self.new_dialogs.clear()
+        self.confirm_boxes.clear()
+        window = self.sessions_window
+        if window is not None:
+            window.quit_on_close = False
+            window.close()
+            window.model.detach()
+            window.deleteLater()
+            self.sessions_window = None
+
+    def _visible_window(self) -> QWidget | None:
+        window = self.sessions_window
+        return window if window is not None and window.isVisible() else None
+
+
+def _bring_forward(widget: QWidget) -> None:
+    if widget.isMinimized():
+        widget.showNormal()
+    widget.show()
+    widget.raise_()
+    widget.activateWindow()

@@ -1,0 +1,232 @@
+"""The sessions window: a live table of every session with the same actions as the
+tray menu. Without a system tray it is the app's main window and closing it quits.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QHideEvent, QKeySequence, QShowEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMenu,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tray_app.sessions.states import SessionState
+from tray_app.sessions.store import SessionStore
+from tray_app.ui.prompt_dialog import WARN_BANNER_STYLE
+from tray_app.ui.sessions_model import AGE, DESTINATION, PHASE, STATE, TITLE, SessionsModel
+
+if TYPE_CHECKING:
+    from tray_app.ui.session_actions import SessionActions
+
+AGE_REFRESH_MS = 30_000
+
+
+class SessionsWindow(QWidget):
+    """Every session, newest first; act on the selected one."""
+
+    #: The person closed the window while it stands in for the tray (quit_on_close).
+    close_requested = Signal()
+
+    def __init__(
+        self,
+        store: SessionStore,
+        actions: SessionActions,
+        *,
+        reason: str | None = None,
+        quit_on_close: bool = False,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.handler = actions
+        self.quit_on_close = quit_on_close
+        self.setObjectName("sessions_window")
+        self.setWindowTitle("ExLab Tray: sessions")
+        self.resize(900, 420)
+
+        self.banner = QLabel()
+        self.banner.setObjectName("sessions_banner")
+        self.banner.setWordWrap(True)
+        self.banner.setStyleSheet(WARN_BANNER_STYLE)
+        self.set_reason(reason)
+
+        self.model = SessionsModel(store, self)
+        self.table = QTableView()
+        self.table.setObjectName("sessions_table")
+        self.table.setAccessibleName("Sessions")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().hide()
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(TITLE, QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(PHASE, QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(DESTINATION, QHeaderView.ResizeMode.Stretch)
+        header.resizeSection(TITLE, 220)
+        header.resizeSection(STATE, 100)
+        header.resizeSection(PHASE, 230)
+        header.resizeSection(AGE, 70)
+        header.setHighlightSections(False)
+        self.empty_label = QLabel("No sessions yet. Start one with New project… or New run….")
+        self.empty_label.setObjectName("sessions_empty")
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+
+        self.answer_action = self._action("Answer…", actions.open_prompt, "Return")
+        self.details_action = self._action("Details…", actions.show_details)
+        self.cancel_action = self._action("Cancel…", actions.cancel, "Delete")
+        self.folder_action = self._action("Open folder", actions.open_folder)
+        self.copy_action = self._action("Copy details", actions.copy_details, "Ctrl+C")
+        self.row_actions = (
+            self.answer_action,
+            self.details_action,
+            self.cancel_action,
+            self.folder_action,
+            self.copy_action,
+        )
+
+        buttons = QHBoxLayout()
+        self.buttons: dict[str, QPushButton] = {}
+        for action in self.row_actions:
+            button = QPushButton(action.text())
+            button.setObjectName(f"button_{action.objectName()}")
+            button.clicked.connect(action.trigger)
+            self.buttons[action.objectName()] = button
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        for label, kind in (("New project…", "project"), ("New run…", "run")):
+            button = QPushButton(label)
+            button.setObjectName(f"button_new_{kind}")
+            button.clicked.connect(lambda _=False, k=kind: actions.new_session(k))
+            buttons.addWidget(button)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 12, 12, 12)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.empty_label)
+        layout.addLayout(buttons)
+
+        self.table.selectionModel().selectionChanged.connect(self._update_actions)
+        self.table.doubleClicked.connect(self._activated)
+        self.table.customContextMenuRequested.connect(self._context_menu)
+        self.model.rowsInserted.connect(self._rows_changed)
+        self.model.rowsRemoved.connect(self._rows_changed)
+        self.model.modelReset.connect(self._rows_changed)
+        self.model.dataChanged.connect(self._update_actions)
+
+        self._age_timer = QTimer(self)
+        self._age_timer.setInterval(AGE_REFRESH_MS)
+        self._age_timer.timeout.connect(self.model.refresh_ages)
+        self._rows_changed()
+
+    def _action(self, text: str, handler: object, shortcut: str | None = None) -> QAction:
+        action = QAction(text, self)
+        action.setObjectName(text.rstrip("…").lower().replace(" ", "_"))
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.addAction(action)
+
+        def run() -> None:
+            session_id = self.selected_session_id()
+            if session_id is not None and callable(handler):
+                handler(session_id)
+
+        action.triggered.connect(run)
+        return action
+
+    # ---- state ---------------------------------------------------------------------------
+    def set_reason(self, reason: str | None) -> None:
+        """Say at the top why this window is shown (e.g. no system tray); None hides it."""
+        self.banner.setText(reason or "")
+        self.banner.setVisible(bool(reason))
+
+    @property
+    def age_timer_active(self) -> bool:
+        return self._age_timer.isActive()
+
+    def selected_session_id(self) -> str | None:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            return None
+        return self.model.session_id_at(rows[0].row())
+
+    def select_session(self, session_id: str) -> None:
+        row = self.model.row_of(session_id)
+        if row >= 0:
+            self.table.selectRow(row)
+
+    def _rows_changed(self, *_args: object) -> None:
+        empty = self.model.rowCount() == 0
+        self.empty_label.setVisible(empty)
+        self._update_actions()
+
+    def _update_actions(self, *_args: object) -> None:
+        session_id = self.selected_session_id()
+        session = self.store.get(session_id) if session_id else None
+        live = session is not None and not session.is_terminal()
+        self.answer_action.setEnabled(
+            session is not None and session.state is SessionState.INPUT_REQUIRED
+        )
+        self.details_action.setEnabled(session is not None)
+        self.cancel_action.setEnabled(live)
+        self.folder_action.setEnabled(session is not None and bool(session.destination))
+        self.copy_action.setEnabled(session is not None)
+        for action in self.row_actions:
+            self.buttons[action.objectName()].setEnabled(action.isEnabled())
+
+    def _activated(self, index: QModelIndex) -> None:
+        session = self.model.session_at(index.row())
+        if session is None:
+            return
+        if session.state is SessionState.INPUT_REQUIRED:
+            self.handler.open_prompt(session.session_id)
+        else:
+            self.handler.show_details(session.session_id)
+
+    def context_menu_for(self, row: int) -> QMenu:
+        """The context menu of a row (selects it first); built, not shown."""
+        self.table.selectRow(row)
+        menu = QMenu(self)
+        for action in self.row_actions:
+            if action.isEnabled():
+                menu.addAction(action)
+        return menu
+
+    def _context_menu(self, position: QPoint) -> None:
+        index = self.table.indexAt(position)
+        if not index.isValid():
+            return
+        menu = self.context_menu_for(index.row())
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.popup(self.table.viewport().mapToGlobal(position))
+
+    # ---- showing and closing -------------------------------------------------------------
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        self.model.refresh_ages()
+        self._age_timer.start()  # the Age column moves with time only while someone looks
+
+    def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802 - Qt override
+        super().hideEvent(event)
+        self._age_timer.stop()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        self._age_timer.stop()
+        super().closeEvent(event)
+        if self.quit_on_close:
+            self.close_requested.emit()

@@ -26,10 +26,11 @@ from tray_app.sessions.states import (
     TRANSITIONS,
     IllegalTransition,
     NextAction,
+    Phase,
     SessionKind,
     SessionState,
 )
-from tray_app.sessions.subscription import EVICTED, SHUTDOWN, Subscription
+from tray_app.sessions.subscription import SHUTDOWN, Subscription
 
 __all__ = [
     "ABANDONED_CODE",
@@ -155,24 +156,27 @@ class SessionStore:
         title: str = "",
     ) -> Session:
         """Create a session in PENDING. ``destination`` is fixed from here on."""
+        session_kind = _KINDS.get(kind)
+        if session_kind is None:
+            raise ValueError(f"unknown session kind {kind!r}")
         now = self._clock()
         session = Session(
             session_id=self._new_id(),
-            kind=SessionKind(kind),
-            state=SessionState.PENDING,
+            kind=session_kind,
+            state=_PENDING,
             request=request,
             created_at=now,
             last_heartbeat=now,
             destination=destination,
             title=title,
         )
-        self._sessions[session.session_id] = session
-        self._live.add(session.session_id)
-        self._notify(session, Change.OPENED)
+        session_id = session.session_id
+        self._sessions[session_id] = session
+        self._live.add(session_id)
         if self._global_subscribers:
-            self._publish_global(
-                session.session_id, {"kind": "opened", "session": to_handle(session)}
-            )
+            self._publish_global(session_id, {"kind": "opened", "session": to_handle(session)})
+        if self._observers:
+            self._notify(session, _OPENED)
         return session
 
     def transition(
@@ -190,32 +194,31 @@ class SessionStore:
         old_state = session.state
         if new_state not in _EDGES[old_state]:
             raise IllegalTransition(old_state, new_state)
-        phase = _PHASES.get(new_state)
-        terminal = new_state in TERMINAL_STATES
-        if terminal and new_state is not SessionState.DONE:
+        entry = _ENTRY[new_state]
+        if entry.ends_abnormally:
             session.ended_in_phase = session.current_phase
         session.state = new_state
-        session.current_phase = phase
-        if old_state is SessionState.INPUT_REQUIRED:
+        session.current_phase = entry.phase
+        session.next_action = entry.next_action
+        if old_state is _INPUT_REQUIRED:
             del self._waiting[session_id]
             session.pending_input = None
             session.input_since = None
-        if new_state is SessionState.INPUT_REQUIRED:
-            session.next_action = NextAction.AWAITING_INPUT
-            self._waiting[session_id] = session
-            session.input_since = self._clock()
-        else:
-            session.next_action = NextAction.NONE
-        if terminal:
+        if entry.terminal:
             self._live.discard(session_id)
         if session_id in self._change_waiters:
             self._wake_change_waiters(session_id, new_state)
-        self._notify(session, Change.STATE)
-        if new_state is SessionState.INPUT_REQUIRED:
+        # Publish before notifying: an observer that reacts with another
+        # transition must not get its frame out ahead of this one.
+        if new_state is _INPUT_REQUIRED:
+            self._waiting[session_id] = session
+            session.input_since = self._clock()
             self._publish(session_id, frames.input_required(session.pending_input))
-        elif phase is not None and new_state is not SessionState.DONE:
-            self._publish(session_id, {"kind": frames.PHASE, "phase": phase, "at": self._clock()})
-        if outcome is not None and terminal:
+        elif entry.announced_phase is not None:
+            self._publish(session_id, frames.phase(entry.announced_phase, self._clock()))
+        if self._observers:
+            self._notify(session, _STATE)
+        if outcome is not None and entry.terminal:
             self.close(session_id, outcome)
         return session
 
@@ -234,14 +237,16 @@ class SessionStore:
         session = self._require(session_id)
         frame = frames.progress(current, total, plugin)
         session.progress = frame
-        self._notify(session, Change.UPDATED)
         self._publish(session_id, frame)
+        if self._observers:
+            self._notify(session, _UPDATED)
 
     def warn(self, session_id: str, message: str) -> None:
         session = self._require(session_id)
         session.warnings.append(message)
-        self._notify(session, Change.UPDATED)
         self._publish(session_id, frames.warning(session.current_phase, message))
+        if self._observers:
+            self._notify(session, _UPDATED)
 
     def heartbeat(self, session_id: str) -> None:
         """Refresh the heartbeat; an unknown id is a no-op (stale clients are normal)."""
@@ -249,13 +254,15 @@ class SessionStore:
         if session is None:
             return
         session.last_heartbeat = self._clock()
-        self._notify(session, Change.HEARTBEAT)
+        if self._observers:
+            self._notify(session, _HEARTBEAT)
 
     def close(self, session_id: str, outcome: JsonDict) -> None:
         """Stamp a terminal session with its outcome and publish the terminal frame.
 
         FAILED keeps the outcome in ``error``; DONE and ABORTED in ``result``.
-        An unknown id is a no-op. Closing twice only restamps the outcome.
+        An unknown id is a no-op; a session that is not terminal raises ValueError.
+        Closing twice only restamps the outcome (observers hear UPDATED).
         """
         session = self._sessions.get(session_id)
         if session is None:
@@ -263,45 +270,46 @@ class SessionStore:
         state = session.state
         if state not in TERMINAL_STATES:
             raise ValueError(f"session {session_id} is {state.value}, not terminal")
-        if state is SessionState.FAILED:
+        if state is _FAILED:
             session.error = outcome
         else:
             session.result = outcome
         if session.finished_at is not None:
+            if self._observers:
+                self._notify(session, _UPDATED)
             return
         session.finished_at = self._clock()
-        if state is SessionState.DONE:
-            frame = frames.done(outcome)
-        elif state is SessionState.FAILED:
-            frame = frames.failed(session.ended_in_phase, outcome)
-        else:
-            frame = frames.aborted(outcome)
         self._finished[session_id] = None
-        self._notify(session, Change.CLOSED)
-        self._publish(session_id, frame)
+        self._publish(session_id, _terminal_frame(session))
         subscribers = self._subscribers.pop(session_id, None)
         if subscribers:
             for subscription in subscribers:
                 subscription.finish()
-        self._evict_over_count()
+        if self._observers:
+            self._notify(session, _CLOSED)
+        if len(self._finished) > self.retention.max_finished:
+            self._evict_over_count()
 
     # ---- waiting for a session ---------------------------------------------------
     def next_transition(self, session_id: str) -> asyncio.Future[SessionState]:
         """A future resolved with the state of the session's next transition.
 
-        This is how the GC wakes whoever waits on a session it aborts.
+        This is how the GC wakes whoever waits on a session it aborts. A session
+        that is already terminal will never move again: its future is resolved
+        at once with the terminal state, so no caller can wait forever.
         """
-        self._require(session_id)
+        session = self._require(session_id)
         future: asyncio.Future[SessionState] = asyncio.get_running_loop().create_future()
-        self._change_waiters.setdefault(session_id, []).append(future)
+        if session.state in TERMINAL_STATES:
+            future.set_result(session.state)
+        else:
+            self._change_waiters.setdefault(session_id, []).append(future)
         return future
 
     def _wake_change_waiters(self, session_id: str, state: SessionState) -> None:
-        waiters = self._change_waiters.pop(session_id, None)
-        if waiters:
-            for future in waiters:
-                if not future.done():
-                    future.set_result(state)
+        for future in self._change_waiters.pop(session_id):
+            if not future.done():
+                future.set_result(state)
 
     # ---- observers and subscribers ----------------------------------------------
     def add_observer(self, observer: Observer) -> Callable[[], None]:
@@ -322,13 +330,7 @@ class SessionStore:
         subscription = Subscription(self._queue_limit, self._detach_from(session_id))
         subscription.push(frames.snapshot(to_handle(session)))
         if session.finished_at is not None:
-            outcome = session.outcome or {}
-            if session.state is SessionState.DONE:
-                subscription.push(frames.done(outcome))
-            elif session.state is SessionState.FAILED:
-                subscription.push(frames.failed(session.ended_in_phase, outcome))
-            else:
-                subscription.push(frames.aborted(outcome))
+            subscription.push(_terminal_frame(session))
             subscription.finish()
             return subscription
         self._subscribers[session_id] = (*self._subscribers.get(session_id, ()), subscription)
@@ -357,9 +359,10 @@ class SessionStore:
 
     def _detach_from(self, session_id: str) -> Callable[[Subscription], None]:
         def detach(subscription: Subscription) -> None:
-            remaining = tuple(
-                s for s in self._subscribers.get(session_id, ()) if s is not subscription
-            )
+            current = self._subscribers.get(session_id)
+            if current is None:  # close() already let go of them all
+                return
+            remaining = tuple(s for s in current if s is not subscription)
             if remaining:
                 self._subscribers[session_id] = remaining
             else:
@@ -385,14 +388,14 @@ class SessionStore:
             for subscription in subscriptions:
                 if not subscription.push(frame):
                     _log.warning("dropped slow subscriber of session %s", session_id)
-        self._publish_global(session_id, frame)
+        if self._global_subscribers:
+            self._publish_global(session_id, frame)
 
     def _publish_global(self, session_id: str, frame: JsonDict) -> None:
-        if self._global_subscribers:
-            tagged = {"session_id": session_id, **frame}
-            for subscription in self._global_subscribers:
-                if not subscription.push(tagged):
-                    _log.warning("dropped slow subscriber of all sessions")
+        tagged = {"session_id": session_id, **frame}
+        for subscription in self._global_subscribers:
+            if not subscription.push(tagged):
+                _log.warning("dropped slow subscriber of all sessions")
 
     def _notify(self, session: Session, change: Change) -> None:
         for observer in self._observers:
@@ -417,6 +420,9 @@ class SessionStore:
         report = GcReport()
         minutes = max(1, round(age.total_seconds() / 60))
         for session_id in self.abandoned_older_than(age):
+            # An observer of an earlier abort may already have moved this one on.
+            if session_id not in self._waiting:
+                continue
             outcome = {
                 "code": ABANDONED_CODE,
                 "message": f"No client heartbeat for over {minutes} minutes; "
@@ -443,25 +449,27 @@ class SessionStore:
         return evicted
 
     def _evict_over_age(self) -> int:
+        """Evict finished sessions older than the retention age, oldest first.
+
+        ``_finished`` is in finish order, so this stops at the first one kept.
+        """
         evicted = 0
         cutoff = self._clock() - self.retention.max_age
         while self._finished:
-            oldest_id = next(iter(self._finished))
-            finished_at = self._sessions[oldest_id].finished_at
-            if finished_at is None or finished_at >= cutoff:
+            oldest = self._sessions[next(iter(self._finished))]
+            if oldest.finished_at is None or oldest.finished_at >= cutoff:
                 break
-            self._evict(oldest_id)
+            self._evict(oldest.session_id)
             evicted += 1
         return evicted
 
     def _evict(self, session_id: str) -> None:
+        # close() already ended the session's subscriptions and transition()
+        # woke its waiters, so only the indexes and the observers are left.
         del self._finished[session_id]
         session = self._sessions.pop(session_id)
-        for subscription in self._subscribers.pop(session_id, ()):
-            subscription.finish(EVICTED)
-        for future in self._change_waiters.pop(session_id, ()):
-            future.cancel()
-        self._notify(session, Change.EVICTED)
+        if self._observers:
+            self._notify(session, _EVICTED)
 
     def _require(self, session_id: str) -> Session:
         session = self._sessions.get(session_id)
@@ -470,8 +478,58 @@ class SessionStore:
         return session
 
 
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """What entering a state does, precomputed once so ``transition`` stays cheap."""
+
+    phase: Phase | None
+    next_action: NextAction
+    terminal: bool
+    #: FAILED and ABORTED remember the phase they interrupted.
+    ends_abnormally: bool
+    #: The phase a "phase" frame announces on entry. DONE and INPUT_REQUIRED have
+    #: their own frames (from close() and await_input()), so None there too.
+    announced_phase: Phase | None
+
+
+_ENTRY: dict[SessionState, _Entry] = {
+    state: _Entry(
+        phase=PHASE_OF_STATE.get(state),
+        next_action=NextAction.AWAITING_INPUT
+        if state is SessionState.INPUT_REQUIRED
+        else NextAction.NONE,
+        terminal=state in TERMINAL_STATES,
+        ends_abnormally=state in (SessionState.FAILED, SessionState.ABORTED),
+        announced_phase=None
+        if state in (SessionState.DONE, SessionState.INPUT_REQUIRED)
+        else PHASE_OF_STATE.get(state),
+    )
+    for state in SessionState
+}
 _EDGES = dict(TRANSITIONS)
-_PHASES = dict(PHASE_OF_STATE)
+# Both members and their str values find the member (a StrEnum hashes as its value).
+_KINDS: dict[object, SessionKind] = {kind.value: kind for kind in SessionKind}
+# Enum attribute access costs ~130 ns here; the hot path reads these globals instead.
+_PENDING = SessionState.PENDING
+_INPUT_REQUIRED = SessionState.INPUT_REQUIRED
+_DONE = SessionState.DONE
+_FAILED = SessionState.FAILED
+_OPENED = Change.OPENED
+_STATE = Change.STATE
+_HEARTBEAT = Change.HEARTBEAT
+_UPDATED = Change.UPDATED
+_CLOSED = Change.CLOSED
+_EVICTED = Change.EVICTED
+
+
+def _terminal_frame(session: Session) -> JsonDict:
+    """The frame that ends a closed session's stream."""
+    outcome = session.outcome or {}
+    if session.state is _DONE:
+        return frames.done(outcome)
+    if session.state is _FAILED:
+        return frames.failed(session.ended_in_phase, outcome)
+    return frames.aborted(outcome)
 
 
 def _session_ids() -> Callable[[], str]:

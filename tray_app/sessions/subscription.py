@@ -46,7 +46,8 @@ class Subscription:
             self._end(OVERFLOW)
             return False
         self._frames.append(frame)
-        self._wake()
+        if self._waiter is not None:  # inline of _wake(): this is the hot path
+            self._wake()
         return True
 
     def finish(self, reason: str = FINISHED) -> None:

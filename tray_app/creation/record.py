@@ -1,0 +1,99 @@
+"""The creation record ``.exlab-wizard/creation.json``: who created what, when, and how.
+
+A msgspec schema, written atomically, so other tools (and a later audit) can
+trust what they read.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from tray_app import fileio
+
+__all__ = [
+    "RECORD_DIR",
+    "RECORD_NAME",
+    "CreationRecord",
+    "PathsRecord",
+    "PluginRecord",
+    "TemplateRecord",
+    "read_record",
+    "record_path",
+    "write_record",
+]
+
+RECORD_DIR = ".exlab-wizard"
+RECORD_NAME = "creation.json"
+SCHEMA_VERSION = 1
+
+
+class TemplateRecord(msgspec.Struct, kw_only=True):
+    name: str
+    version: str | None
+    kind: str
+    path: str
+
+
+class PluginRecord(msgspec.Struct, kw_only=True):
+    """One plugin's part in the creation: its final status and what it cost."""
+
+    name: str
+    version: str | None
+    #: ok | input_required | error | crashed | timeout | bad_output | output_too_large |
+    #: escaped | missing
+    status: str
+    message: str = ""
+    runs: int = 0
+    prompts: int = 0
+    duration_s: float = 0.0
+    files: list[str] = msgspec.field(default_factory=list)
+
+
+class PathsRecord(msgspec.Struct, kw_only=True):
+    destination: str
+    local_root: str
+    #: Destination relative to local_root, with "/" separators (its NAS path too).
+    relative: str
+    project: str
+
+
+class CreationRecord(msgspec.Struct, kw_only=True):
+    schema_version: int = SCHEMA_VERSION
+    session_id: str
+    kind: str
+    request: dict[str, Any]
+    template: TemplateRecord
+    variables: dict[str, Any]
+    answers: dict[str, dict[str, Any]]
+    plugins: list[PluginRecord]
+    paths: PathsRecord
+    #: pending | queued | not_configured | blocked_by_validation
+    sync_status: str
+    created_by: str
+    created_at: str
+    host: str
+    app_version: str
+    warnings: list[str] = msgspec.field(default_factory=list)
+    findings: list[str] = msgspec.field(default_factory=list)
+
+
+def record_path(destination: Path) -> Path:
+    return destination / RECORD_DIR / RECORD_NAME
+
+
+_encoder = msgspec.json.Encoder()
+
+
+def write_record(destination: Path, record: CreationRecord) -> Path:
+    """Write (or replace) the record atomically; returns its path."""
+    path = record_path(destination)
+    fileio.atomic_write_bytes(path, msgspec.json.format(_encoder.encode(record), indent=2) + b"\n")
+    return path
+
+
+def read_record(destination: Path) -> CreationRecord:
+    """Read a record back; raises msgspec errors or OSError when missing or malformed."""
+    return msgspec.json.decode(record_path(destination).read_bytes(), type=CreationRecord)

@@ -1,0 +1,233 @@
+"""VALIDATING: checks a creation request field by field and builds the template's answers.
+
+Every problem is a :class:`FieldError` with a stable code and the request
+field it concerns, so a dialog can put the message next to the right input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from tray_app.config import Settings
+from tray_app.creation.naming import project_name_problem
+from tray_app.creation.requests import CreateRequest, ProjectRequest, RunRequest
+from tray_app.creation.templates import DEFAULT_TEMPLATES, TemplateCatalog, TemplateInfo
+
+__all__ = [
+    "LABEL_MAX",
+    "OBJECTIVE_MAX",
+    "RESERVED_VARIABLES",
+    "FieldError",
+    "check_request",
+    "check_variables",
+    "standard_variables",
+    "template_kind_for",
+]
+
+LABEL_MAX = 100
+OBJECTIVE_MAX = 2000
+
+#: Answers the pipeline always supplies; a request may not override them.
+RESERVED_VARIABLES = frozenset(
+    {
+        "exlab_kind",
+        "session_id",
+        "equipment_id",
+        "equipment_name",
+        "project_name",
+        "operator",
+        "label",
+        "objective",
+        "run_kind",
+        "created_at",
+        "created_date",
+        "folder_name",
+    }
+)
+
+
+@dataclass(frozen=True)
+class FieldError:
+    code: str
+    field: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "field": self.field, "message": self.message}
+
+
+def template_kind_for(request: CreateRequest) -> str:
+    """``project``, ``run`` or ``test-run``: the template kind a request needs."""
+    if isinstance(request, ProjectRequest):
+        return "project"
+    return "test-run" if request.run_kind == "test" else "run"
+
+
+def check_request(
+    request: CreateRequest, settings: Settings, catalog: TemplateCatalog
+) -> tuple[TemplateInfo | None, list[FieldError]]:
+    """Checks that need no disk beyond the template catalogue. Returns the template too."""
+    errors: list[FieldError] = []
+    if settings.find_equipment(request.equipment_id) is None:
+        known = ", ".join(e.id for e in settings.equipment)
+        errors.append(
+            FieldError(
+                "unknown_equipment",
+                "equipment_id",
+                f"Unknown equipment {request.equipment_id!r} (known: {known}).",
+            )
+        )
+    problem = project_name_problem(request.project_name)
+    if problem:
+        errors.append(
+            FieldError("unsafe_project_name", "project_name", f"The project name {problem}.")
+        )
+    label = request.label or ""
+    if isinstance(request, RunRequest) and not label.strip():
+        errors.append(FieldError("label_required", "label", "A run needs a label."))
+    if len(label) > LABEL_MAX:
+        errors.append(
+            FieldError(
+                "label_too_long",
+                "label",
+                f"The label has {len(label)} characters; at most {LABEL_MAX} are allowed.",
+            )
+        )
+    objective = request.objective or ""
+    if len(objective) > OBJECTIVE_MAX:
+        errors.append(
+            FieldError(
+                "objective_too_long",
+                "objective",
+                f"The objective has {len(objective)} characters; "
+                f"at most {OBJECTIVE_MAX} are allowed.",
+            )
+        )
+    errors.extend(_check_operator(request.operator, settings.operators))
+    template, template_errors = _check_template(request, catalog)
+    errors.extend(template_errors)
+    return template, errors
+
+
+def _check_operator(operator: str, allowed: list[str] | None) -> list[FieldError]:
+    if not operator.strip():
+        return [FieldError("operator_required", "operator", "Say who is creating this.")]
+    if allowed is not None and operator.casefold() not in {a.casefold() for a in allowed}:
+        return [
+            FieldError(
+                "operator_not_allowed",
+                "operator",
+                f"{operator!r} is not on this workstation's operator list.",
+            )
+        ]
+    return []
+
+
+def _check_template(
+    request: CreateRequest, catalog: TemplateCatalog
+) -> tuple[TemplateInfo | None, list[FieldError]]:
+    wanted = template_kind_for(request)
+    name = request.template or DEFAULT_TEMPLATES[wanted]
+    template = catalog.get(name)
+    if template is None:
+        return None, [FieldError("unknown_template", "template", f"No template named {name!r}.")]
+    request_kind = "project" if isinstance(request, ProjectRequest) else "run"
+    template_is_project = template.kind == "project"
+    if template_is_project != (request_kind == "project"):
+        return None, [
+            FieldError(
+                "template_kind_mismatch",
+                "template",
+                f"{name!r} is a {template.kind} template; a {request_kind} needs "
+                f"a {'project' if request_kind == 'project' else 'run'} template.",
+            )
+        ]
+    if template.unsafe_keys:
+        return None, [
+            FieldError(
+                "unsafe_template",
+                "template",
+                f"{name!r} uses {', '.join(template.unsafe_keys)}, which ExLab never runs.",
+            )
+        ]
+    return template, []
+
+
+def standard_variables(
+    request: CreateRequest,
+    settings: Settings,
+    *,
+    session_id: str,
+    destination: Path,
+    created_at: datetime,
+) -> dict[str, Any]:
+    """The answers every template gets, from the request and the session."""
+    equipment = settings.find_equipment(request.equipment_id)
+    local = created_at.astimezone()
+    return {
+        "exlab_kind": template_kind_for(request),
+        "session_id": session_id,
+        "equipment_id": request.equipment_id,
+        "equipment_name": equipment.name if equipment else request.equipment_id,
+        "project_name": request.project_name,
+        "operator": request.operator,
+        "label": request.label or "",
+        "objective": request.objective or "",
+        "run_kind": request.run_kind if isinstance(request, RunRequest) else "",
+        "created_at": local.isoformat(timespec="seconds"),
+        "created_date": local.date().isoformat(),
+        "folder_name": destination.name,
+    }
+
+
+def check_variables(
+    template: TemplateInfo, standard: dict[str, Any], supplied: dict[str, Any]
+) -> tuple[dict[str, Any], list[FieldError]]:
+    """Merge request variables over the standard answers; find missing and ill-typed ones."""
+    errors: list[FieldError] = []
+    clashes = sorted(RESERVED_VARIABLES & supplied.keys())
+    for name in clashes:
+        errors.append(
+            FieldError(
+                "reserved_variable",
+                f"variables.{name}",
+                f"{name!r} is set by ExLab from the request; it cannot be a variable.",
+            )
+        )
+    answers = {**supplied, **standard}
+    missing = [
+        q.name
+        for q in template.questions
+        if q.name not in answers and not q.has_default and not q.conditional
+    ]
+    if missing:
+        errors.append(
+            FieldError(
+                "missing_variables",
+                "variables",
+                f"Template {template.name!r} needs values for: {', '.join(missing)}.",
+            )
+        )
+    for question in template.questions:
+        if question.name in supplied and question.name not in standard:
+            problem = _value_problem(question.type, question.choices, supplied[question.name])
+            if problem:
+                errors.append(FieldError("invalid_variable", f"variables.{question.name}", problem))
+    return answers, errors
+
+
+def _value_problem(kind: str, choices: list[Any] | None, value: Any) -> str | None:
+    if choices is not None and value not in choices:
+        return f"{value!r} is not one of {choices!r}"
+    if kind == "int" and (isinstance(value, bool) or not isinstance(value, int)):
+        return f"expected a whole number, got {value!r}"
+    if kind == "float" and (isinstance(value, bool) or not isinstance(value, int | float)):
+        return f"expected a number, got {value!r}"
+    if kind == "bool" and not isinstance(value, bool):
+        return f"expected true or false, got {value!r}"
+    if kind == "str" and not isinstance(value, str):
+        return f"expected text, got {value!r}"
+    return None

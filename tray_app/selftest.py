@@ -31,7 +31,9 @@ if TYPE_CHECKING:
 
 API = "/api/v1"
 PROJECT_NAME = "SelfTest"
+SAMPLE_PLUGIN = "plate_map"
 DEFAULT_TIMEOUT_S = 60.0
+STOP_BUDGET_S = 15.0
 
 
 class CheckFailed(Exception):
@@ -50,6 +52,8 @@ class Check:
 class Report:
     checks: list[Check] = field(default_factory=list)
     prompts_answered: int = 0
+    #: Everything sent through /resume, merged (what creation.json must record).
+    answers: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -170,9 +174,9 @@ async def _run(report: Report, limit_s: float) -> None:
         )
 
     service = ExlabService(loaded)
-    with report.step("API server starts on loopback"):
-        await asyncio.wait_for(service.start(), limit_s)
     try:
+        with report.step("API server starts on loopback"):
+            await asyncio.wait_for(service.start(), limit_s)
         with report.step("runtime.json written, owner-only") as check:
             info = read_runtime_info()
             expect(info is not None, "runtime.json is missing or malformed")
@@ -217,15 +221,13 @@ async def _run(report: Report, limit_s: float) -> None:
                 check.detail = f"{report.prompts_answered} plugin prompt(s) answered"
         with report.step("plugin prompt answered via /resume"):
             expect(report.prompts_answered > 0, "no plugin asked for input")
-        with report.step("folders where the design puts them"):
-            _check_layout(Path(settings.local_root), equipment, project, run)
-        with report.step("creation.json records the run") as check:
-            check.detail = _check_record(Path(run["path"]), run_body)
-        with report.step("creation.json records the project"):
-            _check_record(Path(project["path"]), project_body)
+        _check_results(
+            report, settings.local_root, equipment, (project, project_body), (run, run_body)
+        )
     finally:
         with report.step("service stops, runtime.json removed"):
-            await asyncio.wait_for(service.stop(), limit_s)
+            # Its own budget: a tiny --timeout must not leave the server half-stopped.
+            await asyncio.wait_for(service.stop(), STOP_BUDGET_S)
             expect(not _runtime_path().exists(), "runtime.json is still there")
 
 
@@ -261,7 +263,7 @@ async def _create_and_finish(
                     prompt = frame
                 if prompt and prompt.get("attempt", 1) not in answered:
                     answered.add(prompt.get("attempt", 1))
-                    await _answer(http, base, session_id, prompt)
+                    report.answers.update(await _answer(http, base, session_id, prompt))
                     report.prompts_answered += 1
                 elif kind == "snapshot" and frame["session"].get("result"):
                     return dict(frame["session"]["result"])
@@ -276,13 +278,14 @@ async def _create_and_finish(
 
 async def _answer(
     http: aiohttp.ClientSession, base: str, session_id: str, prompt: dict[str, Any]
-) -> None:
+) -> dict[str, Any]:
     answers = {f["id"]: answer_for(f) for f in prompt.get("fields", [])}
     url = f"{base}/sessions/{session_id}/resume"
     async with http.post(url, json={"answers": answers}) as response:
         if response.status != 200:
             text = await response.text()
             raise CheckFailed(f"resume with {answers}: HTTP {response.status} {text}")
+    return answers
 
 
 def answer_for(spec: dict[str, Any]) -> object:
@@ -304,11 +307,26 @@ def answer_for(spec: dict[str, Any]) -> object:
     return "selftest"
 
 
-def _check_layout(
-    local_root: Path, equipment: str, project: dict[str, Any], run: dict[str, Any]
+def _check_results(
+    report: Report,
+    local_root: str,
+    equipment: str,
+    project: tuple[dict[str, Any], dict[str, Any]],
+    run: tuple[dict[str, Any], dict[str, Any]],
 ) -> None:
-    project_path = Path(project["path"])
-    run_path = Path(run["path"])
+    """The on-disk checks, each ``(done result, request body)``; quick, so run inline."""
+    project_path, run_path = Path(project[0]["path"]), Path(run[0]["path"])
+    with report.step("folders where the design puts them"):
+        _check_layout(Path(local_root).expanduser(), equipment, project_path, run_path)
+    with report.step("creation.json records the project"):
+        _check_record(project_path, project[1])
+    with report.step("creation.json records the run"):
+        run_record = _check_record(run_path, run[1])
+    with report.step("sample plugin wrote its files") as check:
+        check.detail = _check_plugin_output(run_path, run_record, report.answers)
+
+
+def _check_layout(local_root: Path, equipment: str, project_path: Path, run_path: Path) -> None:
     expect(project_path.is_dir(), f"project folder {project_path} is missing")
     expect(run_path.is_dir(), f"run folder {run_path} is missing")
     expect(
@@ -323,16 +341,35 @@ def _check_layout(
     expect(any(run_path.iterdir()), f"run folder {run_path} is empty")
 
 
-def _check_record(folder: Path, body: dict[str, Any]) -> str:
+def _check_record(folder: Path, body: dict[str, Any]) -> dict[str, Any]:
+    """``.exlab-wizard/creation.json`` exists, parses, and says who asked for what."""
     record_path = folder / ".exlab-wizard" / "creation.json"
     expect(record_path.is_file(), f"{record_path} is missing")
-    record = json.loads(record_path.read_text(encoding="utf-8"))
-    expect(isinstance(record, dict), "creation.json is not an object")
-    text = json.dumps(record)
-    for key in ("kind", "equipment_id", "project_name", "operator"):
-        expect(str(body[key]) in text, f"creation.json does not mention {key}={body[key]!r}")
-    plugins = record.get("plugins") or []
-    failed = [p for p in plugins if isinstance(p, dict) and p.get("status") not in ("ok", None)]
-    expect(not failed, f"plugins did not finish ok: {failed}")
-    names = [p.get("name") or p.get("plugin") for p in plugins if isinstance(p, dict)]
-    return f"plugins: {', '.join(map(str, names)) or 'none'}"
+    record: dict[str, Any] = json.loads(record_path.read_text(encoding="utf-8"))
+    expect(isinstance(record, dict), "creation.json is not a JSON object")
+    expect(record.get("kind") == body["kind"], f"kind is {record.get('kind')!r}")
+    request = record.get("request") or {}
+    for key, value in body.items():
+        expect(request.get(key) == value, f"request.{key} is {request.get(key)!r}, sent {value!r}")
+    template = (record.get("template") or {}).get("name")
+    expect(template == f"exlab-{body['kind']}", f"template is {template!r}")
+    expect(record.get("app_version") == __version__, f"app_version {record.get('app_version')!r}")
+    return record
+
+
+def _check_plugin_output(folder: Path, record: dict[str, Any], answers: dict[str, Any]) -> str:
+    """The sample plugin ran ok, recorded the operator's answers, and its files are there."""
+    plugins = {p.get("name"): p for p in record.get("plugins") or [] if isinstance(p, dict)}
+    plate_map = plugins.get(SAMPLE_PLUGIN)
+    expect(plate_map is not None, f"{SAMPLE_PLUGIN} is not in creation.json plugins")
+    assert plate_map is not None
+    expect(plate_map.get("status") == "ok", f"{SAMPLE_PLUGIN} status {plate_map.get('status')}")
+    recorded = (record.get("answers") or {}).get(SAMPLE_PLUGIN)
+    expect(recorded == answers, f"answers recorded {recorded!r}, sent {answers!r}")
+    files = plate_map.get("files") or []
+    expect(bool(files), f"{SAMPLE_PLUGIN} reported no files")
+    missing = [name for name in files if not (folder / name).is_file()]
+    expect(not missing, f"plugin files missing: {missing}")
+    return (
+        f"{SAMPLE_PLUGIN} ok in {plate_map.get('duration_s', 0):.2f} s, files: {', '.join(files)}"
+    )

@@ -1,0 +1,119 @@
+"""``exlab-tray --demo``: the real app on a throwaway home, with a few real sessions to look at.
+
+Two projects and a run finish, one run waits for the plate_map plugin's answers (several
+field types) and one run fails validation (its project does not exist).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from tray_app.creation.errors import CreationError
+from tray_app.creation.requests import ProjectRequest, RunRequest
+from tray_app.paths import HOME_ENV
+from tray_app.sessions.session import Session
+from tray_app.sessions.store import SessionStore
+
+_log = logging.getLogger(__name__)
+
+EQUIPMENT = "DEMO"
+OPERATOR = "demo-operator"
+#: How long the demo waits for one of its sessions to reach its next stop.
+STEP_TIMEOUT_S = 120.0
+
+
+def prepare_home() -> Path:
+    """Use ``EXLAB_TRAY_HOME`` if set, else a fresh temporary folder (set before paths are read)."""
+    current = os.environ.get(HOME_ENV)
+    if current:
+        home = Path(current).expanduser()
+        home.mkdir(parents=True, exist_ok=True)
+        return home
+    home = Path(tempfile.mkdtemp(prefix="exlab-tray-demo-"))
+    os.environ[HOME_ENV] = str(home)
+    return home
+
+
+async def open_demo_sessions(controller: Any, store: SessionStore) -> dict[str, str]:
+    """Open the demo sessions; returns their ids by role (done/waiting/failed...)."""
+    ids: dict[str, str] = {}
+    today = dt.date.today().isoformat()
+
+    projects = {
+        "project_enzyme": ProjectRequest(
+            equipment_id=EQUIPMENT,
+            project_name="Enzyme-Kinetics",
+            operator=OPERATOR,
+            objective="Michaelis-Menten constants of the new lipase variants",
+        ),
+        "project_stability": ProjectRequest(
+            equipment_id=EQUIPMENT,
+            project_name="Stability-Study",
+            operator=OPERATOR,
+            objective="Six-month stability of formulation B",
+        ),
+    }
+    for role, request in projects.items():
+        ids[role] = (await controller.create_project(request))["session_id"]
+    for role in projects:
+        await _until_stopped(store, ids[role])
+
+    calibration = RunRequest(
+        equipment_id=EQUIPMENT,
+        project_name="Enzyme-Kinetics",
+        operator=OPERATOR,
+        label="calibration",
+        objective="Standard curve before the screen",
+        variables={
+            "sample_count": 24,
+            "plate_type": "96-well",
+            "prep_date": today,
+            "include_controls": True,
+        },
+    )
+    ids["run_done"] = (await controller.create_run(calibration))["session_id"]
+    await _until_stopped(store, ids["run_done"])
+
+    # No plate details: the plate_map plugin asks for them (integer, choice, date, bool, text).
+    screen = RunRequest(
+        equipment_id=EQUIPMENT,
+        project_name="Stability-Study",
+        operator=OPERATOR,
+        label="month-1 screen",
+        objective="First monthly time point",
+    )
+    ids["run_waiting"] = (await controller.create_run(screen))["session_id"]
+
+    orphan = RunRequest(
+        equipment_id=EQUIPMENT,
+        project_name="Old-Pilot",
+        operator=OPERATOR,
+        label="re-run",
+    )
+    try:
+        handle = await controller.create_run(orphan)
+        ids["run_failed"] = handle["session_id"]
+    except CreationError as exc:
+        # Expected: the project folder does not exist, so validation fails the session.
+        ids["run_failed"] = str((exc.details or {}).get("session_id", ""))
+        _log.info("demo: the failing run failed as intended: %s", exc.message)
+
+    await _until_stopped(store, ids["run_waiting"])
+    _log.info("demo sessions: %s", ids)
+    return ids
+
+
+async def _until_stopped(store: SessionStore, session_id: str) -> Session | None:
+    """Wait until the session is finished or waiting for input (bounded)."""
+    async with asyncio.timeout(STEP_TIMEOUT_S):
+        while True:
+            session = store.get(session_id)
+            if session is None or session.is_terminal() or session.pending_input is not None:
+                return session
+            await store.next_transition(session_id)

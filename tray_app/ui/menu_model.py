@@ -1,0 +1,372 @@
+"""What the tray shows, as plain data: a pure function from sessions and flags to a menu model.
+
+No Qt here, so the menu's content is unit-tested without a display; ``tray.py`` only draws it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from tray_app.sessions.session import Session
+from tray_app.sessions.states import SessionKind, SessionState
+
+#: Entries shown per section before an "N more…" entry opens the sessions window.
+SECTION_LIMIT = 5
+
+
+class IconState(StrEnum):
+    """The tray icon's state, most urgent last in :data:`URGENCY`."""
+
+    IDLE = "idle"
+    WORKING = "working"
+    NEEDS_INPUT = "needs-input"
+    FAILED_UNSEEN = "failed-unseen"
+
+
+URGENCY: tuple[IconState, ...] = (
+    IconState.IDLE,
+    IconState.WORKING,
+    IconState.NEEDS_INPUT,
+    IconState.FAILED_UNSEEN,
+)
+
+
+class Command(StrEnum):
+    """What an entry does when chosen; the Qt layer maps each to a handler."""
+
+    OPEN_PROMPT = "open_prompt"
+    SHOW_DETAILS = "show_details"
+    CANCEL = "cancel"
+    OPEN_FOLDER = "open_folder"
+    COPY_DETAILS = "copy_details"
+    NEW_PROJECT = "new_project"
+    NEW_RUN = "new_run"
+    SHOW_SESSIONS = "show_sessions"
+    OPEN_DATA_FOLDER = "open_data_folder"
+    OPEN_SETTINGS = "open_settings"
+    TOGGLE_AUTOSTART = "toggle_autostart"
+    QUIT = "quit"
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    command: Command
+    session_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One menu line. With ``children`` it is a submenu; without ``action`` it is text only."""
+
+    label: str
+    action: Action | None = None
+    enabled: bool = True
+    checkable: bool = False
+    checked: bool = False
+    tooltip: str = ""
+    children: tuple[Entry, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """Entries under an optional title; sections are drawn with separators between them."""
+
+    title: str | None
+    entries: tuple[Entry, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MenuFlags:
+    """App state the menu shows besides the sessions."""
+
+    quitting: bool = False
+    quitting_waiting_for: int = 0
+    #: None hides "Start at login" (no autostart support on this system).
+    autostart_enabled: bool | None = None
+    settings_problems: tuple[str, ...] = ()
+    #: Failed sessions the operator has not looked at yet.
+    unseen_failures: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    running: int = 0
+    waiting: int = 0
+    failed_unseen: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class MenuModel:
+    header: str
+    tooltip: str
+    icon_state: IconState
+    counts: Counts
+    sections: tuple[Section, ...]
+
+
+#: Each state in words, as an operator reads it.
+STATE_WORDS: Mapping[SessionState, str] = {
+    SessionState.PENDING: "Starting",
+    SessionState.VALIDATING: "Checking inputs",
+    SessionState.RENDERING: "Rendering template",
+    SessionState.PLUGIN_PASS: "Running plugins",
+    SessionState.INPUT_REQUIRED: "Waiting for input",
+    SessionState.CACHE_WRITE: "Writing creation record",
+    SessionState.POST_VALIDATE: "Checking the result",
+    SessionState.SYNC_QUEUED: "Queueing NAS sync",
+    SessionState.DONE: "Done",
+    SessionState.FAILED: "Failed",
+    SessionState.ABORTED: "Cancelled",
+}
+
+_REASON_WORDS = {
+    "cancelled": "cancelled",
+    "session_abandoned": "abandoned (no answer in time)",
+    "shutting_down": "stopped when the app quit",
+}
+
+
+def build_menu(
+    sessions: Iterable[Session],
+    now: datetime,
+    flags: MenuFlags | None = None,
+    *,
+    limit: int = SECTION_LIMIT,
+) -> MenuModel:
+    """The whole menu for ``sessions`` (newest first) at time ``now``."""
+    flags = flags or MenuFlags()
+    waiting: list[Session] = []
+    running: list[Session] = []
+    finished: list[Session] = []
+    for session in sessions:
+        if session.state is SessionState.INPUT_REQUIRED:
+            waiting.append(session)
+        elif session.is_terminal():
+            finished.append(session)
+        else:
+            running.append(session)
+    # Oldest prompt first: it has waited longest.
+    waiting.reverse()
+    unseen = sum(
+        1
+        for s in finished
+        if s.state is SessionState.FAILED and s.session_id in flags.unseen_failures
+    )
+    counts = Counts(running=len(running), waiting=len(waiting), failed_unseen=unseen)
+
+    sections: list[Section] = [Section(None, _header_entries(counts, flags))]
+    if waiting:
+        entries = [_waiting_entry(s, now) for s in waiting]
+        sections.append(Section("Needs input", _limited(entries, limit)))
+    if running:
+        entries = [_running_entry(s) for s in running]
+        sections.append(Section("In progress", _limited(entries, limit)))
+    if finished:
+        entries = [_finished_entry(s, flags.unseen_failures) for s in finished]
+        sections.append(Section("Recent", _limited(entries, limit)))
+    sections.append(Section(None, _create_entries(flags)))
+    sections.append(Section(None, _app_entries(flags)))
+
+    return MenuModel(
+        header=header_text(counts, flags),
+        tooltip=tooltip_text(counts, flags),
+        icon_state=icon_state(counts),
+        counts=counts,
+        sections=tuple(sections),
+    )
+
+
+def icon_state(counts: Counts) -> IconState:
+    if counts.failed_unseen:
+        return IconState.FAILED_UNSEEN
+    if counts.waiting:
+        return IconState.NEEDS_INPUT
+    if counts.running:
+        return IconState.WORKING
+    return IconState.IDLE
+
+
+def header_text(counts: Counts, flags: MenuFlags) -> str:
+    if flags.quitting:
+        return quitting_text(flags.quitting_waiting_for)
+    parts = _count_parts(counts)
+    return ", ".join(parts).capitalize() if parts else "No sessions running"
+
+
+def tooltip_text(counts: Counts, flags: MenuFlags) -> str:
+    if flags.quitting:
+        return f"ExLab Tray: {quitting_text(flags.quitting_waiting_for)}"
+    parts = _count_parts(counts)
+    return "ExLab Tray: " + (", ".join(parts) if parts else "idle")
+
+
+def quitting_text(waiting_for: int) -> str:
+    if waiting_for <= 0:
+        return "Quitting…"
+    return f"Quitting: waiting for {waiting_for} session{'s' if waiting_for != 1 else ''}"
+
+
+def describe(session: Session) -> str:
+    """What the session is, in a few words: its title, else kind and request fields."""
+    if session.title:
+        return session.title
+    request = session.request
+    project = _request_field(request, "project_name")
+    label = _request_field(request, "label")
+    if session.kind is SessionKind.RUN:
+        name = " ".join(str(p) for p in (project, label) if p)
+        return f"Run {name}".strip()
+    return f"Project {project}" if project else "Project"
+
+
+def duration_words(seconds: float) -> str:
+    """A short human duration: "just now", "4 min", "2 h 5 min", "3 d"."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return "just now" if seconds < 10 else f"{seconds} s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{hours // 24} d"
+
+
+def error_text(session: Session) -> str:
+    error = session.error or {}
+    message = str(error.get("message") or error.get("code") or "unknown error")
+    return message if len(message) <= 120 else message[:119] + "…"
+
+
+def abort_reason_text(session: Session) -> str:
+    result = session.result or {}
+    code = str(result.get("code") or "cancelled")
+    return _REASON_WORDS.get(code, code.replace("_", " "))
+
+
+# ---- sections -------------------------------------------------------------------------------
+
+
+def _header_entries(counts: Counts, flags: MenuFlags) -> tuple[Entry, ...]:
+    entries = [Entry(header_text(counts, flags), enabled=False)]
+    if flags.settings_problems:
+        n = len(flags.settings_problems)
+        entries.append(
+            Entry(
+                f"⚠ Settings file has {n} problem{'s' if n != 1 else ''}…",
+                Action(Command.OPEN_SETTINGS),
+                tooltip="\n".join(flags.settings_problems),
+            )
+        )
+    return tuple(entries)
+
+
+def _waiting_entry(session: Session, now: datetime) -> Entry:
+    prompt = session.pending_input or {}
+    plugin = prompt.get("plugin") or "a plugin"
+    since = session.input_since or session.created_at
+    waited = duration_words((now - since).total_seconds())
+    label = f"{describe(session)}: {plugin} asks ({waited})"
+    reason = str(prompt.get("reason") or "")
+    return Entry(label, Action(Command.OPEN_PROMPT, session.session_id), tooltip=reason)
+
+
+def _running_entry(session: Session) -> Entry:
+    words = STATE_WORDS[session.state]
+    progress = session.progress
+    if progress and session.state is SessionState.PLUGIN_PASS:
+        words = (
+            f"{words}, {progress.get('plugin')} {progress.get('current')}/{progress.get('total')}"
+        )
+    sid = session.session_id
+    children = (
+        Entry("Details…", Action(Command.SHOW_DETAILS, sid)),
+        Entry("Cancel…", Action(Command.CANCEL, sid)),
+    )
+    return Entry(f"{describe(session)}: {words}", children=children)
+
+
+def _finished_entry(session: Session, unseen: frozenset[str]) -> Entry:
+    sid = session.session_id
+    name = describe(session)
+    details = Entry("Details…", Action(Command.SHOW_DETAILS, sid))
+    if session.state is SessionState.DONE:
+        children: tuple[Entry, ...] = (
+            Entry("Open folder", Action(Command.OPEN_FOLDER, sid)),
+            details,
+        )
+        return Entry(f"✓ {name}: done", children=children)
+    if session.state is SessionState.FAILED:
+        message = error_text(session)
+        failed_children = [
+            Entry(message, enabled=False),
+            Entry("Copy details", Action(Command.COPY_DETAILS, sid)),
+            details,
+        ]
+        if session.destination:
+            failed_children.insert(2, Entry("Open folder", Action(Command.OPEN_FOLDER, sid)))
+        mark = "● " if sid in unseen else ""
+        return Entry(
+            f"✗ {mark}{name}: failed: {message}", tooltip=message, children=tuple(failed_children)
+        )
+    reason = abort_reason_text(session)
+    aborted_children = [Entry(f"Cancelled: {reason}", enabled=False), details]
+    if session.destination:
+        aborted_children.insert(1, Entry("Open folder", Action(Command.OPEN_FOLDER, sid)))
+    return Entry(f"⊘ {name}: {reason}", children=tuple(aborted_children))
+
+
+def _create_entries(flags: MenuFlags) -> tuple[Entry, ...]:
+    enabled = not flags.quitting
+    return (
+        Entry("New project…", Action(Command.NEW_PROJECT), enabled=enabled),
+        Entry("New run…", Action(Command.NEW_RUN), enabled=enabled),
+        Entry("Sessions…", Action(Command.SHOW_SESSIONS)),
+    )
+
+
+def _app_entries(flags: MenuFlags) -> tuple[Entry, ...]:
+    entries = [
+        Entry("Open data folder", Action(Command.OPEN_DATA_FOLDER)),
+        Entry("Settings", Action(Command.OPEN_SETTINGS)),
+    ]
+    if flags.autostart_enabled is not None:
+        entries.append(
+            Entry(
+                "Start at login",
+                Action(Command.TOGGLE_AUTOSTART),
+                checkable=True,
+                checked=flags.autostart_enabled,
+            )
+        )
+    entries.append(Entry("Quit", Action(Command.QUIT), enabled=not flags.quitting))
+    return tuple(entries)
+
+
+def _limited(entries: Sequence[Entry], limit: int) -> tuple[Entry, ...]:
+    if len(entries) <= limit:
+        return tuple(entries)
+    more = len(entries) - limit
+    return (*entries[:limit], Entry(f"{more} more…", Action(Command.SHOW_SESSIONS)))
+
+
+def _count_parts(counts: Counts) -> list[str]:
+    parts = []
+    if counts.running:
+        parts.append(f"{counts.running} running")
+    if counts.waiting:
+        parts.append(f"{counts.waiting} need{'s' if counts.waiting == 1 else ''} input")
+    if counts.failed_unseen:
+        parts.append(f"{counts.failed_unseen} failed")
+    return parts
+
+
+def _request_field(request: Any, name: str) -> Any:
+    if isinstance(request, Mapping):
+        return request.get(name)
+    return getattr(request, name, None)

@@ -1,0 +1,238 @@
+"""The tray icon, its tooltip and its menu: draws the pure menu model with Qt.
+
+Store changes schedule one repaint per loop turn (a single-shot 0 ms timer), so a burst of
+changes costs one rebuild and an idle app has no timer at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QFont, QGuiApplication, QIcon
+from PySide6.QtWidgets import QMenu, QSystemTrayIcon
+
+from tray_app.sessions.session import Session
+from tray_app.sessions.states import SessionState
+from tray_app.sessions.store import Change, SessionStore
+from tray_app.ui.icons import IconSet, prefers_dark
+from tray_app.ui.menu_model import (
+    Action,
+    Command,
+    Entry,
+    IconState,
+    MenuFlags,
+    MenuModel,
+    build_menu,
+)
+
+#: Store changes that cannot alter the menu (the prompt dialog heartbeats every few seconds).
+_IGNORED_CHANGES = frozenset({Change.HEARTBEAT})
+
+
+class Tray(QObject):
+    """Owns the QSystemTrayIcon and its QMenu; emits ``action_triggered(Action)``."""
+
+    action_triggered = Signal(object)
+    #: Emitted after each repaint with the model drawn (benchmarks and tests wait on it).
+    repainted = Signal(object)
+
+    def __init__(self, store: SessionStore | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._store: SessionStore | None = None
+        self._remove_observer: Callable[[], None] | None = None
+        self._icons = IconSet()
+        self._flags = MenuFlags()
+        self._unseen_failures: set[str] = set()
+        self._model: MenuModel | None = None
+        self._dark: bool | None = None
+        self._icon_state: IconState | None = None
+
+        self.menu = QMenu()
+        self.menu.aboutToShow.connect(self._menu_about_to_show)
+        self.menu.aboutToHide.connect(self._menu_hidden)
+        self.icon = QSystemTrayIcon(self)
+        self.icon.setContextMenu(self.menu)
+        self.icon.activated.connect(self._activated)
+
+        self._repaint_timer = QTimer(self)
+        self._repaint_timer.setSingleShot(True)
+        self._repaint_timer.setInterval(0)
+        self._repaint_timer.timeout.connect(self.repaint_now)
+
+        hints = QGuiApplication.styleHints()
+        hints.colorSchemeChanged.connect(self._theme_changed)
+        app = QGuiApplication.instance()
+        if isinstance(app, QGuiApplication):
+            app.paletteChanged.connect(self._theme_changed)
+        if store is not None:
+            self.attach(store)
+        else:
+            self.repaint_now()
+
+    def attach(self, store: SessionStore) -> None:
+        """Show ``store``'s sessions (the tray may be shown before the store exists)."""
+        if self._remove_observer is not None:
+            self._remove_observer()
+        self._store = store
+        self._remove_observer = store.add_observer(self._on_store_change)
+        self.repaint_now()
+
+    # ---- state the menu shows besides sessions -----------------------------------------------
+    @property
+    def model(self) -> MenuModel:
+        assert self._model is not None
+        return self._model
+
+    @property
+    def flags(self) -> MenuFlags:
+        return self._flags
+
+    def set_flags(self, **changes: Any) -> None:
+        """Change app flags (quitting, quitting_waiting_for, autostart_enabled,
+        settings_problems) and repaint."""
+        self._flags = replace(self._flags, **changes)
+        self.schedule_repaint()
+
+    def mark_failures_seen(self, session_id: str | None = None) -> None:
+        if session_id is None:
+            self._unseen_failures.clear()
+        else:
+            self._unseen_failures.discard(session_id)
+        self.schedule_repaint()
+
+    # ---- repainting --------------------------------------------------------------------------
+    def _on_store_change(self, session: Session, change: Change) -> None:
+        if change in _IGNORED_CHANGES:
+            return
+        if change is Change.CLOSED and session.state is SessionState.FAILED:
+            self._unseen_failures.add(session.session_id)
+        elif change is Change.EVICTED:
+            self._unseen_failures.discard(session.session_id)
+        self.schedule_repaint()
+
+    def schedule_repaint(self) -> None:
+        if not self._repaint_timer.isActive():
+            self._repaint_timer.start()
+
+    @Slot()
+    def repaint_now(self) -> None:
+        self._repaint_timer.stop()
+        self._flags = replace(self._flags, unseen_failures=frozenset(self._unseen_failures))
+        flags = self._flags
+        store = self._store
+        if store is None:
+            model = build_menu((), datetime.now(UTC), flags)
+        else:
+            model = build_menu(store.sessions(), store.clock(), flags)
+        if model != self._model:
+            self._model = model
+            self.icon.setToolTip(model.tooltip)
+            render_menu(self.menu, model, self.action_triggered.emit)
+        self._update_icon(model.icon_state)
+        self.repainted.emit(model)
+
+    def _update_icon(self, state: IconState) -> None:
+        dark = prefers_dark()
+        if state is self._icon_state and dark == self._dark:
+            return
+        self._icon_state, self._dark = state, dark
+        self.icon.setIcon(self._icons.icon(state, dark))
+
+    def current_icon(self) -> QIcon:
+        return self.icon.icon()
+
+    @Slot()
+    def _theme_changed(self) -> None:
+        self._dark = None
+        self.schedule_repaint()
+
+    @Slot()
+    def _menu_about_to_show(self) -> None:
+        # Ages ("asks (4 min)") are refreshed when the menu opens instead of on a timer.
+        self.repaint_now()
+
+    @Slot()
+    def _menu_hidden(self) -> None:
+        # The operator has now seen the failures listed under "Recent".
+        if self._unseen_failures:
+            self.mark_failures_seen()
+
+    @Slot(QSystemTrayIcon.ActivationReason)
+    def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
+        if reason in (
+            QSystemTrayIcon.ActivationReason.Trigger,
+            QSystemTrayIcon.ActivationReason.DoubleClick,
+        ):
+            self.action_triggered.emit(Action(Command.SHOW_SESSIONS))
+
+    def close(self) -> None:
+        if self._remove_observer is not None:
+            self._remove_observer()
+            self._remove_observer = None
+        self._repaint_timer.stop()
+        self.icon.hide()
+
+
+def render_menu(menu: QMenu, model: MenuModel, trigger: Callable[[Action], None]) -> None:
+    """Rebuild ``menu`` from ``model``; each entry with an action calls ``trigger(action)``."""
+    menu.clear()
+    first = True
+    for section in model.sections:
+        if not first:
+            menu.addSeparator()
+        first = False
+        if section.title:
+            title = menu.addAction(_escape(section.title))
+            title.setEnabled(False)
+            font = QFont(title.font())
+            font.setBold(True)
+            title.setFont(font)
+        for entry in section.entries:
+            _add_entry(menu, entry, trigger)
+
+
+def _add_entry(menu: QMenu, entry: Entry, trigger: Callable[[Action], None]) -> None:
+    if entry.children:
+        submenu = menu.addMenu(_escape(entry.label))
+        submenu.setToolTipsVisible(True)
+        submenu.menuAction().setToolTip(entry.tooltip)
+        for child in entry.children:
+            _add_entry(submenu, child, trigger)
+        return
+    qaction = menu.addAction(_escape(entry.label))
+    qaction.setEnabled(entry.enabled)
+    if entry.tooltip:
+        qaction.setToolTip(entry.tooltip)
+    if entry.checkable:
+        qaction.setCheckable(True)
+        qaction.setChecked(entry.checked)
+    action = entry.action
+    if action is not None:
+        qaction.triggered.connect(lambda _checked=False, a=action: trigger(a))
+    menu.setToolTipsVisible(True)
+
+
+def _escape(label: str) -> str:
+    # "&" marks a mnemonic in Qt menus; session titles may contain it.
+    return label.replace("&", "&&")
+
+
+def iter_actions(menu: QMenu, depth: int = 0) -> Iterator[tuple[int, QAction]]:
+    """Every action of ``menu`` and its submenus, depth first, with its depth."""
+    for qaction in menu.actions():
+        yield depth, qaction
+        sub = qaction.menu()
+        if isinstance(sub, QMenu):
+            yield from iter_actions(sub, depth + 1)
+
+
+def find_action(menu: QMenu, text: str) -> QAction | None:
+    """The first action whose (unescaped) text starts with ``text``."""
+    for _depth, qaction in iter_actions(menu):
+        if qaction.text().replace("&&", "&").startswith(text):
+            return qaction
+    return None

@@ -38,7 +38,7 @@ DEFAULT_OUTPUT_CAP = 8 * 1024 * 1024
 STDERR_KEEP_BYTES = 64 * 1024
 STDERR_LINES_IN_MESSAGE = 12
 #: After the worker exits, how often to look for leftovers holding its pipes open.
-_STRAGGLER_CHECK_S = 0.5
+_STRAGGLER_CHECK_S = 0.25
 #: Bound on reaping a process that was just sent SIGKILL.
 _REAP_TIMEOUT_S = 5.0
 _READ_CHUNK = 64 * 1024

@@ -331,4 +331,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the importable module, not this ``__main__`` copy, so there is one set of globals.
+    from tray_app.creation.plugins.worker import main as _worker_main
+
+    sys.exit(_worker_main())

@@ -1,0 +1,104 @@
+"""ExlabService: the store, the creation pipeline and the local API, wired together, no Qt.
+
+``exlab-tray serve``, the tray and the self-test all run this same object:
+it builds the store from the settings, starts the API (runtime.json), and
+stops everything in order, within a deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from tray_app.api.server import LocalApi
+from tray_app.config import LoadedSettings, Settings
+from tray_app.creation.controller import CreationController
+from tray_app.sessions import GcReport, Retention, SessionStore, utc_now
+
+_log = logging.getLogger(__name__)
+
+#: An open event socket heartbeats a waiting session at most this often.
+MAX_SOCKET_HEARTBEAT_S = 60.0
+
+
+class ExlabService:
+    """Everything but the UI; start() and stop() are the whole lifecycle."""
+
+    def __init__(
+        self,
+        loaded: LoadedSettings,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        port: int = 0,
+        activate_callback: Callable[[], None] | None = None,
+        publish_runtime: bool = True,
+    ) -> None:
+        self.loaded = loaded
+        self.settings: Settings = loaded.settings
+        settings = self.settings
+        self.store = SessionStore(
+            clock=clock,
+            abandon_after=timedelta(seconds=settings.abandon_after_s),
+            retention=Retention(
+                max_finished=settings.retention_max_finished,
+                max_age=timedelta(seconds=settings.retention_max_age_s),
+            ),
+        )
+        self.controller = CreationController(self.store, settings)
+        self.api = LocalApi(
+            self.store,
+            self.controller,
+            port=port,
+            activate_callback=activate_callback,
+            heartbeat_interval_s=min(MAX_SOCKET_HEARTBEAT_S, settings.abandon_after_s / 4),
+            publish_runtime=publish_runtime,
+        )
+        self._prewarm: asyncio.Task[None] | None = None
+        self._stopping: asyncio.Task[None] | None = None
+
+    @property
+    def url(self) -> str:
+        return self.api.url
+
+    async def start(self) -> None:
+        """Serve first, then warm the pipeline up in the background (Copier's import is slow)."""
+        await self.api.start()
+        self._prewarm = asyncio.create_task(self._warm_up(), name="exlab-prewarm")
+
+    async def stop(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109 - the shared contract
+        """Refuse new sessions, let running ones finish briefly, cancel the rest, stop the API.
+
+        Idempotent; a second call waits for the first.
+        """
+        if self._stopping is None:
+            self._stopping = asyncio.create_task(self._stop(timeout), name="exlab-stop")
+        await asyncio.shield(self._stopping)
+
+    def gc_once(self) -> GcReport:
+        return self.store.gc_once()
+
+    async def _stop(self, budget_s: float) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + budget_s
+        controller = self.controller
+        controller.begin_shutdown()
+        if self._prewarm is not None and not self._prewarm.done():
+            self._prewarm.cancel()
+        # A render in flight may finish; a session waiting for input will not, so be brief.
+        if not await controller.wait_idle(budget_s * 0.3):
+            remaining = max(0.1, deadline - loop.time() - 1.0)
+            await controller.aclose(remaining)
+        # Terminal frames are out; now end every stream and the server.
+        self.store.close_all_subscriptions()
+        await self.api.stop(grace_s=max(0.1, min(1.0, deadline - loop.time())))
+
+    async def _warm_up(self) -> None:
+        try:
+            await self.controller.prewarm()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # A failed warm-up only costs the first creation some time.
+            _log.warning("pipeline warm-up failed", exc_info=True)

@@ -1,0 +1,86 @@
+"""``exlab-tray serve``: the store, the pipeline, the GC and the local API on plain asyncio.
+
+For machines with no desktop, and for tests. Never imports Qt. Logs go to
+stderr; stdout gets one line, ``ExLab Tray API ready at <url>``, once the
+API answers. SIGTERM or SIGINT stop it gracefully (exit 0).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tray_app.config import LoadedSettings
+
+READY_PREFIX = "ExLab Tray API ready at "
+#: A graceful stop never takes longer than this.
+STOP_TIMEOUT_S = 5.0
+
+_log = logging.getLogger("tray_app.headless")
+
+
+def serve(*, port: int = 0, log_level: str = "info") -> int:
+    """Run until a signal; the exit status (0 after a clean stop, 1 if it cannot start)."""
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=getattr(logging, log_level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    from tray_app.config import load_settings
+
+    loaded = load_settings()
+    for problem in loaded.problems:
+        where = f"{problem.file}:{problem.line}" if problem.line else problem.file
+        key = f" [{problem.key}]" if problem.key else ""
+        print(f"warning: {where}{key}: {problem.message}", file=sys.stderr)
+    if loaded.problems:
+        print("warning: running on the default settings", file=sys.stderr)
+    try:
+        return asyncio.run(_serve(loaded, port))
+    except KeyboardInterrupt:  # a second Ctrl-C during the stop
+        return 130
+
+
+async def _serve(loaded: LoadedSettings, port: int) -> int:
+    from tray_app.api.server import AnotherInstanceRunning
+    from tray_app.api.service import ExlabService
+
+    service = ExlabService(loaded, port=port)
+    try:
+        await service.start()
+    except AnotherInstanceRunning as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        reason = error.strerror or error
+        print(f"error: cannot listen on 127.0.0.1:{port}: {reason}", file=sys.stderr)
+        return 1
+    stop = asyncio.Event()
+    _install_signal_handlers(stop)
+    print(f"{READY_PREFIX}{service.url}", flush=True)
+    gc = asyncio.create_task(service.store.gc_loop(loaded.settings.gc_interval_s), name="exlab-gc")
+    try:
+        await stop.wait()
+    finally:
+        _log.info("stopping")
+        gc.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await gc
+        await service.stop(STOP_TIMEOUT_S - 0.5)
+    _log.info("stopped")
+    return 0
+
+
+def _install_signal_handlers(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(signum, stop.set)
+        except (NotImplementedError, RuntimeError):
+            # Windows: no loop signal handlers; wake the loop from the C handler.
+            signal.signal(signum, lambda *_: loop.call_soon_threadsafe(stop.set))

@@ -160,6 +160,7 @@ async def test_prints_and_child_output_do_not_corrupt_the_envelope(destination: 
         assert text in result.log
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS is only enforced on Linux")
 async def test_memory_limit_applies(destination: Path) -> None:
     result = await run_mode(destination, "memory", bytes=1024 * MIB, manifest={"memory_mb": 128})
     assert result.status == "error"
@@ -225,6 +226,16 @@ async def test_removing_a_file_outside_is_refused(destination: Path, outside: Pa
     result = await run_mode(destination, "escape", how="remove", outside=str(outside))
     assert result.status == "escaped"
     assert keep.read_text() == "precious"
+
+
+async def test_the_guard_still_holds_after_the_result_is_sent(
+    destination: Path, outside: Path
+) -> None:
+    late = outside / "late.txt"
+    result = await run_mode(destination, "atexit", outside=str(late))
+    assert result.status == "ok"
+    assert not late.exists()
+    assert "PermissionError" in result.log
 
 
 async def test_writes_inside_the_destination_and_temp_are_allowed(

@@ -74,19 +74,12 @@ class WriteGuard:
         self.allowed_files = frozenset(os.path.realpath(path) for path in allowed_files)
         self.attempts: list[dict[str, str]] = []
         self.attempt_count = 0
-        self.armed = False
 
     def install(self) -> None:
-        self.armed = True
+        # Audit hooks cannot be removed: once installed, the guard holds until exit.
         sys.addaudithook(self._hook)
 
-    def disarm(self) -> None:
-        # Audit hooks cannot be removed; the worker ends right after the plugin anyway.
-        self.armed = False
-
     def _hook(self, event: str, args: tuple[Any, ...]) -> None:
-        if not self.armed:
-            return
         if event == "open":
             targets = self._open_targets(args)
         elif event in _PATH_EVENTS:
@@ -310,12 +303,10 @@ def main(argv: list[str] | None = None) -> int:
         envelope = _error("worker received a payload that is not a JSON object")
 
     if not envelope:
+        # Stays armed to the end: plugin atexit handlers and finalizers are guarded too.
         guard = WriteGuard([str(args.destination), temp_root])
         guard.install()
-        try:
-            envelope = _call_plugin(args, payload)
-        finally:
-            guard.disarm()
+        envelope = _call_plugin(args, payload)
         if guard.attempt_count:
             envelope = _escaped(guard, envelope)
 

@@ -68,6 +68,11 @@ def run(payload):
         time.sleep(60)
     if mode == "escape":
         return _escape(variables["how"], Path(variables["outside"]), Path(destination))
+    if mode == "atexit":
+        import atexit
+
+        atexit.register(Path(variables["outside"]).write_text, "after the result")
+        return {"status": "ok", "message": "registered a late write"}
     if mode == "inside":
         import tempfile
 

@@ -1,0 +1,232 @@
+"""The menu model is a pure function of the store's sessions and the app flags (no Qt here)."""
+
+from __future__ import annotations
+
+from tests.qt.tray_fixtures import FakeClock, aborted, done, failed, running, waiting
+from tray_app.sessions.store import SessionStore
+from tray_app.ui.menu_model import (
+    Action,
+    Command,
+    Entry,
+    IconState,
+    MenuFlags,
+    MenuModel,
+    build_menu,
+    duration_words,
+)
+
+
+def model_of(store: SessionStore, clock: FakeClock, **flags: object) -> MenuModel:
+    return build_menu(store.sessions(), clock(), MenuFlags(**flags))  # type: ignore[arg-type]
+
+
+def section(model: MenuModel, title: str) -> tuple[Entry, ...]:
+    for sec in model.sections:
+        if sec.title == title:
+            return sec.entries
+    raise AssertionError(f"no section {title!r} in {[s.title for s in model.sections]}")
+
+
+def labels(model: MenuModel) -> list[str]:
+    return [e.label for sec in model.sections for e in sec.entries]
+
+
+def test_empty_store_is_idle_with_the_app_entries(
+    tray_store: SessionStore, tray_clock: FakeClock
+) -> None:
+    store, clock = tray_store, tray_clock
+    model = model_of(store, clock)
+    assert model.icon_state is IconState.IDLE
+    assert model.tooltip == "ExLab Tray: idle"
+    assert model.header == "No sessions running"
+    assert [s.title for s in model.sections] == [None, None, None]
+    assert labels(model) == [
+        "No sessions running",
+        "New project…",
+        "New run…",
+        "Sessions…",
+        "Open data folder",
+        "Settings",
+        "Quit",
+    ]
+    # Without autostart support the item is hidden.
+    assert "Start at login" not in labels(model)
+
+
+def test_start_at_login_is_checkable_and_reflects_the_state(
+    tray_store: SessionStore, tray_clock: FakeClock
+) -> None:
+    store, clock = tray_store, tray_clock
+    on = model_of(store, clock, autostart_enabled=True)
+    entry = next(e for s in on.sections for e in s.entries if e.label == "Start at login")
+    assert entry.checkable and entry.checked
+    assert entry.action == Action(Command.TOGGLE_AUTOSTART)
+    off = model_of(store, clock, autostart_enabled=False)
+    entry = next(e for s in off.sections for e in s.entries if e.label == "Start at login")
+    assert entry.checkable and not entry.checked
+
+
+def test_running_session_shows_phase_progress_and_a_submenu(
+    tray_store: SessionStore, tray_clock: FakeClock
+) -> None:
+    store, clock = tray_store, tray_clock
+    session = running(store, "Run calibration", current=2, total=4, plugin="plate_map")
+    model = model_of(store, clock)
+    (entry,) = section(model, "In progress")
+    assert entry.label == "Run calibration: Running plugins, plate_map 2/4"
+    assert [(c.label, c.action) for c in entry.children] == [
+        ("Details…", Action(Command.SHOW_DETAILS, session.session_id)),
+        ("Cancel…", Action(Command.CANCEL, session.session_id)),
+    ]
+    assert model.icon_state is IconState.WORKING
+    assert model.tooltip == "ExLab Tray: 1 running"
+    assert model.header == "1 running"
+
+
+def test_waiting_session_says_who_asks_and_for_how_long(
+    tray_store: SessionStore, tray_clock: FakeClock
+) -> None:
+    store, clock = tray_store, tray_clock
+    running(store)
+    session = waiting(store, "Run screen", plugin="plate_map")
+    clock.advance(minutes=4, seconds=10)
+    model = model_of(store, clock)
+    (entry,) = section(model, "Needs input")
+    assert entry.label == "Run screen: plate_map asks (4 min)"
+    assert entry.action == Action(Command.OPEN_PROMPT, session.session_id)
+    assert entry.tooltip == "How many samples?"
+    assert model.icon_state is IconState.NEEDS_INPUT
+    assert model.tooltip == "ExLab Tray: 1 running, 1 needs input"
+
+
+def test_waiting_sessions_are_listed_oldest_first(
+    tray_store: SessionStore, tray_clock: FakeClock
+) -> None:
+    store, clock = tray_store, tray_clock
+    first = waiting(store, "first")
+    clock.advance(minutes=1)
+    second = waiting(store, "second")
+    entries = section(model_of(store, clock), "Needs input")
+    assert [e.action.session_id for e in entries if e.action] == [
+        first.session_id,
+        second.session_id,
+    ]
+
+
+def test_recent_done_offers_open_folder(tray_store: SessionStore, tray_clock: FakeClock) -> None:
+    store, clock = tray_store, tray_clock
+    session = done(store, "Project Alpha")
+    (entry,) = section(model_of(store, clock), "Recent")
+    assert entry.label == "✓ Project Alpha: done"
+    assert entry.children[0] == Entry(
+        "Open folder", Action(Command.OPEN_FOLDER, session.session_id)
+    )
+
+
+def test_recent_failure_shows_the_error_and_copy_details(
+    tray_store: SessionStore, tray_clock: FakeClock
+) -> None:
+    store, clock = tray_store, tray_clock
+    session = failed(store, "Run broken", "plate_map crashed: ZeroDivisionError")
+    unseen = frozenset({session.session_id})
+    model = model_of(store, clock, unseen_failures=unseen)
+    (entry,) = section(model, "Recent")
+    assert "plate_map crashed: ZeroDivisionError" in entry.label
+    assert entry.children[0].label == "plate_map crashed: ZeroDivisionError"
+    assert not entry.children[0].enabled
+    assert Entry("Copy details", Action(Command.COPY_DETAILS, session.session_id)) in entry.children
+    assert model.icon_state is IconState.FAILED_UNSEEN
+    assert model.tooltip == "ExLab Tray: 1 failed"
+    # Once seen, the failure no longer drives the icon.
+    assert model_of(store, clock).icon_state is IconState.IDLE
+
+
+def test_failed_unseen_outranks_needs_input(
+    tray_store: SessionStore, tray_clock: FakeClock
+) -> None:
+    store, clock = tray_store, tray_clock
+    waiting(store)
+    broken = failed(store)
+    model = model_of(store, clock, unseen_failures=frozenset({broken.session_id}))
+    assert model.icon_state is IconState.FAILED_UNSEEN
+
+
+def test_aborted_sessions_say_why(tray_store: SessionStore, tray_clock: FakeClock) -> None:
+    store, clock = tray_store, tray_clock
+    aborted(store, "Run gc", code="session_abandoned")
+    aborted(store, "Run user", code="cancelled")
+    entries = section(model_of(store, clock), "Recent")
+    assert [e.label for e in entries] == [
+        "⊘ Run user: cancelled",
+        "⊘ Run gc: abandoned (no answer in time)",
+    ]
+
+
+def test_long_sections_end_in_n_more(tray_store: SessionStore, tray_clock: FakeClock) -> None:
+    store, clock = tray_store, tray_clock
+    for i in range(8):
+        waiting(store, f"w{i}")
+    for i in range(3):
+        running(store, f"r{i}")
+    model = model_of(store, clock)
+    entries = section(model, "Needs input")
+    assert len(entries) == 6
+    assert entries[-1] == Entry("3 more…", Action(Command.SHOW_SESSIONS))
+    assert len(section(model, "In progress")) == 3
+    assert model.tooltip == "ExLab Tray: 3 running, 8 need input"
+
+
+def test_quitting_is_shown_and_new_sessions_are_disabled(
+    tray_store: SessionStore, tray_clock: FakeClock
+) -> None:
+    store, clock = tray_store, tray_clock
+    running(store)
+    running(store)
+    model = model_of(store, clock, quitting=True, quitting_waiting_for=2)
+    assert model.header == "Quitting: waiting for 2 sessions"
+    assert model.tooltip == "ExLab Tray: Quitting: waiting for 2 sessions"
+    entries = {e.label: e for s in model.sections for e in s.entries}
+    assert not entries["New project…"].enabled
+    assert not entries["New run…"].enabled
+    assert not entries["Quit"].enabled
+
+
+def test_settings_problems_are_listed_under_the_header(
+    tray_store: SessionStore, tray_clock: FakeClock
+) -> None:
+    store, clock = tray_store, tray_clock
+    problems = ("settings.toml:3: gc_interval_s: expected a number",)
+    model = model_of(store, clock, settings_problems=problems)
+    header = model.sections[0].entries
+    assert header[1].label == "⚠ Settings file has 1 problem…"
+    assert header[1].action == Action(Command.OPEN_SETTINGS)
+    assert header[1].tooltip == problems[0]
+
+
+def test_title_falls_back_to_the_request(tray_store: SessionStore, tray_clock: FakeClock) -> None:
+    store, clock = tray_store, tray_clock
+    session = store.open("run", {"project_name": "Beta", "label": "r1"})
+    store.transition(session.session_id, session.state.VALIDATING)
+    (entry,) = section(model_of(store, clock), "In progress")
+    assert entry.label == "Run Beta r1: Checking inputs"
+
+
+def test_duration_words() -> None:
+    assert duration_words(3) == "just now"
+    assert duration_words(42) == "42 s"
+    assert duration_words(60 * 59) == "59 min"
+    assert duration_words(3600 * 2 + 300) == "2 h 5 min"
+    assert duration_words(3600 * 3) == "3 h"
+    assert duration_words(86400 * 2 + 5) == "2 d"
+
+
+def test_the_model_is_value_equal_for_equal_state(
+    tray_store: SessionStore, tray_clock: FakeClock
+) -> None:
+    """The Qt layer skips redrawing when nothing visible changed."""
+    store, clock = tray_store, tray_clock
+    waiting(store)
+    assert model_of(store, clock) == model_of(store, clock)
+    before = model_of(store, clock)
+    clock.advance(minutes=2)
+    assert model_of(store, clock) != before

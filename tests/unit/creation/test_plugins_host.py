@@ -5,7 +5,6 @@ nothing is left running, and nothing is written outside the destination."""
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import time
 from pathlib import Path
@@ -290,9 +289,29 @@ def test_worker_with_bad_arguments_exits_2_and_prints_nothing(tmp_path: Path) ->
         [sys.executable, "-m", "tray_app.creation.plugins.worker", "--bogus"],
         capture_output=True,
         timeout=30,
-        env={**os.environ, **host.worker_env()},
+        env=host.worker_env(),
         check=False,
     )
     assert done.returncode == 2
     assert done.stdout == b""
     assert b"bad arguments" in done.stderr
+
+
+def test_worker_answers_a_bad_payload_with_one_error_envelope(tmp_path: Path) -> None:
+    import json
+    import subprocess
+
+    manifest = fixture_manifest()
+    done = subprocess.run(
+        worker_command(manifest, tmp_path),
+        input=b"[not json",
+        capture_output=True,
+        timeout=30,
+        cwd=tmp_path,
+        env=host.worker_env(),
+        check=False,
+    )
+    assert done.returncode == 0
+    envelope = json.loads(done.stdout)
+    assert envelope["status"] == "error"
+    assert "payload that is not JSON" in envelope["message"]

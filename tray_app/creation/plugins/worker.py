@@ -61,8 +61,8 @@ _PATH_EVENTS: dict[str, tuple[tuple[int, int | None, bool], ...]] = {
     "os.mknod": ((0, 3, False),),
 }
 
-#: Set while the worker runs; a plugin that goes out of its way could find it,
-#: which is exactly what the host's bad-output defence is tested with.
+#: The descriptor the envelope goes to, while a call runs. Nothing else writes to it;
+#: the tests use it to play a plugin that goes around the worker.
 ENVELOPE_FD: int | None = None
 
 
@@ -230,6 +230,17 @@ def _load_plugin(plugin_dir: Path, entry: str, name: str) -> ModuleType:
     return module
 
 
+def _read_payload() -> tuple[dict[str, Any] | None, str | None]:
+    """All of stdin as a JSON object: ``(payload, None)`` or ``(None, problem)``."""
+    try:
+        payload = json.loads(sys.stdin.buffer.read() or b"null")
+    except ValueError as exc:
+        return None, f"worker received a payload that is not JSON: {exc}"
+    if not isinstance(payload, dict):
+        return None, "worker received a payload that is not a JSON object"
+    return payload, None
+
+
 def _error(message: str) -> dict[str, Any]:
     return {"status": "error", "message": message}
 
@@ -293,16 +304,10 @@ def main(argv: list[str] | None = None) -> int:
     apply_limits(args.memory_mb, args.timeout_s)
     temp_root = tempfile.gettempdir()  # probes the folder by writing: do it before arming
 
-    try:
-        payload = json.loads(sys.stdin.buffer.read() or b"null")
-    except ValueError as exc:
-        payload, envelope = None, _error(f"worker received a payload that is not JSON: {exc}")
+    payload, problem = _read_payload()
+    if payload is None:
+        envelope = _error(problem or "worker received no payload")
     else:
-        envelope = {}
-    if not envelope and not isinstance(payload, dict):
-        envelope = _error("worker received a payload that is not a JSON object")
-
-    if not envelope:
         # Stays armed to the end: plugin atexit handlers and finalizers are guarded too.
         guard = WriteGuard([str(args.destination), temp_root])
         guard.install()

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from tray_app.config import Settings
 from tray_app.creation.naming import project_name_problem, run_folder_name
+from tray_app.creation.record import RECORD_DIR
 from tray_app.creation.requests import CreateRequest, ProjectRequest
 
 __all__ = ["MAX_SAME_SECOND", "DestinationClaimed", "Destinations", "project_folder"]
@@ -86,10 +87,13 @@ class Destinations:
         """Create the destination folder; raises DestinationClaimed if it exists.
 
         Blocking (call in a thread). Parents (``<EQUIPMENT>``, ``Runs``) are made
-        as needed; the folder itself only by us.
+        as needed; the folder itself only by us, with its ``.exlab-wizard`` inside.
         """
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             os.mkdir(path)
         except FileExistsError as exc:
             raise DestinationClaimed(str(path)) from exc
+        # Marks the folder as a creation from the start (the NAS sync of a
+        # project skips nested creations: they are synced on their own).
+        os.mkdir(path / RECORD_DIR)

@@ -20,6 +20,7 @@ from pathlib import Path
 import msgspec
 
 from tray_app import fileio, paths
+from tray_app.creation.record import RECORD_DIR
 from tray_app.sessions.session import iso_z, utc_now
 
 __all__ = ["SyncJob", "SyncQueue", "sync_state_path"]
@@ -53,15 +54,33 @@ def sync_state_path() -> Path:
     return paths.state_dir() / "sync-queue.json"
 
 
+def _other_creations(source: Path) -> Callable[[str, list[str]], set[str]]:
+    """copytree ``ignore``: skip nested folders that are creations of their own.
+
+    A project's runs are synced by their own jobs (or blocked by their own
+    post-validation); copying a project must not carry them along.
+    """
+
+    def ignore(directory: str, names: list[str]) -> set[str]:
+        return {
+            name
+            for name in names
+            if (Path(directory) / name / RECORD_DIR).is_dir() and Path(directory) / name != source
+        }
+
+    return ignore
+
+
 def _copy_folder(source: Path, target: Path, job_id: str) -> None:
     """Copy ``source`` to ``target``; a fresh target appears whole (copy beside, rename)."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    ignore = _other_creations(source)
     if target.exists():
-        shutil.copytree(source, target, symlinks=True, dirs_exist_ok=True)
+        shutil.copytree(source, target, symlinks=True, dirs_exist_ok=True, ignore=ignore)
         return
     partial = target.parent / f".{target.name}.partial-{job_id}"
     try:
-        shutil.copytree(source, partial, symlinks=True)
+        shutil.copytree(source, partial, symlinks=True, ignore=ignore)
         os.rename(partial, target)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)

@@ -210,6 +210,8 @@ class DesktopApp:
         """Bring everything up. Returns an exit code if the app must not run (another instance)."""
         loop = asyncio.get_running_loop()
         loop.set_exception_handler(self._loop_exception)
+        # Closing a dialog or the sessions window must never end the app.
+        self.app.setQuitOnLastWindowClosed(False)
         self._finished = loop.create_future()
         self._install_signal_handlers(loop)
 

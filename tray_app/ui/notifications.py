@@ -315,8 +315,9 @@ _SHAPE_XML = (
 )
 
 
-@ClassInfo(**{"D-Bus Interface": _FDO_INTERFACE, "D-Bus Introspection": _SHAPE_XML})
-class _NotifyShape(QDBusAbstractAdaptor):
+# PySide6's stub types ClassInfo as taking a dict; at run time it takes keywords.
+@ClassInfo(**{"D-Bus Interface": _FDO_INTERFACE, "D-Bus Introspection": _SHAPE_XML})  # type: ignore[arg-type]
+class _NotifyShape(QDBusAbstractAdaptor):  # type: ignore[operator]
     """Describes Notify's argument types to QtDBus; it handles no calls.
 
     Why: PySide6 cannot build a D-Bus ``uint`` (ints marshal as ``i``) and the daemons'

@@ -53,6 +53,8 @@ class QuitCoordinator(QObject):
         self._controller = controller
         self._store = store
         self._wait_s = wait_s
+        # Menu actions may arrive outside a running callback; tasks go to the app's loop.
+        self._loop = asyncio.get_event_loop()
         self._task: asyncio.Task[None] | None = None
         self._done = False
         self._remove_observer: Callable[[], None] | None = None
@@ -77,13 +79,13 @@ class QuitCoordinator(QObject):
             if wait_s is not None:
                 # A signal while already waiting: stop waiting on the operator's answer.
                 self._task.cancel()
-                self._task = asyncio.get_running_loop().create_task(self._wait(wait_s, ask=False))
+                self._task = self._loop.create_task(self._wait(wait_s, ask=False))
             return
         if self._remove_observer is None:
             self._remove_observer = self._store.add_observer(self._on_change)
         self.waiting_changed.emit(self._controller.live_task_count)
         ask = wait_s is None
-        self._task = asyncio.get_running_loop().create_task(
+        self._task = self._loop.create_task(
             self._wait(self._wait_s if wait_s is None else wait_s, ask=ask)
         )
 

@@ -1,0 +1,289 @@
+"""The whole desktop app in-process on a qasync loop: real service, API, pipeline and tray.
+
+Covers the GC timer, every quit path (menu, waiting then Force quit / Wait, a session ending
+while quitting, SIGTERM, SIGINT, the no-tray window), activation and the menu's wiring.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtWidgets import QApplication
+
+from tests.qt.tray_fixtures import FakeClock, loaded_settings, run, settle, wait_until, waiting
+from tray_app import paths
+from tray_app.api.runtime_file import read_runtime_info
+from tray_app.app import NO_TRAY_REASON, DesktopApp, activate_instance
+from tray_app.creation.errors import CreationError
+from tray_app.creation.requests import ProjectRequest, RunRequest
+from tray_app.sessions.states import SessionState
+from tray_app.ui.notifications import NullBackend
+from tray_app.ui.tray import find_action
+
+
+@pytest.fixture
+def make_app(
+    qapp: QApplication,
+    tray_loop: asyncio.AbstractEventLoop,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Any]:
+    monkeypatch.setenv("EXLAB_TRAY_NOTIFICATIONS", "none")
+    made: list[tuple[DesktopApp, asyncio.Task[int]]] = []
+
+    def make(**kwargs: Any) -> tuple[DesktopApp, asyncio.Task[int]]:
+        settings = kwargs.pop("settings", {})
+        kwargs.setdefault("tray_available", True)
+        kwargs.setdefault("quit_wait_s", 0.4)
+        desktop = DesktopApp(qapp, loaded=loaded_settings(tmp_path, **settings), **kwargs)
+        task = tray_loop.create_task(desktop.run())
+        wait_until(tray_loop, lambda: desktop.started or task.done(), timeout=20)
+        made.append((desktop, task))
+        return desktop, task
+
+    yield make
+    for desktop, task in made:
+        if not task.done():
+            desktop.request_quit(force=True)
+            run(tray_loop, asyncio.wait([task], timeout=10))
+        run(tray_loop, desktop.shutdown(), timeout=15)
+
+
+def finish(loop: asyncio.AbstractEventLoop, task: asyncio.Task[int], timeout: float = 15) -> int:
+    return loop.run_until_complete(asyncio.wait_for(asyncio.shield(task), timeout))
+
+
+def runtime_file() -> Path:
+    return paths.runtime_file_path()
+
+
+def trigger(desktop: DesktopApp, text: str) -> None:
+    action = find_action(desktop.tray.menu, text)
+    assert action is not None, text
+    action.trigger()
+
+
+async def waiting_run(desktop: DesktopApp) -> str:
+    """A real run waiting for the plate_map plugin's answers (a live pipeline task)."""
+    controller, store = desktop.controller, desktop.store
+    project = await controller.create_project(
+        ProjectRequest(equipment_id="DEMO", project_name="Quit-Test", operator="tester")
+    )
+    while not store.get(project["session_id"]).is_terminal():  # type: ignore[union-attr]
+        await store.next_transition(project["session_id"])
+    assert store.get(project["session_id"]).state is SessionState.DONE  # type: ignore[union-attr]
+    handle = await controller.create_run(
+        RunRequest(equipment_id="DEMO", project_name="Quit-Test", operator="tester", label="r1")
+    )
+    sid = handle["session_id"]
+    while store.get(sid).state is not SessionState.INPUT_REQUIRED:  # type: ignore[union-attr]
+        await store.next_transition(sid)
+    return str(sid)
+
+
+def test_start_publishes_the_api_and_menu_quit_exits_0(
+    tray_loop: asyncio.AbstractEventLoop, make_app: Any
+) -> None:
+    desktop, task = make_app()
+    info = read_runtime_info()
+    assert info is not None and info.pid == os.getpid()
+    assert desktop.tray.icon.toolTip() == "ExLab Tray: idle"
+    assert isinstance(desktop.notifier.backend, NullBackend)
+    trigger(desktop, "Quit")
+    assert finish(tray_loop, task) == 0
+    assert not runtime_file().exists()
+    # Shutting down again (aboutToQuit-style repeats) is harmless.
+    run(tray_loop, desktop.shutdown())
+    run(tray_loop, asyncio.gather(desktop.shutdown(), desktop.shutdown()))
+
+
+def test_gc_timer_aborts_an_abandoned_session(
+    tray_loop: asyncio.AbstractEventLoop, make_app: Any
+) -> None:
+    clock = FakeClock()
+    desktop, _task = make_app(clock=clock, settings={"gc_interval_s": 0.05, "abandon_after_s": 60})
+    session = waiting(desktop.store, "Run forgotten")
+    settle(tray_loop)
+    assert desktop.tray.icon.toolTip() == "ExLab Tray: 1 needs input"
+    clock.advance(seconds=59)
+    settle(tray_loop)
+    time.sleep(0.1)  # the GC timer fires meanwhile but the session is not old enough yet
+    settle(tray_loop)
+    assert session.state is SessionState.INPUT_REQUIRED
+    clock.advance(seconds=2)
+    wait_until(tray_loop, lambda: session.state is SessionState.ABORTED, timeout=5)
+    assert session.result is not None and session.result["code"] == "session_abandoned"
+    backend = desktop.notifier.backend
+    assert isinstance(backend, NullBackend)
+    wait_until(tray_loop, lambda: any("abandoned" in n.summary for n in backend.shown), timeout=5)
+    assert desktop.tray.icon.toolTip() == "ExLab Tray: idle"
+
+
+def test_quit_waits_for_a_live_session_then_asks_wait_or_force(
+    tray_loop: asyncio.AbstractEventLoop, make_app: Any
+) -> None:
+    desktop, task = make_app(quit_wait_s=0.4)
+    sid = run(tray_loop, waiting_run(desktop), timeout=60)
+    trigger(desktop, "Quit")
+    settle(tray_loop)
+    assert desktop.tray.icon.toolTip() == "ExLab Tray: Quitting: waiting for 1 session"
+    with pytest.raises(CreationError) as refused:
+        run(
+            tray_loop,
+            desktop.controller.create_project(
+                ProjectRequest(equipment_id="DEMO", project_name="Late", operator="tester")
+            ),
+        )
+    assert refused.value.code == "shutting_down"
+
+    quitter = desktop.quitter
+    wait_until(tray_loop, lambda: quitter.question is not None, timeout=5)
+    assert not task.done()
+    assert "1 session is still running" in quitter.question.text()  # type: ignore[union-attr]
+    quitter.wait_button.click()  # type: ignore[union-attr]
+    wait_until(tray_loop, lambda: quitter.question is None, timeout=5)
+    assert not task.done()
+    # Asked again after another wait; this time Force quit.
+    wait_until(tray_loop, lambda: quitter.question is not None, timeout=5)
+    quitter.force_button.click()  # type: ignore[union-attr]
+    assert finish(tray_loop, task) == 0
+    assert desktop.store.get(sid).state is SessionState.ABORTED  # type: ignore[union-attr]
+    assert not runtime_file().exists()
+
+
+def test_quit_finishes_by_itself_when_the_last_session_ends(
+    tray_loop: asyncio.AbstractEventLoop, make_app: Any
+) -> None:
+    desktop, task = make_app(quit_wait_s=30)
+    sid = run(tray_loop, waiting_run(desktop), timeout=60)
+    desktop.request_quit()
+    settle(tray_loop)
+    answers = {"sample_count": 8, "plate_type": "96-well", "prep_date": "2026-11-27"}
+    run(tray_loop, desktop.controller.resume(sid, answers))
+    assert finish(tray_loop, task, timeout=30) == 0
+    assert desktop.quitter.question is None
+    assert desktop.store.get(sid).state is SessionState.DONE  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_quits_within_5_seconds_despite_a_waiting_session(
+    tray_loop: asyncio.AbstractEventLoop, make_app: Any, signum: signal.Signals
+) -> None:
+    desktop, task = make_app(quit_wait_s=30)
+    sid = run(tray_loop, waiting_run(desktop), timeout=60)
+    # Never send a signal the loop would not catch: it would end the test run.
+    assert signum in tray_loop._signal_handlers  # type: ignore[attr-defined]
+    started = time.monotonic()
+    os.kill(os.getpid(), signum)
+    assert finish(tray_loop, task, timeout=10) == 0
+    assert time.monotonic() - started < 5.0
+    assert desktop.quitter.question is None
+    assert desktop.store.get(sid).state is SessionState.ABORTED  # type: ignore[union-attr]
+    assert not runtime_file().exists()
+
+
+def test_without_a_tray_the_sessions_window_stands_in_and_closing_it_quits(
+    tray_loop: asyncio.AbstractEventLoop, make_app: Any
+) -> None:
+    desktop, task = make_app(tray_available=False)
+    window = desktop.actions.sessions_window
+    assert window is not None and window.isVisible()
+    assert window.banner.text() == NO_TRAY_REASON
+    assert not desktop.tray.icon.isVisible()
+    window.close()
+    assert finish(tray_loop, task) == 0
+    assert not runtime_file().exists()
+
+
+def test_activation_by_a_second_launch_shows_the_sessions_window(
+    tray_loop: asyncio.AbstractEventLoop, make_app: Any
+) -> None:
+    desktop, _task = make_app()
+    assert desktop.actions.sessions_window is None
+    info = read_runtime_info()
+    assert info is not None
+    answered = run(tray_loop, asyncio.to_thread(activate_instance, info))
+    assert answered
+    wait_until(tray_loop, lambda: desktop.actions.sessions_window is not None, timeout=5)
+    assert desktop.actions.sessions_window.isVisible()  # type: ignore[union-attr]
+
+
+def test_menu_entries_reach_the_session_actions(
+    tray_loop: asyncio.AbstractEventLoop, make_app: Any
+) -> None:
+    desktop, _task = make_app()
+    session = waiting(desktop.store, "Run screen")
+    settle(tray_loop)
+    trigger(desktop, "Run screen: plate_map asks")
+    assert session.session_id in desktop.actions.prompts
+    trigger(desktop, "New project…")
+    assert "project" in desktop.actions.new_dialogs
+    trigger(desktop, "New run…")
+    assert "run" in desktop.actions.new_dialogs
+    trigger(desktop, "Sessions…")
+    assert desktop.actions.sessions_window is not None
+
+
+def test_settings_entry_writes_a_commented_default_file_first(
+    tray_loop: asyncio.AbstractEventLoop, make_app: Any
+) -> None:
+    desktop, _task = make_app()
+    path = desktop.loaded.path
+    assert not path.exists()
+    trigger(desktop, "Settings")
+    assert path.exists()
+    assert path.read_text(encoding="utf-8").lstrip().startswith("#")
+
+
+def test_settings_problems_show_in_the_menu_and_as_a_notice(
+    tray_loop: asyncio.AbstractEventLoop,
+    qapp: QApplication,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("EXLAB_TRAY_NOTIFICATIONS", "none")
+    from tray_app.config import load_settings
+
+    bad = paths.settings_path()
+    bad.parent.mkdir(parents=True, exist_ok=True)
+    bad.write_text("gc_interval_s = 'often'\n", encoding="utf-8")
+    loaded = load_settings()
+    assert loaded.problems
+    desktop = DesktopApp(qapp, loaded=loaded, tray_available=True)
+    task = tray_loop.create_task(desktop.run())
+    try:
+        wait_until(tray_loop, lambda: desktop.started, timeout=20)
+        assert find_action(desktop.tray.menu, "⚠ Settings file has 1 problem") is not None
+        backend = desktop.notifier.backend
+        assert isinstance(backend, NullBackend)
+        assert backend.shown[0].summary == "ExLab Tray settings have problems"
+    finally:
+        desktop.request_quit(force=True)
+        assert finish(tray_loop, task) == 0
+
+
+def test_unhandled_loop_errors_are_logged_and_surfaced(
+    tray_loop: asyncio.AbstractEventLoop, make_app: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    desktop, _task = make_app()
+
+    def broken() -> None:
+        raise ZeroDivisionError("boom")
+
+    with caplog.at_level(logging.ERROR, logger="tray_app.app"):
+        tray_loop.call_soon(broken)
+        settle(tray_loop)
+    assert any("boom" in (r.exc_text or "") or r.exc_info for r in caplog.records)
+    backend = desktop.notifier.backend
+    assert isinstance(backend, NullBackend)
+    notice = backend.shown[-1]
+    assert notice.summary == "ExLab Tray hit an internal error"
+    assert "ZeroDivisionError: boom" in notice.body

@@ -158,6 +158,9 @@ async def _run(args: argparse.Namespace) -> int:
     from tray_app.api.client import ApiClient, ApiClientError, NoRunningInstance
 
     out = Output(as_json=args.json)
+    # Read local inputs first: a usage error is reported even with no instance running.
+    args.variables = parse_variables(getattr(args, "var", []))
+    args.answers_data = load_answers(args.answers) if getattr(args, "answers", None) else None
     try:
         async with ApiClient.connect() as client:
             handler = _COMMANDS[args.command]
@@ -176,13 +179,12 @@ async def _run(args: argparse.Namespace) -> int:
 
 # ---- commands ----------------------------------------------------------------------------
 async def cmd_new(client: ApiClient, args: argparse.Namespace, out: Output) -> int:
-    answers = load_answers(args.answers) if args.answers else None
     body: dict[str, Any] = {
         "kind": args.kind,
         "equipment_id": args.equipment_id,
         "project_name": args.project_name,
         "operator": args.operator,
-        "variables": parse_variables(args.var),
+        "variables": args.variables,
     }
     for key in ("label", "objective", "template"):
         if getattr(args, key) is not None:
@@ -200,7 +202,7 @@ async def cmd_new(client: ApiClient, args: argparse.Namespace, out: Output) -> i
         if not out.as_json:
             out.text(f"Follow it with: exlab-tray watch {handle['session_id']}")
         return EXIT_OK
-    return await watch_session(client, handle["session_id"], answers, out)
+    return await watch_session(client, handle["session_id"], args.answers_data, out)
 
 
 async def cmd_list(client: ApiClient, args: argparse.Namespace, out: Output) -> int:
@@ -238,7 +240,7 @@ async def cmd_show(client: ApiClient, args: argparse.Namespace, out: Output) -> 
     handle = await client.session(args.session_id)
     if out.as_json:
         out.json(handle)
-        return EXIT_OK
+        return _exit_for_state(handle["state"])
     out.text(f"{handle['session_id']}  {_describe(handle)}")
     phase = handle.get("current_phase")
     shown_phase = f" ({phase})" if phase and phase != handle["state"] else ""
@@ -261,8 +263,7 @@ async def cmd_show(client: ApiClient, args: argparse.Namespace, out: Output) -> 
 
 
 async def cmd_watch(client: ApiClient, args: argparse.Namespace, out: Output) -> int:
-    answers = load_answers(args.answers) if args.answers else None
-    return await watch_session(client, args.session_id, answers, out)
+    return await watch_session(client, args.session_id, args.answers_data, out)
 
 
 async def cmd_answer(client: ApiClient, args: argparse.Namespace, out: Output) -> int:

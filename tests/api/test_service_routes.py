@@ -202,6 +202,7 @@ async def test_resume_refusals(client: Client) -> None:
     assert (status, body["error"]["field"]) == (400, "$.answers")
     status, body = await client.call("POST", "/sessions/nope/cancel")
     assert (status, body["error"]["code"]) == (404, "session_not_found")
+    store.transition(busy.session_id, SessionState.ABORTED, outcome={"code": "cancelled"})
 
 
 async def test_bad_requests_change_nothing_with_a_live_pipeline(client: Client) -> None:

@@ -86,13 +86,32 @@ class ExlabService:
         controller.begin_shutdown()
         if self._prewarm is not None and not self._prewarm.done():
             self._prewarm.cancel()
-        # A render in flight may finish; a session waiting for input will not, so be brief.
-        if not await controller.wait_idle(budget_s * 0.3):
-            remaining = max(0.1, deadline - loop.time() - 1.0)
-            await controller.aclose(remaining)
+        # Work in flight (a render, a plugin) may finish; a prompt nobody answers will not.
+        await self._settle(budget_s * 0.3)
+        if controller.live_task_count:
+            await controller.aclose(max(0.1, deadline - loop.time() - 1.0))
         # Terminal frames are out; now end every stream and the server.
         self.store.close_all_subscriptions()
         await self.api.stop(grace_s=max(0.1, min(1.0, deadline - loop.time())))
+
+    async def _settle(self, limit_s: float) -> None:
+        """Wait (bounded) until every live session is waiting for input, or none is live."""
+        store = self.store
+        if store.live_count == store.waiting_count:
+            return
+        settled: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def observe(_session: object, _change: object) -> None:
+            if store.live_count == store.waiting_count and not settled.done():
+                settled.set_result(None)
+
+        remove = store.add_observer(observe)
+        try:
+            await asyncio.wait_for(settled, limit_s)
+        except TimeoutError:
+            pass
+        finally:
+            remove()
 
     async def _warm_up(self) -> None:
         try:

@@ -14,7 +14,17 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol, cast
 
-from PySide6.QtCore import Q_ARG, Q_RETURN_ARG, ClassInfo, QMetaObject, QObject, Qt, QTimer, Slot
+from PySide6.QtCore import (
+    Q_ARG,
+    Q_RETURN_ARG,
+    SLOT,
+    ClassInfo,
+    QMetaObject,
+    QObject,
+    Qt,
+    QTimer,
+    Slot,
+)
 from PySide6.QtDBus import QDBusAbstractAdaptor, QDBusConnection, QDBusInterface
 from PySide6.QtWidgets import QSystemTrayIcon
 
@@ -352,21 +362,23 @@ class FreedesktopBackend(QObject):
         caps = self._proxy.call("GetCapabilities")
         arguments = caps.arguments()
         self.capabilities: list[str] = list(arguments[0]) if arguments else []
-        bus.connect(
+        # PySide6 wants SLOT()'s str here although its stub says bytes.
+        connect: Any = bus.connect
+        connect(
             _FDO_SERVICE,
             _FDO_PATH,
             _FDO_INTERFACE,
             "ActionInvoked",
             self,
-            b"1_on_action(uint,QString)",
+            SLOT("on_action_invoked(uint,QString)"),
         )
-        bus.connect(
+        connect(
             _FDO_SERVICE,
             _FDO_PATH,
             _FDO_INTERFACE,
             "NotificationClosed",
             self,
-            b"1_on_closed(uint,uint)",
+            SLOT("on_notification_closed(uint,uint)"),
         )
 
     @classmethod
@@ -416,13 +428,13 @@ class FreedesktopBackend(QObject):
             raise RuntimeError(f"Notify failed: {self._proxy.lastError().message()}")
 
     @Slot("uint", str)
-    def _on_action(self, notification_id: int, key: str) -> None:
+    def on_action_invoked(self, notification_id: int, key: str) -> None:
         handler = self._handlers.get(notification_id)
         if handler is not None:
             handler(key)
 
     @Slot("uint", "uint")
-    def _on_closed(self, notification_id: int, reason: int) -> None:
+    def on_notification_closed(self, notification_id: int, reason: int) -> None:
         self._handlers.pop(notification_id, None)
 
     def close(self) -> None:

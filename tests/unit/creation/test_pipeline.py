@@ -89,7 +89,7 @@ async def test_project_then_run_happy_path(
     assert frames[-1]["kind"] == "done"
     # Template files, plugin files, generated README, record.
     assert "replicates: 1" in (run_folder / "run.yml").read_text()
-    rows = list(csv.DictReader((run_folder / "plate_map.csv").open()))
+    rows = list(csv.DictReader((run_folder / "plate_map.csv").read_text().splitlines()))
     assert [r["sample_id"] for r in rows if r["role"] == "sample"][-1] == "S012"
     readme = (run_folder / "README.md").read_text()
     assert "plate 7" in readme and "plate_map: ok" in readme
@@ -216,7 +216,8 @@ async def test_prompts_per_plugin_are_capped(
         assert session.error["path"] == session.destination
     finally:
         await controller.aclose()
-    assert Path(session.destination or "").is_dir()  # partial folder kept
+    kept = Path(session.destination or "")
+    assert (kept / "run.txt").is_file()  # the partial folder is kept
 
 
 FAULTS = {

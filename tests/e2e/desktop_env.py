@@ -20,7 +20,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 
-SNI_TOOLS = ("Xvfb", "dbus-daemon", "dbus-monitor", "dbus-send", "dunst")
+SNI_TOOLS = ("Xvfb", "dbus-daemon", "dbus-monitor", "dbus-send", "dunst", "dunstctl", "xdotool")
 SNI_HOSTS = ("status-notifier-watcher", "gtk-sni-tray-standalone")
 XEMBED_TOOLS = ("Xvfb", "trayer", "xwininfo")
 
@@ -107,8 +107,12 @@ class Desktop:
         )
 
     def xdotool(self, *args: str) -> str:
+        return self.run_tool("xdotool", *args)
+
+    def run_tool(self, *argv: str) -> str:
+        """Run a desktop tool on this display and bus; its stdout ("" on failure)."""
         result = subprocess.run(
-            ["xdotool", *args],
+            list(argv),
             env=self.env,
             capture_output=True,
             text=True,

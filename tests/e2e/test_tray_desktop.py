@@ -66,6 +66,23 @@ def test_demo_on_a_real_tray_notifies_answers_and_quits(tmp_path: Path) -> None:
             notify = text[text.index("Input needed: Run 'month-1 screen'") :]
             assert '"answer"' in notify[:600] and '"Answer…"' in notify[:600]
 
+            # Acting on the notice in the daemon opens the prompt dialog (ActionInvoked routing).
+            app_log = home / "logs" / "exlab-tray.log"
+
+            def prompt_opened() -> bool:
+                if "-> Action(command=<Command.OPEN_PROMPT" in app_log.read_text():
+                    return True
+                # Invoking a notice's default action closes it; the next one moves up.
+                session.run_tool("dunstctl", "action", "0")
+                return False
+
+            wait_for(prompt_opened, 20, "the prompt opened from the notice", step=0.5)
+            wait_for(
+                lambda: bool(session.xdotool("search", "--name", "Input needed: Run").strip()),
+                10,
+                "the prompt dialog's window",
+            )
+
             waiting = [s for s in sessions(runtime) if s["state"] == "input_required"]
             assert len(waiting) == 1, sessions(runtime)
             sid = waiting[0]["session_id"]

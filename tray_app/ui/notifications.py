@@ -251,6 +251,7 @@ class Notifier(QObject):
 
     def _acted(self, notice: Notice, key: str) -> None:
         action = action_for(notice, key)
+        _log.info("notice %r: action %r -> %s", notice.summary, key, action)
         if action is not None:
             self._dispatch(action)
 

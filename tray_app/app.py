@@ -387,6 +387,7 @@ class DesktopApp:
     # ---- actions from the menu and from notices ----------------------------------------------
     def activate(self) -> None:
         """Another launch asked us to come forward (POST /app/activate)."""
+        _log.info("activated by another launch: showing the sessions window")
         actions = getattr(self, "actions", None)
         if actions is not None:
             actions.show_sessions_window(NO_TRAY_REASON if self.no_tray else None)

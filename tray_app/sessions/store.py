@@ -111,6 +111,7 @@ class SessionStore:
         self._subscribers: dict[str, tuple[Subscription, ...]] = {}
         self._global_subscribers: tuple[Subscription, ...] = ()
         self._change_waiters: dict[str, list[asyncio.Future[SessionState]]] = {}
+        self._evictions = 0
 
     # ---- reading -----------------------------------------------------------
     @property
@@ -418,6 +419,7 @@ class SessionStore:
         """
         age = self.abandon_after if abandon_after is None else abandon_after
         report = GcReport()
+        evictions_before = self._evictions
         minutes = max(1, round(age.total_seconds() / 60))
         for session_id in self.abandoned_older_than(age):
             # An observer of an earlier abort may already have moved this one on.
@@ -431,7 +433,10 @@ class SessionStore:
             self.transition(session_id, SessionState.ABORTED, outcome=outcome)
             report.abandoned.append(session_id)
             _log.info("GC aborted abandoned session %s", session_id)
-        report.evicted = self._evict_over_count() + self._evict_over_age()
+        self._evict_over_count()
+        self._evict_over_age()
+        # Aborts above may already have evicted on close(); they count too.
+        report.evicted = self._evictions - evictions_before
         return report
 
     async def gc_loop(self, interval_s: float = 300.0) -> None:
@@ -440,34 +445,29 @@ class SessionStore:
             await asyncio.sleep(interval_s)
             self.gc_once()
 
-    def _evict_over_count(self) -> int:
-        evicted = 0
+    def _evict_over_count(self) -> None:
         limit = max(0, self.retention.max_finished)
         while len(self._finished) > limit:
             self._evict(next(iter(self._finished)))
-            evicted += 1
-        return evicted
 
-    def _evict_over_age(self) -> int:
+    def _evict_over_age(self) -> None:
         """Evict finished sessions older than the retention age, oldest first.
 
         ``_finished`` is in finish order, so this stops at the first one kept.
         """
-        evicted = 0
         cutoff = self._clock() - self.retention.max_age
         while self._finished:
             oldest = self._sessions[next(iter(self._finished))]
             if oldest.finished_at is None or oldest.finished_at >= cutoff:
                 break
             self._evict(oldest.session_id)
-            evicted += 1
-        return evicted
 
     def _evict(self, session_id: str) -> None:
         # close() already ended the session's subscriptions and transition()
         # woke its waiters, so only the indexes and the observers are left.
         del self._finished[session_id]
         session = self._sessions.pop(session_id)
+        self._evictions += 1
         if self._observers:
             self._notify(session, _EVICTED)
 

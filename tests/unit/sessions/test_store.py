@@ -76,6 +76,7 @@ def test_open_creates_a_pending_session_stamped_by_the_clock(
     assert store.get(session.session_id) is session
     assert session.session_id in store
     assert len(store) == 1
+    assert store.clock is clock
 
 
 def test_open_accepts_enum_kind_and_rejects_unknown_kinds(store: SessionStore) -> None:
@@ -790,3 +791,14 @@ def test_iso_z_is_utc_with_millisecond_precision() -> None:
 
     moment = datetime(2026, 3, 1, 10, 0, 0, 987654, tzinfo=timezone(timedelta(hours=1)))
     assert iso_z(moment) == "2026-03-01T09:00:00.987Z"
+
+
+def test_gc_report_counts_evictions_caused_by_its_own_aborts(clock: FakeClock) -> None:
+    store = SessionStore(clock=clock, retention=Retention(max_finished=1))
+    finish(store)
+    first, second = make_waiting(store), make_waiting(store)
+    clock.advance(hours=2)
+    report = store.gc_once()
+    assert report.abandoned == [first.session_id, second.session_id]
+    assert report.evicted == 2
+    assert store.sessions() == [second]

@@ -99,15 +99,15 @@ class EventStream:
         subscription = self.subscription
         try:
             while True:
-                frame = subscription.get_nowait()
+                frame = await subscription.get()
                 if frame is None:
-                    frame = await subscription.get()
-                    if frame is None:
-                        break
-                text = self._encoder.text(frame)
+                    break
+                # One deadline per burst of queued frames, not one per frame.
                 async with asyncio.timeout(self._send_timeout_s):
-                    await ws.send_str(text)
-                self._track_waiting(frame)
+                    while frame is not None:
+                        await ws.send_frame(self._encoder.encode(frame), WSMsgType.TEXT)
+                        self._track_waiting(frame)
+                        frame = subscription.get_nowait()
             code_message = _CLOSE_FOR_REASON.get(subscription.close_reason)
             if code_message is None:  # unsubscribed: the client already left
                 return

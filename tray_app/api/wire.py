@@ -34,15 +34,16 @@ class FrameEncoder:
 
     def __init__(self, size: int = 256) -> None:
         self._size = size
-        self._cache: OrderedDict[int, tuple[object, str]] = OrderedDict()
+        self._cache: OrderedDict[int, tuple[object, bytes]] = OrderedDict()
 
-    def text(self, frame: Any) -> str:
+    def encode(self, frame: Any) -> bytes:
+        """UTF-8 JSON of ``frame`` (sent as a WebSocket text message)."""
         key = id(frame)
         hit = self._cache.get(key)
         if hit is not None and hit[0] is frame:
             return hit[1]
-        text = _encoder.encode(frame).decode("utf-8")
-        self._cache[key] = (frame, text)
+        data = _encoder.encode(frame)
+        self._cache[key] = (frame, data)
         if len(self._cache) > self._size:
             self._cache.popitem(last=False)
-        return text
+        return data

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QCheckBox,
@@ -195,13 +196,27 @@ class ChoiceEditor(FieldEditor):
         self.combo.setCurrentIndex(max(0, index))
 
 
+class _BlankableDateEdit(QDateEdit):
+    """A date edit whose calendar opens on today while the date is still blank."""
+
+    def __init__(self, blank: QDate) -> None:
+        super().__init__()
+        self._blank = blank
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        super().mousePressEvent(event)
+        if self.date() == self._blank:
+            today = QDate.currentDate()
+            self.calendarWidget().setCurrentPage(today.year(), today.month())
+
+
 class DateEditor(FieldEditor):
     """A QDateEdit with a calendar popup; "not set" is its blank minimum date."""
 
     _BLANK = QDate(1900, 1, 1)
 
     def __init__(self, field: Field) -> None:
-        self.edit = QDateEdit()
+        self.edit = _BlankableDateEdit(self._BLANK)
         self.edit.setCalendarPopup(True)
         self.edit.setDisplayFormat("yyyy-MM-dd")
         self.edit.setMinimumDate(self._BLANK)
@@ -219,9 +234,6 @@ class DateEditor(FieldEditor):
     def set_value(self, value: object | None) -> None:
         date = QDate.fromString(str(value), "yyyy-MM-dd") if value else QDate()
         self.edit.setDate(date if date.isValid() else self._BLANK)
-        # The calendar opens on today rather than on 1900 when nothing is set.
-        if not date.isValid():
-            self.edit.calendarWidget().setSelectedDate(QDate.currentDate())
 
 
 _EDITORS: dict[str, Callable[[Field], FieldEditor]] = {
@@ -463,7 +475,10 @@ def _decimals_for(*values: object) -> int:
     return min(decimals, 6)
 
 
-def _connect_edited(editor: FieldEditor, emit: Any) -> None:
+def _connect_edited(editor: FieldEditor, signal_edited: Callable[[], None]) -> None:
+    def emit(*_args: object) -> None:
+        signal_edited()
+
     widget = editor.widget
     if isinstance(widget, QLineEdit):
         widget.textEdited.connect(emit)

@@ -278,7 +278,7 @@ class PromptDialog(QDialog):
         run_async(
             self.controller.resume(self.session_id, answers),
             on_result=self._resumed,
-            on_error=self._resume_failed,
+            on_error=self.show_refusal,
             owner=self,
             what=f"answering session {self.session_id}",
         )
@@ -288,7 +288,7 @@ class PromptDialog(QDialog):
         self._busy = False
         self._sync_with_session()
 
-    def _resume_failed(self, error: BaseException) -> None:
+    def show_refusal(self, error: BaseException) -> None:
         self._set_busy(False)
         self.banner.hide()
         if isinstance(error, CreationError) and error.code == INVALID_ANSWERS:

@@ -12,18 +12,16 @@ import pytest
 from PySide6.QtWidgets import QComboBox, QFormLayout, QLineEdit, QSpinBox
 from pytestqt.qtbot import QtBot
 
-from tests.qt.dialog_fixtures import (
-    is_alive,
-    make_project_folder,
-    settle,
-    wait_until,
-)
 from tests.qt.dialog_fixtures import (  # noqa: F401 - fixtures used by name
     clock_fixture,
     controller_fixture,
+    is_alive,
+    make_project_folder,
     qloop_fixture,
     settings_fixture,
+    settle,
     store_fixture,
+    wait_until,
     widgets_fixture,
 )
 from tray_app.config import Settings

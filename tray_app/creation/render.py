@@ -5,12 +5,10 @@ render, or earlier via :func:`prewarm` once the app is up. Rendering never
 prompts (every answer is supplied, ``defaults=True``) and never runs template
 tasks (``unsafe=False``).
 
-Template folders are rendered as they are on disk. Stock Copier asks ``git``
-whether a local template folder is a repository (to clone its latest tag)
-and runs ``git config`` once per rendered file; those 3 + N process spawns
-cost more than the render itself. We skip both through Copier's ``Worker``
-when this Copier version has the hooks we rely on (checked on each call),
-and fall back to the public ``copier.run_copy`` otherwise.
+Template folders are rendered as they are on disk, through
+:mod:`copier_fast` (no ``git`` spawns, Jinja compiled once per string) when
+this Copier has the internals it needs, else through the public
+``copier.run_copy``.
 """
 
 from __future__ import annotations
@@ -19,9 +17,10 @@ import asyncio
 import importlib
 import logging
 import threading
-from functools import cached_property
 from pathlib import Path
 from typing import Any
+
+from tray_app.creation import copier_fast
 
 __all__ = ["RenderError", "fast_path_available", "prewarm", "render_template"]
 
@@ -56,49 +55,8 @@ async def prewarm() -> None:
 
 
 def fast_path_available() -> bool:
-    """True when this Copier exposes the ``Worker`` hooks used to skip ``git``."""
-    try:
-        from copier import _main, _settings, _template
-    except ImportError:
-        return False
-    worker = getattr(_main, "Worker", None)
-    template = getattr(_template, "Template", None)
-    return (
-        worker is not None
-        and template is not None
-        and isinstance(worker.__dict__.get("template"), cached_property)
-        and isinstance(template.__dict__.get("vcs"), cached_property)
-        and callable(getattr(worker, "_sync_git_index_executable_bit", None))
-        and hasattr(_settings, "SettingsModel")
-    )
-
-
-def _no_git_sync(*_args: object, **_kwargs: object) -> None:
-    """Stands in for Worker._sync_git_index_executable_bit: our folders are not git work trees."""
-
-
-def _render_fast(template_dir: Path, destination: Path, data: dict[str, Any]) -> None:
-    from copier import _main, _settings, _template
-
-    worker = _main.Worker(
-        src_path=str(template_dir),
-        dst_path=destination,
-        data=data,
-        # The operator's personal Copier settings must not change lab folders.
-        settings=_settings.SettingsModel(),
-        defaults=True,
-        quiet=True,
-        unsafe=False,
-        overwrite=False,
-        cleanup_on_error=False,
-    )
-    template = _template.Template(url=str(template_dir))
-    # Pre-filled cached properties: a plain folder, no VCS lookup, no git index sync.
-    template.__dict__["vcs"] = None
-    worker.__dict__["template"] = template
-    worker.__dict__["_sync_git_index_executable_bit"] = _no_git_sync
-    with worker:
-        worker.run_copy()
+    """True when this Copier has the internals :mod:`copier_fast` relies on."""
+    return copier_fast.available()
 
 
 def _render_public(template_dir: Path, destination: Path, data: dict[str, Any]) -> None:
@@ -126,7 +84,7 @@ def render_template(template_dir: Path, destination: Path, data: dict[str, Any])
 
     try:
         if fast_path_available():
-            _render_fast(template_dir, destination, data)
+            copier_fast.render(template_dir, destination, data)
         else:
             _render_public(template_dir, destination, data)
     except UnsafeTemplateError as exc:

@@ -124,6 +124,44 @@ def test_fast_render_matches_stock_copier(tmp_path: Path) -> None:
     assert {"README.md", "project.yml", "Runs/README.txt"} <= set(tree(ours))
 
 
+YIELDING = {
+    "{% yield item from items %}{{ item }}{% endyield %}/info.txt.jinja": "{{ item }} of {{ n }}\n",
+    "{{ name }}.txt.jinja": "{{ n }} for {{ name }}\n",
+    "plain.txt": "static\n",
+}
+
+
+def test_reused_environments_render_exactly_like_stock_copier(tmp_path: Path) -> None:
+    """Jinja environments and compiled strings are reused across renders; with a
+    `yield` path (per-render state in the environment) and after an edit of the
+    template, every render must still equal stock Copier's."""
+    import copier
+
+    folder = write_template(
+        tmp_path / "templates", "yielding", "n: 1\nname: a\nitems: []\n", YIELDING
+    )
+    cases = [
+        {"n": 1, "name": "alpha", "items": ["x", "y"]},
+        {"n": 2, "name": "beta", "items": ["z"]},
+        {"n": 3, "name": "alpha", "items": []},
+    ]
+    for round_ in range(2):
+        for index, data in enumerate(cases):
+            ours = tmp_path / f"ours-{round_}-{index}"
+            stock = tmp_path / f"stock-{round_}-{index}"
+            ours.mkdir()
+            render_template(folder, ours, data)
+            copier.run_copy(str(folder), stock, data=data, defaults=True, quiet=True)
+            assert tree(ours) == tree(stock), (round_, data)
+            assert set(tree(ours)) >= {f"{data['name']}.txt", "plain.txt"}
+        (folder / "{{ name }}.txt.jinja").write_text("edited {{ n }}\n")
+        config = folder / "copier.yml"
+        stat = config.stat()
+        os.utime(config, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    assert (tmp_path / "ours-1-0" / "alpha.txt").read_text() == "edited 1\n"
+    assert (tmp_path / "ours-1-0" / "x" / "info.txt").read_text() == "x of 1\n"
+
+
 # Copier leaves a scandir iterator open when a render fails (its bug, not ours).
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_render_errors_are_structured(tmp_path: Path) -> None:

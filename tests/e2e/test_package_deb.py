@@ -1,0 +1,143 @@
+"""The Linux installer, the way an IT person uses it: build the .deb with the one documented
+command, install it with apt, run the installed ``exlab-tray --self-test``, remove the
+package and check that nothing of it is left in /opt or /usr."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+PACKAGE = "exlab-tray"
+INSTALLED = [
+    Path("/opt/exlab-tray"),
+    Path("/usr/bin/exlab-tray"),
+    Path("/usr/share/applications/exlab-tray.desktop"),
+    Path("/usr/share/metainfo/io.exlab.Tray.metainfo.xml"),
+    Path("/usr/share/icons/hicolor/48x48/apps/exlab-tray.png"),
+    Path("/usr/share/icons/hicolor/scalable/apps/exlab-tray.svg"),
+    Path("/usr/share/doc/exlab-tray"),
+]
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not hasattr(os, "geteuid") or os.geteuid() != 0,
+        reason="installing a .deb needs root (CI runs as root)",
+    ),
+    pytest.mark.skipif(
+        not (shutil.which("dpkg-deb") and shutil.which("apt-get")),
+        reason="needs dpkg-deb and apt-get (Debian or Ubuntu)",
+    ),
+]
+
+
+def run(*args: str | Path, timeout: float, env: dict[str, str] | None = None) -> str:
+    result = subprocess.run(
+        [str(a) for a in args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 0, (
+        f"{' '.join(map(str, args))} exited {result.returncode}\n"
+        f"--- stdout\n{result.stdout[-6000:]}\n--- stderr\n{result.stderr[-6000:]}"
+    )
+    return result.stdout
+
+
+def tray_starts_and_quits_on_sigterm(home: Path, env: dict[str, str]) -> None:
+    """The installed desktop app loads Qt from the bundle, brings its UI up, and shuts down
+    cleanly on SIGTERM (as at logout). Offscreen: CI has no display."""
+    log = home / "logs" / "exlab-tray.log"
+    home.mkdir()
+    output = home / "output.txt"
+    with output.open("w") as sink:
+        process = subprocess.Popen(
+            ["/usr/bin/exlab-tray"],
+            env={**env, "EXLAB_TRAY_HOME": str(home), "QT_QPA_PLATFORM": "offscreen"},
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        # "notifications via" is logged once the UI layer is up, after the API is.
+        while "notifications via" not in (log.read_text() if log.exists() else ""):
+            assert process.poll() is None, f"the tray exited early:\n{output.read_text()}"
+            assert time.monotonic() < deadline, "the tray did not start within 60 s"
+            time.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0, output.read_text()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+    assert "shut down" in log.read_text()
+
+
+def apt_env() -> dict[str, str]:
+    return {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+
+
+def purge() -> None:
+    subprocess.run(
+        ["apt-get", "purge", "-y", "-q", PACKAGE],
+        capture_output=True,
+        env=apt_env(),
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.timeout(900)
+def test_deb_builds_installs_self_tests_and_removes_cleanly(tmp_path: Path) -> None:
+    out = tmp_path / "dist"
+    run(REPO / "packaging" / "build.sh", "--out", out, timeout=600)
+    debs = sorted(out.glob(f"{PACKAGE}_*.deb"))
+    assert len(debs) == 1, debs
+
+    fields = run("dpkg-deb", "--field", debs[0], "Package", "Version", "Depends", timeout=30)
+    from tray_app import __version__
+
+    assert f"Version: {__version__}" in fields
+    assert "libxkbcommon-x11-0" in fields and "libegl1" in fields
+
+    try:
+        run("apt-get", "install", "-y", "-q", debs[0], timeout=300, env=apt_env())
+        owned = run("dpkg-query", "-L", PACKAGE, timeout=30).split()
+        for path in INSTALLED:
+            assert path.exists(), f"{path} was not installed"
+        assert Path("/usr/bin/exlab-tray").resolve() == Path("/opt/exlab-tray/exlab-tray")
+
+        # The installed program, as an operator would start it: no display, own HOME.
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(tmp_path / "home"),
+            "LANG": "C.UTF-8",
+        }
+        report = run("/usr/bin/exlab-tray", "--self-test", timeout=180, env=env)
+        assert "self-test PASSED" in report, report
+        assert "✗" not in report
+        assert "bundle /opt/exlab-tray/exlab-tray" in report  # the installed program, not ours
+
+        tray_starts_and_quits_on_sigterm(tmp_path / "tray-home", env)
+    finally:
+        purge()
+
+    leftovers = [p for p in INSTALLED if p.exists() or p.is_symlink()]
+    assert not leftovers, f"left behind after purge: {leftovers}"
+    # Every file the package owned is gone (shared folders like /usr/share stay, of course).
+    still_there = [p for p in owned if not Path(p).is_dir() and os.path.lexists(p)]
+    assert not still_there, still_there
+    status = subprocess.run(
+        ["dpkg-query", "-W", "-f=${Status}", PACKAGE], capture_output=True, text=True, check=False
+    )
+    assert "installed" not in status.stdout.replace("not-installed", "")

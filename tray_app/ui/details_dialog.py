@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPlainTextEdit,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -101,6 +102,7 @@ class DetailsDialog(QDialog):
         font.setBold(True)
         self.heading.setFont(font)
         self.heading.setWordWrap(True)
+        self.heading.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         self.rows = QFormLayout()
         self.rows.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
         self.rows.setVerticalSpacing(6)
@@ -129,7 +131,7 @@ class DetailsDialog(QDialog):
         self.outcome.setObjectName("detail_outcome")
         self.outcome.setReadOnly(True)
         self.outcome.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.outcome.setMaximumHeight(160)
+        self.outcome.setMinimumHeight(120)
 
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.copy_button = QPushButton("Copy details")
@@ -146,7 +148,7 @@ class DetailsDialog(QDialog):
         layout.setContentsMargins(18, 16, 18, 14)
         layout.addWidget(self.heading)
         layout.addLayout(self.rows)
-        layout.addWidget(self.outcome)
+        layout.addWidget(self.outcome, 1)  # spare height goes to the outcome text
         layout.addWidget(self.buttons)
 
         self._refresh_timer = QTimer(self)
@@ -174,7 +176,8 @@ class DetailsDialog(QDialog):
         age = describe_age((now - session.created_at).total_seconds())
         self._set("State", state_in_words(session.state))
         self._set("Phase", phase_in_words(session))
-        self._set("Created", f"{local_time(session.created_at)} ({age} ago)")
+        ago = age if age == "just now" else f"{age} ago"
+        self._set("Created", f"{local_time(session.created_at)} ({ago})")
         self._set("Last heartbeat", local_time(session.last_heartbeat))
         self._set("Finished", local_time(session.finished_at))
         if session.destination:

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -83,7 +84,7 @@ class TextEditor(FieldEditor):
         self.edit = QPlainTextEdit()
         self.edit.setTabChangesFocus(True)  # Tab moves on; it does not insert a tab
         self.edit.setMinimumHeight(64)
-        self.edit.setMaximumHeight(120)
+        self.edit.setMaximumHeight(96)
         super().__init__(field, self.edit)
         self.set_value(field.default)
 
@@ -263,8 +264,11 @@ class FieldForm(QWidget):
         self.fields = list(fields)
         self.editors: dict[str, FieldEditor] = {}
         self._errors: dict[str, QLabel] = {}
-        self._layout = QFormLayout(self)
-        self._layout.setContentsMargins(0, 0, 0, 0)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        self._layout = QFormLayout()
+        outer.addLayout(self._layout)
+        outer.addStretch(1)  # extra height goes below the form, not between its rows
         self._layout.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
         self._layout.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
         self._layout.setVerticalSpacing(10)
@@ -275,14 +279,21 @@ class FieldForm(QWidget):
         editor = make_editor(field)
         self.editors[field.id] = editor
         cell = QWidget()
+        # The cell spans the field column so hints wrap at its full width; compact
+        # editors (numbers, dates, choices) keep their natural width inside it.
+        cell.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         column = QVBoxLayout(cell)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(2)
-        column.addWidget(editor.widget)
+        if isinstance(editor, LineEditor | TextEditor):
+            column.addWidget(editor.widget)
+        else:
+            column.addWidget(editor.widget, 0, Qt.AlignmentFlag.AlignLeft)
         if field.hint:
             hint = QLabel(field.hint)
             hint.setObjectName(f"hint_{field.id}")
             hint.setWordWrap(True)
+            hint.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
             hint.setStyleSheet(HINT_STYLE)
             column.addWidget(hint)
         error = QLabel()

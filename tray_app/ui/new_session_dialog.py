@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -108,7 +109,7 @@ class NewSessionDialog(QDialog):
         remembered = self.equipment.findData(memory.value(EQUIPMENT_KEY))
         if remembered >= 0:
             self.equipment.setCurrentIndex(remembered)
-        self._add_row("equipment_id", "Equipment", self.equipment, required=True)
+        self._add_row("equipment_id", "Equipment", self.equipment, required=True, compact=True)
 
         self.project: QComboBox | QLineEdit
         if kind == "run":
@@ -135,11 +136,15 @@ class NewSessionDialog(QDialog):
             self.run_kind.addItem(text, value)
         if kind == "run":
             self._add_row(
-                "run_kind", "Run kind", self.run_kind, hint="Test runs go under TestRuns/."
+                "run_kind",
+                "Run kind",
+                self.run_kind,
+                hint="Test runs go under TestRuns/ instead of Runs/.",
+                compact=True,
             )
 
         self.template = QComboBox()
-        self._add_row("template", "Template", self.template, required=True)
+        self._add_row("template", "Template", self.template, required=True, compact=True)
 
         self.label = QLineEdit()
         self.label.setPlaceholderText("Short name, e.g. Plate 3 replicate")
@@ -220,17 +225,25 @@ class NewSessionDialog(QDialog):
         *,
         required: bool = False,
         hint: str | None = None,
+        compact: bool = False,
     ) -> None:
         widget.setObjectName(f"field_{key}")
         widget.setAccessibleName(text)
         cell = QWidget()
+        # The cell spans the field column (hints wrap at its width); compact
+        # inputs keep their natural width at its left.
+        cell.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         column = QVBoxLayout(cell)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(2)
-        column.addWidget(widget)
+        if compact:
+            column.addWidget(widget, 0, Qt.AlignmentFlag.AlignLeft)
+        else:
+            column.addWidget(widget)
         if hint:
             hint_label = QLabel(hint)
             hint_label.setWordWrap(True)
+            hint_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
             hint_label.setStyleSheet(HINT_STYLE)
             column.addWidget(hint_label)
         error = QLabel()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QMargins, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
@@ -39,6 +39,7 @@ _log = logging.getLogger(__name__)
 
 HEARTBEAT_MS = 60_000
 CLOSE_DELAY_MS = 4_000
+DEFAULT_WIDTH = 600
 
 INFO_BANNER_STYLE = (
     "QLabel { background: #e8f0fe; color: #174ea6; border: 1px solid #aecbfa;"
@@ -82,7 +83,7 @@ class PromptDialog(QDialog):
 
         self.setObjectName("prompt_dialog")
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.setMinimumWidth(480)
+        self.setMinimumWidth(520)
 
         self.heading = QLabel()
         self.heading.setObjectName("prompt_heading")
@@ -211,7 +212,7 @@ class PromptDialog(QDialog):
         self._answers_sent = False
         self._ended = False
         title = session_title(session)
-        self.heading.setText(f"“{title}” needs your input")
+        self.heading.setText(f"{title} needs your input")
         self.reason.setText(str(prompt.get("reason") or "A plugin needs more information."))
         self.reason.setVisible(True)
         plugin = prompt.get("plugin") or "a plugin"
@@ -255,11 +256,20 @@ class PromptDialog(QDialog):
         QWidget.setTabOrder(self.close_button, self.cancel_button)
 
     def _fit_height(self) -> None:
-        wanted = self.form.sizeHint().height() + 4
+        layout = self.layout()
+        margins = layout.contentsMargins() if layout is not None else QMargins()
+        dialog_width = self.width() if self.isVisible() else DEFAULT_WIDTH
+        width = max(dialog_width, self.minimumWidth()) - margins.left() - margins.right()
+        wanted = self.form.heightForWidth(width) if self.form.hasHeightForWidth() else -1
+        if wanted <= 0:
+            wanted = self.form.sizeHint().height()
+        wanted += 4
         screen = self.screen()
         limit = int(screen.availableGeometry().height() * 0.5) if screen is not None else 600
         self.scroll_area.setMinimumHeight(min(wanted, limit))
-        self.adjustSize()
+        # The scroll area's own size hint assumes a narrower form (taller, with
+        # more wrapped hints); size the dialog to what the form really needs.
+        self.resize(max(dialog_width, self.minimumWidth()), self.minimumSizeHint().height())
 
     # ---- submitting ------------------------------------------------------------------------
     def submit(self) -> None:

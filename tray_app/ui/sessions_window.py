@@ -52,7 +52,7 @@ class SessionsWindow(QWidget):
         self.quit_on_close = quit_on_close
         self.setObjectName("sessions_window")
         self.setWindowTitle("ExLab Tray: sessions")
-        self.resize(900, 420)
+        self.resize(980, 420)
 
         self.banner = QLabel()
         self.banner.setObjectName("sessions_banner")
@@ -70,15 +70,16 @@ class SessionsWindow(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # keeps both ends of paths
         self.table.verticalHeader().hide()
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(TITLE, QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(PHASE, QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(DESTINATION, QHeaderView.ResizeMode.Stretch)
-        header.resizeSection(TITLE, 220)
+        header.resizeSection(TITLE, 300)
         header.resizeSection(STATE, 100)
-        header.resizeSection(PHASE, 230)
+        header.resizeSection(PHASE, 220)
         header.resizeSection(AGE, 70)
         header.setHighlightSections(False)
         self.empty_label = QLabel("No sessions yet. Start one with New project… or New run….")

@@ -245,34 +245,50 @@ async def _create_and_finish(
     limit_s: float,
 ) -> dict[str, Any]:
     """POST the request, follow its events, answer prompts; the ``done`` result."""
+    progress = ["POST /sessions"]  # what the session was last seen doing, for a timeout
+    try:
+        async with asyncio.timeout(limit_s):
+            return await _follow_session(http, base, body, report, progress)
+    except TimeoutError:
+        raise CheckFailed(f"timed out after {limit_s:g} s (last seen: {progress[-1]})") from None
+
+
+async def _follow_session(
+    http: aiohttp.ClientSession,
+    base: str,
+    body: dict[str, Any],
+    report: Report,
+    progress: list[str],
+) -> dict[str, Any]:
     async with http.post(f"{base}/sessions", json=body) as response:
         payload = await response.json(content_type=None)
         expect(response.status in (200, 201), f"POST /sessions: HTTP {response.status} {payload}")
     handle = payload.get("session", payload)
     session_id = handle["session_id"]
+    progress.append(f"session {session_id} opened")
     answered: set[int] = set()
-    async with asyncio.timeout(limit_s):
-        async with http.ws_connect(f"{base}/sessions/{session_id}/events") as ws:
-            async for message in ws:
-                frame = json.loads(message.data)
-                kind = frame.get("kind")
-                prompt = None
-                if kind == "snapshot" and frame["session"].get("next_action") == "awaiting_input":
-                    prompt = frame["session"].get("pending_input")
-                elif kind == "input_required":
-                    prompt = frame
-                if prompt and prompt.get("attempt", 1) not in answered:
-                    answered.add(prompt.get("attempt", 1))
-                    report.answers.update(await _answer(http, base, session_id, prompt))
-                    report.prompts_answered += 1
-                elif kind == "snapshot" and frame["session"].get("result"):
-                    return dict(frame["session"]["result"])
-                elif kind == "done":
-                    return dict(frame["result"])
-                elif kind in ("failed", "aborted"):
-                    raise CheckFailed(
-                        f"session {kind}: {frame.get('error') or frame.get('reason')}"
-                    )
+    async with http.ws_connect(f"{base}/sessions/{session_id}/events") as ws:
+        async for message in ws:
+            frame = json.loads(message.data)
+            kind = frame.get("kind")
+            state = (frame.get("session") or {}).get("current_phase")
+            progress.append(frame.get("phase") or state or kind)
+            prompt = None
+            if kind == "snapshot" and frame["session"].get("next_action") == "awaiting_input":
+                prompt = frame["session"].get("pending_input")
+            elif kind == "input_required":
+                prompt = frame
+            if prompt and prompt.get("attempt", 1) not in answered:
+                answered.add(prompt.get("attempt", 1))
+                report.answers.update(await _answer(http, base, session_id, prompt))
+                report.prompts_answered += 1
+            elif kind == "snapshot" and frame["session"].get("result"):
+                return dict(frame["session"]["result"])
+            elif kind == "done":
+                return dict(frame["result"])
+            elif kind in ("failed", "aborted"):
+                why = frame.get("error") or frame.get("reason")
+                raise CheckFailed(f"session {kind}: {why}")
     raise CheckFailed("the event stream ended before the session was done")
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import struct
 import subprocess
 import time
 from pathlib import Path
@@ -52,6 +53,13 @@ def run(*args: str | Path, timeout: float, env: dict[str, str] | None = None) ->
         f"--- stdout\n{result.stdout[-6000:]}\n--- stderr\n{result.stderr[-6000:]}"
     )
     return result.stdout
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    header = path.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    width, height = struct.unpack(">II", header[16:24])
+    return width, height
 
 
 def tray_starts_and_quits_on_sigterm(home: Path, env: dict[str, str]) -> None:
@@ -116,6 +124,11 @@ def test_deb_builds_installs_self_tests_and_removes_cleanly(tmp_path: Path) -> N
         for path in INSTALLED:
             assert path.exists(), f"{path} was not installed"
         assert Path("/usr/bin/exlab-tray").resolve() == Path("/opt/exlab-tray/exlab-tray")
+        for size in (16, 22, 24, 32, 48, 64, 128, 256):
+            icon = Path(f"/usr/share/icons/hicolor/{size}x{size}/apps/exlab-tray.png")
+            assert png_size(icon) == (size, size), icon
+        bundled = {p.name for p in Path("/opt/exlab-tray").rglob("*.so*")}
+        assert not {n for n in bundled if "qgtk3" in n or n.startswith("libgtk-3")}, bundled
 
         # The installed program, as an operator would start it: no display, own HOME.
         env = {

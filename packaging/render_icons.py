@@ -1,7 +1,9 @@
 """Renders the app icon (resources/icons/exlab-tray.svg) into the PNG sizes a hicolor icon
 theme expects, and optionally a Windows .ico, with Qt's SVG renderer and no display.
 
-    python packaging/render_icons.py --hicolor ROOT/usr/share/icons/hicolor [--ico FILE]
+    python packaging/render_icons.py --hicolor ROOT/usr/share/icons/hicolor
+    python packaging/render_icons.py --ico FILE.ico          (Windows installer, exe icon)
+    python packaging/render_icons.py --iconset DIR.iconset   (macOS: then iconutil -c icns)
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hicolor", type=Path, help="hicolor theme folder to fill")
     parser.add_argument("--ico", type=Path, help="also write a Windows .ico here")
-    parser.add_argument("--icns-png", type=Path, help="also write a 1024 px PNG (macOS)")
+    parser.add_argument("--iconset", type=Path, help="also write a macOS .iconset folder")
     parser.add_argument("--source", type=Path, default=SOURCE)
     options = parser.parse_args(argv)
 
@@ -62,8 +64,11 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copyfile(options.source, scalable)
     if options.ico:
         save(render(256), options.ico, "ICO")  # Qt's ico writer; Windows scales it down
-    if options.icns_png:
-        save(render(1024), options.icns_png, "PNG")
+    if options.iconset:
+        # The names iconutil expects: icon_<n>x<n>.png and the double-density @2x twin.
+        for size in (16, 32, 128, 256, 512):
+            save(render(size), options.iconset / f"icon_{size}x{size}.png", "PNG")
+            save(render(size * 2), options.iconset / f"icon_{size}x{size}@2x.png", "PNG")
     del app
     return 0
 

@@ -158,7 +158,11 @@ async def main(iterations: int) -> None:
     await controller.aclose()
 
     ratio = statistics.median(pipeline_s) / statistics.median(bare_s)
-    print(f"Python {sys.version.split()[0]}, copier {copier.__version__}, {iterations} iterations")
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    print(
+        f"Python {sys.version.split()[0]}, copier {copier.__version__}, {iterations} iterations, "
+        f"{os.cpu_count()} CPUs, load average {load}"
+    )
     print(f"fast render path available: {fast_path_available()}")
     print(f"bare copier.run_copy (exlab-run)     {summary(bare_s)}")
     print(f"pipeline: run + plate_map plugin     {summary(pipeline_s)}")

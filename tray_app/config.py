@@ -34,18 +34,20 @@ EquipmentId = Annotated[
     str, msgspec.Meta(pattern=EQUIPMENT_ID_PATTERN, max_length=EQUIPMENT_ID_MAX)
 ]
 
+NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
+
 
 class Equipment(msgspec.Struct, forbid_unknown_fields=True):
     """One instrument of the lab: its folder id (``TECAN``) and a display name."""
 
     id: EquipmentId
-    name: str
+    name: NonEmpty
 
 
 class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Everything an operator may set in ``settings.toml``."""
 
-    local_root: str
+    local_root: NonEmpty
     template_dirs: list[str]
     plugin_dirs: list[str]
     equipment: list[Equipment]

@@ -137,6 +137,13 @@ def test_written_default_file_loads_back_to_the_defaults(tmp_path: Path) -> None
             id="unknown-equipment-key",
         ),
         pytest.param(
+            'operators = []\nlocal_root = ""\n',
+            2,
+            "local_root",
+            "length >= 1",
+            id="empty-local-root",
+        ),
+        pytest.param(
             "max_prompts_per_plugin = 0\n",
             1,
             "max_prompts_per_plugin",

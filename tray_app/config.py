@@ -141,7 +141,27 @@ def load_settings(path: Path | None = None) -> LoadedSettings:
     problems = _schema_problems(path, text, raw)
     if problems:
         return _fallback(path, *problems)
-    return LoadedSettings(msgspec.convert({**_default_values(), **raw}, Settings), path, [], True)
+    settings = msgspec.convert({**_default_values(), **_anchor_paths(raw, path.parent)}, Settings)
+    return LoadedSettings(settings, path, [], True)
+
+
+def _anchor_paths(raw: dict[str, Any], base: Path) -> dict[str, Any]:
+    """Relative paths in the file are relative to the file's folder, not to the cwd."""
+
+    def anchor(value: Any) -> Any:
+        if isinstance(value, str) and value and not value.startswith("~"):
+            candidate = Path(value)
+            return value if candidate.is_absolute() else str(base / candidate)
+        return value
+
+    anchored = dict(raw)
+    for key in ("local_root", "nas_root"):
+        if key in anchored:
+            anchored[key] = anchor(anchored[key])
+    for key in ("template_dirs", "plugin_dirs"):
+        if isinstance(anchored.get(key), list):
+            anchored[key] = [anchor(item) for item in anchored[key]]
+    return anchored
 
 
 def _fallback(path: Path, *problems: SettingsProblem) -> LoadedSettings:

@@ -73,6 +73,20 @@ def test_a_good_file_overrides_only_what_it_sets(tmp_path: Path) -> None:
     assert settings.gc_interval_s == 300
 
 
+def test_relative_paths_are_relative_to_the_file(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "conf" / "settings.toml",
+        'local_root = "data"\ntemplate_dirs = ["tpl", "/abs/tpl", "~/tpl"]\n',
+    )
+    settings = load_settings(path).settings
+    assert settings.local_root_path() == tmp_path / "conf" / "data"
+    assert settings.template_paths() == [
+        tmp_path / "conf" / "tpl",
+        Path("/abs/tpl"),
+        Path("~/tpl").expanduser(),
+    ]
+
+
 def test_written_default_file_loads_back_to_the_defaults(tmp_path: Path) -> None:
     path = tmp_path / "conf" / "settings.toml"
     write_default_settings(path)

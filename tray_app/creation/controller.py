@@ -488,7 +488,9 @@ class CreationController:
             manifest = manifests.get(name)
             if manifest is None:
                 record = PluginRecord(name=name, version=None, status="missing")
-                record.message = "not installed in any plugin folder"
+                # A broken manifest in a folder of that name explains more than "missing".
+                related = [p for p in problems if f"{os.sep}{name}{os.sep}" in p]
+                record.message = related[0] if related else "not installed in any plugin folder"
                 context.plugins.append(record)
                 self._plugin_problem(context, record)
                 continue

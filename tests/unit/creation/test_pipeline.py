@@ -332,6 +332,20 @@ async def test_missing_plugin_is_a_warning(
     assert session.result and "'not_installed': missing" in session.result["warnings"][0]
 
 
+async def test_broken_plugin_manifest_is_named_in_the_warning(
+    controller: CreationController, store: SessionStore, template_dir: Path, plugin_dir: Path
+) -> None:
+    folder = write_plugin(plugin_dir, "broken", "def run(payload):\n    return {}\n")
+    (folder / "plugin.toml").write_text('name = "broken"\nversion = "1"\ntimeout_s = -1\n')
+    plugin_template(template_dir, "broken-run", ["broken"])
+    await make_project(controller, store)
+    handle = await controller.create_run(run_request(template="broken-run"))
+    session = await finish(store, handle["session_id"])
+    assert session.state is SessionState.DONE and session.result is not None
+    [warning] = session.result["warnings"]
+    assert "'broken': missing" in warning and "timeout_s" in warning
+
+
 UNSAFE_OUTPUT = """\
 import os, pathlib
 

@@ -1,0 +1,254 @@
+"""Benchmarks of the session store: cost of a session's walk, GC pass time at scale,
+memory per live session, and memory flatness over a million finished sessions.
+
+Run: ``.venv/bin/python benchmarks/store.py`` (about a minute; prints figures only).
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import platform
+import statistics
+import time
+import tracemalloc
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from tray_app.sessions import Session, SessionState, SessionStore
+
+S = SessionState
+WALK = (S.VALIDATING, S.RENDERING, S.PLUGIN_PASS, S.CACHE_WRITE, S.POST_VALIDATE, S.SYNC_QUEUED)
+RESULT = {"path": "/data/ExLab/P/run-1", "sync_status": "queued", "warnings": []}
+FAILURE = {"code": "plugin_failed", "message": "plate_map exited with 1"}
+PROMPT = {"plugin": "plate_map", "reason": "Which plate?", "fields": [], "attempt": 1}
+
+
+class FakeClock:
+    """Moves only when told, so the GC figures do not depend on wall time."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+
+
+def python_speed_ns() -> float:
+    """A yardstick for this machine: one empty ``for`` iteration, in ns."""
+    start = time.perf_counter()
+    for _ in range(2_000_000):
+        pass
+    return (time.perf_counter() - start) / 2_000_000 * 1e9
+
+
+# ---- walk ------------------------------------------------------------------------------
+def walk_cost_us(n: int, *, observer: bool, subscriber: bool) -> float:
+    """µs per session for open, (subscribe), six phases, DONE + close, (drain the stream)."""
+    store = SessionStore()  # real clock: datetime.now(UTC) is part of the cost
+    if observer:
+        seen = [0]
+
+        def count(_session: Session, _change: object) -> None:
+            seen[0] += 1
+
+        store.add_observer(count)
+    transition = store.transition
+    # CPU time, not wall time: other processes on a shared box inflate the latter.
+    start = time.process_time()
+    for _ in range(n):
+        session_id = store.open("run", None).session_id
+        stream = store.subscribe(session_id) if subscriber else None
+        for state in WALK:
+            transition(session_id, state)
+        transition(session_id, S.DONE, outcome=RESULT)
+        if stream is not None:
+            while stream.get_nowait() is not None:
+                pass
+    return (time.process_time() - start) / n * 1e6
+
+
+def bench_walk() -> None:
+    print("\n== open + walk to DONE: CPU µs per session (6 phase frames + done frame) ==")
+    n = 20_000
+    walk_cost_us(5_000, observer=True, subscriber=True)  # warm-up
+    for label, observer, subscriber in (
+        ("bare store", False, False),
+        ("1 observer", True, False),
+        ("1 observer + 1 subscriber (drained)", True, True),
+    ):
+        runs = [walk_cost_us(n, observer=observer, subscriber=subscriber) for _ in range(5)]
+        print(f"  {label:<38} best {min(runs):6.1f}  median {statistics.median(runs):6.1f}")
+
+
+# ---- GC ----------------------------------------------------------------------------------
+def build_store(total: int, waiting: int, clock: FakeClock) -> SessionStore:
+    """``total`` live sessions, ``waiting`` of them in INPUT_REQUIRED, the rest rendering."""
+    store = SessionStore(clock=clock)
+    for index in range(total):
+        session_id = store.open("run", None).session_id
+        for state in (S.VALIDATING, S.RENDERING):
+            store.transition(session_id, state)
+        if index % (total // waiting) == 0:
+            store.transition(session_id, S.PLUGIN_PASS)
+            store.await_input(session_id, PROMPT)
+    assert store.waiting_count == waiting, store.waiting_count
+    return store
+
+
+def time_call(call: Callable[[], object], repeat: int) -> float:
+    """Median ms of ``repeat`` calls."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1e3
+
+
+def reference_scan(sessions: dict[str, Session], now: datetime, age: timedelta) -> list[str]:
+    """The reference store's GC query: a scan over every session."""
+    threshold = now - age
+    return [
+        sid
+        for sid, s in sessions.items()
+        if s.state is S.INPUT_REQUIRED and s.last_heartbeat < threshold
+    ]
+
+
+def bench_gc() -> None:
+    print("\n== GC pass (ms, median), 1% of sessions waiting for input ==")
+    header = f"{'sessions':>9} {'waiting':>8}  {'gc_once, none abandoned':>24}"
+    print(f"  {header}  {'reference full scan':>20}")
+    for total in (1_000, 10_000, 100_000):
+        clock = FakeClock()
+        store = build_store(total, total // 100, clock)
+        clock.now += timedelta(minutes=30)  # heartbeats 30 min old: none abandoned
+        report = store.gc_once()
+        assert report.abandoned == [] and report.evicted == 0
+        ours = time_call(store.gc_once, repeat=200)
+        everything = {s.session_id: s for s in store.sessions()}
+        theirs = time_call(
+            lambda e=everything, c=clock: reference_scan(e, c.now, timedelta(hours=1)), repeat=20
+        )
+        print(f"  {total:>9,} {total // 100:>8,}  {ours:>24.3f}  {theirs:>20.3f}")
+        del store, everything
+
+    print("\n== GC pass (ms, median of 3 fresh stores): every waiting session abandoned ==")
+    print("  (each abort = transition + close + terminal frame; default retention then")
+    print("   evicts the oldest beyond 500 finished)")
+    for total in (1_000, 10_000, 100_000):
+        times = []
+        for _ in range(3):
+            clock = FakeClock()
+            store = build_store(total, total // 100, clock)
+            clock.now += timedelta(hours=2)
+            start = time.perf_counter()
+            report = store.gc_once()
+            times.append(time.perf_counter() - start)
+            assert len(report.abandoned) == total // 100
+            del store
+        per_abort = statistics.median(times) / (total // 100) * 1e6
+        print(
+            f"  {total:>9,} sessions, {total // 100:>5,} abandoned: "
+            f"{statistics.median(times) * 1e3:8.3f} ms  ({per_abort:.1f} µs per abort)"
+        )
+
+
+# ---- memory ------------------------------------------------------------------------------
+def bench_memory_per_session() -> None:
+    print("\n== memory per live session (tracemalloc) ==")
+    n = 20_000
+    gc.collect()
+    tracemalloc.start()
+    store = SessionStore(clock=FakeClock())
+    before = tracemalloc.get_traced_memory()[0]
+    for _ in range(n):
+        session_id = store.open("run", None).session_id
+        for state in (S.VALIDATING, S.RENDERING, S.PLUGIN_PASS):
+            store.transition(session_id, state)
+    plain = (tracemalloc.get_traced_memory()[0] - before) / n
+    before = tracemalloc.get_traced_memory()[0]
+    streams = [store.subscribe(s.session_id) for s in store.sessions()]
+    subscribed = (tracemalloc.get_traced_memory()[0] - before) / n
+    tracemalloc.stop()
+    print(f"  live session in PLUGIN_PASS (request=None):      {plain:7.0f} bytes")
+    print(f"  + one subscriber holding its snapshot frame:      {subscribed:7.0f} bytes")
+    del streams, store
+
+
+def bench_million() -> None:
+    print("\n== 1,000,000 sessions opened and finished, default retention (500 / 1 day) ==")
+    print("  (every session: open -> validating -> failed or aborted, alternating; every")
+    print("   100th: full walk through a prompt to DONE with a subscriber; one observer;")
+    print("   tracemalloc on for the whole run, which slows it down about 3x)")
+    store = SessionStore()
+    store.add_observer(lambda _s, _c: None)
+    transition = store.transition
+    full_walk = (S.VALIDATING, S.RENDERING, S.PLUGIN_PASS)
+    rest = (S.PLUGIN_PASS, S.CACHE_WRITE, S.POST_VALIDATE, S.SYNC_QUEUED)
+    checkpoints = {10_000, 100_000, 250_000, 500_000, 750_000, 1_000_000}
+    gc.collect()
+    tracemalloc.start()
+    baseline = tracemalloc.get_traced_memory()[0]
+    start = time.process_time()
+    for count in range(1, 1_000_001):
+        session_id = store.open("run", None).session_id
+        if count % 100:
+            transition(session_id, S.VALIDATING)
+            ending = S.FAILED if count % 2 else S.ABORTED
+            transition(session_id, ending, outcome=FAILURE)
+        else:
+            stream = store.subscribe(session_id)
+            for state in full_walk:
+                transition(session_id, state)
+            store.await_input(session_id, PROMPT)
+            store.heartbeat(session_id)
+            for state in rest:
+                transition(session_id, state)
+            transition(session_id, S.DONE, outcome=RESULT)
+            while stream.get_nowait() is not None:
+                pass
+        if count in checkpoints:
+            traced = (tracemalloc.get_traced_memory()[0] - baseline) / 1e6
+            print(
+                f"  after {count:>9,}: store holds {len(store):>4} sessions "
+                f"({store.live_count} live, {store.finished_count} finished), "
+                f"traced {traced:5.2f} MB  [{time.process_time() - start:3.0f} s CPU]"
+            )
+    peak = (tracemalloc.get_traced_memory()[1] - baseline) / 1e6
+    tracemalloc.stop()
+    print(f"  peak traced during the run: {peak:.2f} MB")
+
+
+def main() -> None:
+    started, started_cpu = time.perf_counter(), time.process_time()
+    print(f"machine: {machine()}")
+    print(f"load average at start: {os.getloadavg()[0]:.1f}")
+    print(f"yardstick: empty for-loop iteration {python_speed_ns():.1f} ns")
+    bench_walk()
+    bench_gc()
+    bench_memory_per_session()
+    bench_million()
+    print(
+        f"\ntotal: {time.perf_counter() - started:.0f} s wall, "
+        f"{time.process_time() - started_cpu:.0f} s CPU, "
+        f"load average now {os.getloadavg()[0]:.1f}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -545,6 +545,7 @@ def _describe(handle: dict[str, Any]) -> str:
 
 
 def _field_hint(spec: dict[str, Any]) -> str:
+    """``integer, 1..384, required``: the type, its bounds and whether it is required."""
     kind = spec.get("type", "string")
     parts = [kind]
     if kind == "choice" and spec.get("options"):
@@ -554,10 +555,13 @@ def _field_hint(spec: dict[str, Any]) -> str:
     elif kind == "date":
         parts = ["date YYYY-MM-DD"]
     low, high = spec.get("min"), spec.get("max")
-    if low is not None or high is not None:
-        parts.append(
-            f"{_plain(low) if low is not None else ''}..{_plain(high) if high is not None else ''}"
-        )
+    if kind in ("string", "text"):
+        if low is not None:
+            parts.append(f"at least {_plain(low)} characters")
+        if high is not None:
+            parts.append(f"at most {_plain(high)} characters")
+    elif low is not None or high is not None:
+        parts.append("..".join("" if bound is None else _plain(bound) for bound in (low, high)))
     if spec.get("required"):
         parts.append("required")
     return ", ".join(parts)

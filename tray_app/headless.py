@@ -81,6 +81,8 @@ def _install_signal_handlers(stop: asyncio.Event) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         try:
             loop.add_signal_handler(signum, stop.set)
-        except (NotImplementedError, RuntimeError):
+        except NotImplementedError:
             # Windows: no loop signal handlers; wake the loop from the C handler.
             signal.signal(signum, lambda *_: loop.call_soon_threadsafe(stop.set))
+        except (RuntimeError, ValueError):
+            _log.warning("not in the main thread: %s will not stop the server", signum.name)

@@ -111,11 +111,17 @@ def test_cli_end_to_end_against_exlab_tray_serve(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.skipif(os.name != "posix", reason="signals")
-def test_serve_refuses_to_start_beside_a_running_instance(tmp_path: Path) -> None:
-    first = subprocess.Popen([*EXE, "serve"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                             text=True)  # fmt: skip
+def test_serve_warns_on_bad_settings_and_refuses_a_second_instance(tmp_path: Path) -> None:
+    settings = paths.settings_path()
+    settings.parent.mkdir(parents=True, exist_ok=True)
+    settings.write_text("gc_interval_s = 'often'\n", encoding="utf-8")
+    stderr_path = tmp_path / "serve.stderr"
+    with stderr_path.open("w") as stderr:
+        first = subprocess.Popen([*EXE, "serve"], stdout=subprocess.PIPE, stderr=stderr, text=True)
     try:
-        assert read_ready_line(first).startswith(READY_PREFIX)
+        assert read_ready_line(first).startswith(READY_PREFIX)  # started on the defaults
+        warnings = stderr_path.read_text()
+        assert "warning:" in warnings and "settings.toml" in warnings
         second = cli("serve")
         assert second.returncode == 1
         assert "already running" in second.stderr

@@ -156,7 +156,13 @@ class CreationController:
         return self._catalog.problems()
 
     async def prewarm(self) -> None:
-        """Import Copier in a thread now, so the first creation does not pay for it."""
+        """Import Copier in a thread now, so the first creation does not pay for it.
+
+        Also restarts NAS copies left unfinished when the app last stopped.
+        """
+        if self._settings.nas_root and self._sync is None:
+            self._sync = SyncQueue()
+            self._sync.start()
         await prewarm_render()
 
     async def create(self, request: CreateRequest) -> JsonDict:

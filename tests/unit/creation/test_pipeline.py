@@ -409,6 +409,29 @@ async def test_nas_sync_copies_the_folder_and_persists_status(
     assert sorted(j.status for j in state.jobs()) == ["synced", "synced"]
 
 
+async def test_prewarm_resumes_unfinished_nas_copies(
+    store: SessionStore, settings: Settings, tmp_path: Path
+) -> None:
+    source = tmp_path / "left-over"
+    source.mkdir()
+    (source / "data.csv").write_text("1\n")
+    target = tmp_path / "nas" / "left-over"
+    earlier = SyncQueue()
+    await earlier.enqueue(source, target)
+    await earlier.aclose()  # the app stopped before the copy began
+    assert not target.exists()
+    assert [j.status for j in SyncQueue().jobs()] == ["queued"]
+    controller = CreationController(store, with_settings(settings, nas_root=str(tmp_path / "nas")))
+    try:
+        await controller.prewarm()
+        queue = controller.sync_queue
+        assert queue is not None and await queue.wait_idle(20)
+    finally:
+        await controller.aclose()
+    assert (target / "data.csv").read_text() == "1\n"
+    assert [j.status for j in queue.jobs()] == ["synced"]
+
+
 async def test_plain_copier_template_renders_as_a_run(
     controller: CreationController, store: SessionStore, template_dir: Path
 ) -> None:

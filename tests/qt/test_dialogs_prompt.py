@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QComboBox,
     QDateEdit,
@@ -306,3 +307,43 @@ def test_heartbeats_only_while_open(
     # Without heartbeats the GC now abandons it once the threshold passes.
     clock.advance(hours=1)
     assert store.gc_once().abandoned == [waiting]
+
+
+def test_tab_order_runs_through_the_fields_then_the_buttons(
+    qtbot: QtBot,
+    qloop: asyncio.AbstractEventLoop,
+    controller: Any,
+    store: SessionStore,
+    waiting: str,
+    widgets: list[Any],
+) -> None:
+    dialog = open_dialog(store, controller, waiting, widgets)
+    dialog.activateWindow()
+    qtbot.waitUntil(dialog.isActiveWindow, timeout=2000)
+    dialog.form.editors["sample_count"].widget.setFocus()
+    order: list[str] = []
+    for _ in range(12):
+        focused = QApplication.focusWidget()
+        assert focused is not None
+        name = focused.objectName() or focused.parent().objectName()
+        if not order or order[-1] != name:  # Tab walks a date's sections first (Qt's way)
+            order.append(name)
+        qtbot.keyClick(focused, Qt.Key.Key_Tab)
+    assert order[:8] == [
+        "field_sample_count",
+        "field_plate_type",
+        "field_prep_date",
+        "field_include_controls",
+        "field_notes",
+        "submit",
+        "close",
+        "cancel_session",
+    ]
+    names = [editor.widget.accessibleName() for editor in dialog.form.editors.values()]
+    assert names == [
+        "Number of samples",
+        "Plate type",
+        "Preparation date",
+        "Include controls",
+        "Notes",
+    ]

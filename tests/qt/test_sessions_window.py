@@ -207,12 +207,12 @@ def test_window_actions_open_details_and_copy(
     assert '"code": "render_failed"' in copied
 
     # Double-click on a finished session shows its details too (the same dialog, forward).
-    window.table.doubleClicked.emit(window.model.index(window.model.row_of(failed), TITLE))
+    window.table.activated.emit(window.model.index(window.model.row_of(failed), TITLE))
     assert list(actions.details) == [failed]
     actions.close_all()
 
 
-def test_double_click_on_a_waiting_session_opens_its_prompt(
+def test_enter_on_a_waiting_session_opens_its_prompt(
     qtbot: QtBot, qloop: asyncio.AbstractEventLoop, store: SessionStore
 ) -> None:
     waiting = open_session(store, "Waiting run", SessionState.INPUT_REQUIRED)
@@ -220,7 +220,8 @@ def test_double_click_on_a_waiting_session_opens_its_prompt(
     actions.show_sessions_window()
     window = actions.sessions_window
     assert window is not None
-    window.table.doubleClicked.emit(window.model.index(0, TITLE))
+    window.select_session(waiting)
+    qtbot.keyClick(window.table, Qt.Key.Key_Return)  # Enter on the row, like a double-click
     assert waiting in actions.prompts
     actions.close_all()
     assert actions.prompts == {}
@@ -292,3 +293,28 @@ def test_model_tooltip_shows_the_error(
     store.transition(failed, SessionState.FAILED, outcome={"code": "x", "message": "disk full"})
     model = SessionsModel(store)
     assert model.index(0, STATE).data(Qt.ItemDataRole.ToolTipRole) == "disk full"
+
+
+def test_details_follow_the_session_while_open(
+    qtbot: QtBot, qloop: asyncio.AbstractEventLoop, store: SessionStore
+) -> None:
+    waiting = open_session(store, "Waiting run", SessionState.INPUT_REQUIRED)
+    actions = SessionActions(store, None, None)
+    actions.show_details(waiting)
+    dialog = actions.details[waiting]
+    assert dialog.values["State"].text() == "Needs input"
+    assert dialog.values["Waiting for"].text() == "plate_map: How many samples?"
+    assert dialog.answer_button.isVisible()
+    assert dialog.values["Destination"].text().startswith('<a href="file:///data/Waiting run"')
+
+    store.warn(waiting, "Sync blocked: 1 problem(s)")
+    store.transition(
+        waiting, SessionState.ABORTED, outcome={"code": "cancelled", "message": "Cancelled."}
+    )
+    settle(qloop)
+    assert dialog.values["State"].text() == "Cancelled"
+    assert dialog.values["Warnings"].text() == "Sync blocked: 1 problem(s)"
+    assert dialog.values["Problem"].text() == "Cancelled."
+    assert not dialog.answer_button.isVisible()
+    assert '"code": "cancelled"' in dialog.outcome.toPlainText()
+    actions.close_all()

@@ -86,7 +86,7 @@ class SessionsWindow(QWidget):
         self.empty_label.setObjectName("sessions_empty")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
 
-        self.answer_action = self._action("Answer…", actions.open_prompt, "Return")
+        self.answer_action = self._action("Answer…", actions.open_prompt)
         self.details_action = self._action("Details…", actions.show_details)
         self.cancel_action = self._action("Cancel…", actions.cancel, "Delete")
         self.folder_action = self._action("Open folder", actions.open_folder)
@@ -122,7 +122,8 @@ class SessionsWindow(QWidget):
         layout.addLayout(buttons)
 
         self.table.selectionModel().selectionChanged.connect(self._update_actions)
-        self.table.doubleClicked.connect(self._activated)
+        # Double-click or Enter on a row: answer a waiting session, else show its details.
+        self.table.activated.connect(self._activated)
         self.table.customContextMenuRequested.connect(self._context_menu)
         self.model.rowsInserted.connect(self._rows_changed)
         self.model.rowsRemoved.connect(self._rows_changed)

@@ -189,6 +189,8 @@ async def test_answer_list_show_cancel(
     assert "session_already_completed" in capsys.readouterr().err
     assert await run_cli("show", "nope", "--json") == 1
     assert json.loads(capsys.readouterr().out)["error"]["code"] == "session_not_found"
+    assert await run_cli("watch", "nope") == 1
+    assert "No session with id 'nope'" in capsys.readouterr().err
 
 
 async def test_validation_failure_prints_the_reason_and_exits_1(

@@ -174,9 +174,13 @@ class ApiClient:
         try:
             ws = await self.http.ws_connect(self.url(path), timeout=aiohttp.ClientWSTimeout())
         except aiohttp.WSServerHandshakeError as refused:
-            code = "session_not_found" if refused.status == 404 and session_id else None
+            # The refusal's JSON body is not exposed by aiohttp; name the usual causes.
+            if refused.status == 404 and session_id:
+                raise ApiClientError(
+                    404, "session_not_found", f"No session with id {session_id!r}."
+                ) from None
             raise ApiClientError(
-                refused.status, code or _code_for(refused.status), refused.message
+                refused.status, _code_for(refused.status), f"HTTP {refused.status}"
             ) from None
         except aiohttp.ClientConnectionError as error:
             raise NoRunningInstance(str(error)) from None

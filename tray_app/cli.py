@@ -281,7 +281,7 @@ async def cmd_answer(client: ApiClient, args: argparse.Namespace, out: Output) -
         if error.code != "invalid_answers":
             raise
         out.error(error.to_dict())
-        problems = error.details.get("fields") or {}
+        problems = error.fields
         if not out.as_json and len(problems) > 1:
             for field_id, message in problems.items():
                 out.text(f"  {field_id}: {message}", err=True)
@@ -385,7 +385,7 @@ async def answer_prompt(
                 return  # it moved on (cancelled, abandoned); the stream says how
             if error.code != "invalid_answers":
                 raise
-            problems: dict[str, str] = error.details.get("fields") or {}
+            problems = error.fields
             out.text("Some answers were refused:", err=True)
             for field_id, message in problems.items():
                 out.text(f"  {field_id}: {message}", err=True)

@@ -19,6 +19,7 @@ import aiohttp
 import msgspec
 
 from tray_app.api.runtime_file import RuntimeInfo, pid_alive, read_runtime_info
+from tray_app.creation.errors import CreationError
 
 API_PREFIX = "/api/v1"
 
@@ -29,8 +30,9 @@ class NoRunningInstance(Exception):
         super().__init__(f"{message} ({detail})" if detail else message)
 
 
-class ApiClientError(Exception):
-    """The server refused a request; ``code`` is the stable error code."""
+class ApiClientError(CreationError):
+    """The server refused a request: its stable code, message, field and details, and
+    the HTTP status."""
 
     def __init__(
         self,
@@ -41,20 +43,14 @@ class ApiClientError(Exception):
         field: str | None = None,
         details: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(code, message, field=field, details=details)
         self.status = status
-        self.code = code
-        self.message = message
-        self.field = field
-        self.details = details or {}
 
-    def to_dict(self) -> dict[str, Any]:
-        error: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.field is not None:
-            error["field"] = self.field
-        if self.details:
-            error["details"] = self.details
-        return error
+    @property
+    def fields(self) -> dict[str, str]:
+        """Per-field messages of ``invalid_answers``."""
+        fields = (self.details or {}).get("fields")
+        return fields if isinstance(fields, dict) else {}
 
 
 def find_running_instance(path: Path | None = None) -> RuntimeInfo | None:

@@ -30,8 +30,11 @@ CREATION_STATUS: dict[str, int] = {
 }
 
 
-class ApiError(Exception):
-    """A refused request; the error middleware turns it into the JSON envelope."""
+class ApiError(CreationError):
+    """A refused request: a :class:`CreationError` plus the HTTP status it is sent with.
+
+    The error middleware turns it into the JSON envelope.
+    """
 
     def __init__(
         self,
@@ -42,15 +45,13 @@ class ApiError(Exception):
         field: str | None = None,
         details: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(code, message, field=field, details=details)
         self.status = status
-        self.code = code
-        self.message = message
-        self.field = field
-        self.details = details
 
     @classmethod
     def from_creation_error(cls, error: CreationError) -> ApiError:
+        if isinstance(error, ApiError):
+            return error
         return cls(
             CREATION_STATUS.get(error.code, 422),
             error.code,
@@ -60,23 +61,8 @@ class ApiError(Exception):
         )
 
     def envelope(self) -> dict[str, Any]:
-        return envelope(self.code, self.message, field=self.field, details=self.details)
-
-
-def envelope(
-    code: str,
-    message: str,
-    *,
-    field: str | None = None,
-    details: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """``{"error": {"code", "message", "field"?, "details"?}}``."""
-    error: dict[str, Any] = {"code": code, "message": message}
-    if field is not None:
-        error["field"] = field
-    if details is not None:
-        error["details"] = details
-    return {"error": error}
+        """``{"error": {"code", "message", "field"?, "details"?}}``."""
+        return {"error": self.to_dict()}
 
 
 def session_not_found(session_id: str) -> ApiError:

@@ -15,8 +15,9 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from tray_app.api import errors
-from tray_app.api.errors import ApiError, envelope
+from tray_app.api.errors import ApiError
 from tray_app.api.wire import encode
+from tray_app.creation.errors import CreationError
 
 _log = logging.getLogger(__name__)
 
@@ -47,8 +48,8 @@ async def error_envelope(request: web.Request, handler: Handler) -> web.StreamRe
     """Every failure leaves as ``{"error": {...}}``; no traceback ever leaves the process."""
     try:
         return await handler(request)
-    except ApiError as error:
-        return error_response(error)
+    except CreationError as error:
+        return error_response(ApiError.from_creation_error(error))
     except web.HTTPException as http_error:
         if http_error.status < 400:
             raise
@@ -62,7 +63,7 @@ async def error_envelope(request: web.Request, handler: Handler) -> web.StreamRe
             message = f"{request.method} is not allowed on {request.path}."
         elif code == errors.PAYLOAD_TOO_LARGE:
             message = "The request body is too large."
-        response = json_response(envelope(code, message), status=http_error.status)
+        response = error_response(ApiError(http_error.status, code, message))
         if http_error.status == 405:
             allow = http_error.headers.get("Allow")
             if allow:
@@ -70,9 +71,8 @@ async def error_envelope(request: web.Request, handler: Handler) -> web.StreamRe
         return response
     except Exception:
         _log.exception("unexpected error in %s %s", request.method, request.path)
-        return json_response(
-            envelope(errors.INTERNAL_ERROR, "Internal error; see the ExLab Tray log."),
-            status=500,
+        return error_response(
+            ApiError(500, errors.INTERNAL_ERROR, "Internal error; see the ExLab Tray log.")
         )
 
 

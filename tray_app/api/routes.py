@@ -17,7 +17,6 @@ from tray_app.api.events import EventStream
 from tray_app.api.middleware import json_response
 from tray_app.api.schemas import CancelBody, CreateRequest, ResumeBody, decode_body
 from tray_app.api.wire import FrameEncoder
-from tray_app.creation.errors import CreationError
 from tray_app.sessions import SessionState, SessionStore, to_handle
 
 PREFIX = "/api/v1"
@@ -175,15 +174,13 @@ class ApiRoutes:
 
     # ---- helpers ---------------------------------------------------------------
     async def _call(self, action: Callable[[SessionController], Any]) -> dict[str, Any]:
+        """Run a controller action; its CreationErrors reach the error middleware as they are."""
         controller = self.controller
         if controller is None:
             raise ApiError(
                 503, errors.NOT_SUPPORTED, "The creation pipeline is not available here."
             )
-        try:
-            result: dict[str, Any] = await action(controller)
-        except CreationError as error:
-            raise ApiError.from_creation_error(error) from None
+        result: dict[str, Any] = await action(controller)
         return result
 
 

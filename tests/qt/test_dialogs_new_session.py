@@ -63,6 +63,7 @@ def test_run_dialog_offers_equipment_projects_and_templates(
     assert isinstance(project, QComboBox) and project.isEditable()
     wait_until(qloop, lambda: project.count() == 2)
     assert [project.itemText(i) for i in range(2)] == ["alpha", "Beta"]
+    assert dialog.hints["project_name"].text().startswith("2 projects on TECAN")
 
     dialog.equipment.setCurrentIndex(1)
     wait_until(qloop, lambda: project.count() == 1 and project.itemText(0) == "Gamma")
@@ -84,7 +85,7 @@ def test_missing_inputs_are_marked_before_asking_the_controller(
     widgets: list[Any],
 ) -> None:
     dialog = open_dialog("run", controller, settings, widgets)
-    settle(qloop)
+    wait_until(qloop, lambda: "No projects on TECAN" in dialog.hints["project_name"].text())
     dialog.create_button.click()
     assert dialog.error_text("project_name") == "Give the project a name."
     assert dialog.error_text("label") == "A run needs a label."

@@ -85,6 +85,7 @@ class NewSessionDialog(QDialog):
         self._templates: dict[str, Any] = {}
         self._questions: dict[str, Any] = {}
         self.errors: dict[str, QLabel] = {}
+        self.hints: dict[str, QLabel] = {}
         self.setObjectName(f"new_{kind}_dialog")
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.setWindowTitle("New project" if kind == "project" else "New run")
@@ -128,7 +129,11 @@ class NewSessionDialog(QDialog):
             "Project",
             self.project,
             required=True,
-            hint=None if kind == "run" else "Becomes the folder name: letters, digits, - and _.",
+            hint=(
+                "Looking for projects…"
+                if kind == "run"
+                else "Becomes the folder name: letters, digits, - and _."
+            ),
         )
 
         self.run_kind = QComboBox()
@@ -242,6 +247,8 @@ class NewSessionDialog(QDialog):
             column.addWidget(widget)
         if hint:
             hint_label = QLabel(hint)
+            hint_label.setObjectName(f"hint_{key}")
+            self.hints[key] = hint_label
             hint_label.setWordWrap(True)
             hint_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
             hint_label.setStyleSheet(HINT_STYLE)
@@ -318,6 +325,13 @@ class NewSessionDialog(QDialog):
         self.project.clear()
         self.project.addItems(names)
         self.project.setEditText(typed or (names[0] if len(names) == 1 else ""))
+        equipment = self.equipment.currentData()
+        if names:
+            count = f"{len(names)} project" + ("s" if len(names) > 1 else "")
+            words = f"{count} on {equipment}; a run goes into an existing project."
+        else:
+            words = f"No projects on {equipment} yet: create one with New project… first."
+        self.hints["project_name"].setText(words)
 
     # ---- reading ------------------------------------------------------------------------------
     def _project_text(self) -> str:

@@ -1,7 +1,6 @@
 # Replaces PyInstaller's own hook for PySide6.QtGui: the same collection, minus the Qt
 # plugins ExLab Tray never loads. Dropping them here (before dependency analysis) also
 # keeps their libraries out: the GTK3 platform theme alone drags GTK3, GDK, cairo and pango in.
-# ruff: noqa
 import os
 
 from PyInstaller.utils.hooks.qt import add_qt6_dependencies
@@ -23,7 +22,7 @@ _UNUSED_PLUGIN_TYPES = {
 _UNUSED_PLUGINS = (
     "qgtk3", "qtiff", "qwebp", "qwbmp", "qtga", "qpdf", "qminimal", "qeglfs", "qlinuxfb",
     "qvnc", "qvkkhrdisplay", "qminimalegl", "qdirect2d", "qwayland",
-)
+)  # fmt: skip
 
 
 def _wanted(entry):

@@ -13,6 +13,7 @@ from tray_app.sessions.session import JsonDict
 from tray_app.sessions.states import Phase
 
 SNAPSHOT = "snapshot"
+OPENED = "opened"
 PHASE = "phase"
 PROGRESS = "progress"
 INPUT_REQUIRED = "input_required"
@@ -30,6 +31,11 @@ def snapshot(handle: JsonDict) -> JsonDict:
 
 def snapshot_all(handles: list[JsonDict]) -> JsonDict:
     return {"kind": SNAPSHOT, "sessions": handles}
+
+
+def opened(handle: JsonDict) -> JsonDict:
+    """On the all-sessions stream only: a session was opened."""
+    return {"kind": OPENED, "session": handle}
 
 
 def phase(phase: Phase, at: datetime) -> JsonDict:

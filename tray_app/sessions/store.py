@@ -175,7 +175,7 @@ class SessionStore:
         self._sessions[session_id] = session
         self._live.add(session_id)
         if self._global_subscribers:
-            self._publish_global(session_id, {"kind": "opened", "session": to_handle(session)})
+            self._publish_global(session_id, frames.opened(to_handle(session)))
         if self._observers:
             self._notify(session, _OPENED)
         return session

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -321,35 +323,64 @@ _COMMANDS: dict[str, Callable[[ApiClient, argparse.Namespace, Output], Any]] = {
 async def watch_session(
     client: ApiClient, session_id: str, file_answers: dict[str, Any] | None, out: Output
 ) -> int:
-    """Print frames until the session ends, answering each prompt once; the exit code."""
+    """Print frames until the session ends, answering each prompt once; the exit code.
+
+    Prompting runs beside the stream, so a session cancelled or abandoned
+    elsewhere ends the questions at once.
+    """
     socket = await client.events(session_id)
+    frames = aiter(socket)
     answered: set[tuple[Any, Any]] = set()
     final: str | None = None
-    async for frame in socket:
-        out.frame(frame)
-        kind = frame.get("kind")
-        prompt: dict[str, Any] | None = None
-        if kind == "snapshot":
-            prompt = frame["session"].get("pending_input")
-        elif kind == "input_required":
-            prompt = frame
-        elif kind in TERMINAL_KINDS:
-            final = kind
-        if prompt:
-            key = (prompt.get("plugin"), prompt.get("attempt"))
-            if key in answered:
+    asking: asyncio.Task[None] | None = None
+    next_frame: asyncio.Future[dict[str, Any]] = asyncio.ensure_future(anext(frames))
+    try:
+        while True:
+            waiting: set[asyncio.Future[Any]] = {next_frame}
+            if asking is not None:
+                waiting.add(asking)
+            done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+            if asking is not None and asking in done:
+                finished, asking = asking, None
+                if isinstance(finished.exception(), PromptAborted):
+                    out.text(
+                        f"No answer given; session {session_id} is still waiting. Answer with: "
+                        f"exlab-tray answer {session_id} KEY=VALUE ...",
+                        err=True,
+                    )
+                    return EXIT_FAILED
+                finished.result()  # re-raise anything else
+            if next_frame not in done:
                 continue
-            answered.add(key)
             try:
-                await answer_prompt(client, session_id, prompt, file_answers, out)
-            except PromptAborted:
-                await socket.close()
-                out.text(
-                    f"No answer given; session {session_id} is still waiting. Answer with: "
-                    f"exlab-tray answer {session_id} KEY=VALUE ...",
-                    err=True,
+                frame = next_frame.result()
+            except StopAsyncIteration:
+                break
+            next_frame = asyncio.ensure_future(anext(frames))
+            kind = frame.get("kind")
+            if kind in TERMINAL_KINDS and asking is not None:
+                asking.cancel()
+                asking = None
+                out.text("", err=True)  # end the half-asked question's line
+            out.frame(frame)
+            prompt: dict[str, Any] | None = None
+            if kind == "snapshot":
+                prompt = frame["session"].get("pending_input")
+            elif kind == "input_required":
+                prompt = frame
+            elif kind in TERMINAL_KINDS:
+                final = kind
+            key = (prompt.get("plugin"), prompt.get("attempt")) if prompt else ("", "")
+            if prompt and key not in answered and asking is None:
+                answered.add(key)
+                asking = asyncio.create_task(
+                    answer_prompt(client, session_id, prompt, file_answers, out)
                 )
-                return EXIT_FAILED
+    finally:
+        for task in (next_frame, asking):
+            if task is not None and not task.done():
+                task.cancel()
+        await socket.close()
     if final is None:
         reason = {1001: "the server is shutting down", 4008: "this client read too slowly"}
         out.text(
@@ -430,16 +461,33 @@ async def ask_fields(fields: list[dict[str, Any]], out: Output) -> dict[str, Any
 
 
 async def _ask(question: str) -> str:
-    def read() -> str:
+    """One line from the terminal, read in a daemon thread.
+
+    The event socket keeps being served (and heartbeating) while we wait, and
+    a question abandoned because the session ended never holds up the exit.
+    """
+    loop = asyncio.get_running_loop()
+    reply: asyncio.Future[str] = loop.create_future()
+
+    def deliver(line: str) -> None:
+        if not reply.done():
+            reply.set_result(line)
+
+    def read() -> None:
         sys.stderr.write(question)
         sys.stderr.flush()
-        line = sys.stdin.readline()
-        if not line:
-            raise PromptAborted()
-        return line.strip()
+        try:
+            line = sys.stdin.readline()
+        except (OSError, ValueError):
+            line = ""
+        with contextlib.suppress(RuntimeError):  # the loop may be gone by now
+            loop.call_soon_threadsafe(deliver, line)
 
-    # In a thread: the event socket keeps being served (and heartbeating) while we wait.
-    return await asyncio.to_thread(read)
+    threading.Thread(target=read, name="exlab-prompt", daemon=True).start()
+    line = await reply
+    if not line:
+        raise PromptAborted()
+    return line.strip()
 
 
 # ---- input files and values ----------------------------------------------------------------

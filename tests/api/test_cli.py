@@ -210,3 +210,29 @@ def test_variables_are_json_when_they_parse() -> None:
 def test_answers_for_a_prompt_keep_only_its_fields() -> None:
     prompt: dict[str, Any] = {"plugin": "p", "fields": [{"id": "a"}, {"id": "b"}]}
     assert cli.answers_for_prompt({"a": 1, "c": 3, "p": {"b": 2}}, prompt) == {"a": 1, "b": 2}
+
+
+async def test_a_session_cancelled_elsewhere_ends_the_questions_at_once(
+    service: ExlabService, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await new_project(capsys)
+    assert (
+        await run_cli("new", "run", "-e", "DEMO", "-p", "Demo", "-o", "a", "-l", "c", "--json") == 0
+    )
+    session_id = json.loads(capsys.readouterr().out)["session_id"]
+    read_end, write_end = os.pipe()  # a terminal where nobody types
+    with os.fdopen(read_end) as silent_stdin:
+        monkeypatch.setattr("sys.stdin", silent_stdin)
+        watching = asyncio.ensure_future(run_cli("watch", session_id))
+        store = service.store
+        async with asyncio.timeout(30):
+            while not (  # noqa: ASYNC110 - waiting on another thread's socket
+                store.subscriber_count(session_id) == 1
+                and store.get(session_id).state == "input_required"  # type: ignore[union-attr]
+            ):
+                await asyncio.sleep(0.02)
+        await service.controller.cancel(session_id)
+        assert await asyncio.wait_for(watching, 10) == 1
+        os.close(write_end)
+    captured = capsys.readouterr()
+    assert "ABORTED" in captured.out

@@ -140,7 +140,8 @@ def run_app(options: argparse.Namespace) -> int:
     import qasync
     from PySide6.QtWidgets import QApplication
 
-    app = QApplication.instance() or QApplication([sys.argv[0]])
+    # argv[0] names the X11 window class; under `python -m` it would be "__main__.py".
+    app = QApplication.instance() or QApplication(["exlab-tray"])
     assert isinstance(app, QApplication)
     configure_application(app)
     desktop = DesktopApp(app, demo=options.demo)

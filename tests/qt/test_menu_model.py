@@ -131,7 +131,8 @@ def test_recent_failure_shows_the_error_and_copy_details(
     unseen = frozenset({session.session_id})
     model = model_of(store, clock, unseen_failures=unseen)
     (entry,) = section(model, "Recent")
-    assert "plate_map crashed: ZeroDivisionError" in entry.label
+    assert entry.label == "✗ ● Run broken: failed"
+    assert entry.tooltip == "plate_map crashed: ZeroDivisionError"
     assert entry.children[0].label == "plate_map crashed: ZeroDivisionError"
     assert not entry.children[0].enabled
     assert Entry("Copy details", Action(Command.COPY_DETAILS, session.session_id)) in entry.children
@@ -209,6 +210,12 @@ def test_title_falls_back_to_the_request(tray_store: SessionStore, tray_clock: F
     store.transition(session.session_id, session.state.VALIDATING)
     (entry,) = section(model_of(store, clock), "In progress")
     assert entry.label == "Run Beta r1: Checking inputs"
+
+
+def test_long_titles_are_elided(tray_store: SessionStore, tray_clock: FakeClock) -> None:
+    running(tray_store, "Run " + "x" * 200)
+    (entry,) = section(model_of(tray_store, tray_clock), "In progress")
+    assert entry.label == "Run " + "x" * 55 + "…: Running plugins"
 
 
 def test_duration_words() -> None:

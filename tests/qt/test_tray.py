@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPalette
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QColor, QGuiApplication, QIcon, QPalette
+from PySide6.QtWidgets import QApplication, QMenu
 
 from tests.qt.tray_fixtures import FakeClock, done, failed, running, settle, waiting
 from tray_app.sessions.states import SessionState
@@ -78,7 +80,7 @@ def test_icon_follows_the_state_and_the_palette(
         tray.close()
 
 
-def test_every_state_has_a_light_and_dark_svg_that_renders() -> None:
+def test_every_state_has_a_light_and_dark_svg_that_renders(qapp: QApplication) -> None:
     icons = IconSet()
     for state in IconState:
         for dark in (False, True):
@@ -92,7 +94,7 @@ def test_every_state_has_a_light_and_dark_svg_that_renders() -> None:
                 )
 
 
-def test_states_differ_in_shape_not_only_colour() -> None:
+def test_states_differ_in_shape_not_only_colour(qapp: QApplication) -> None:
     """Rendered in one flat colour (alpha mask), every pair of states still differs."""
     icons = IconSet()
     masks = {}
@@ -229,4 +231,23 @@ def test_tray_without_a_store_shows_an_idle_menu_then_attaches(
     running(tray_store)
     tray.attach(tray_store)
     assert tray.icon.toolTip() == "ExLab Tray: 1 running"
+    tray.close()
+
+
+def test_rebuilds_replace_actions_without_leaking_or_emptying_the_menu(
+    tray_loop: asyncio.AbstractEventLoop, tray_store: SessionStore
+) -> None:
+    """The menu is never empty mid-rebuild (X11 closes an emptied open menu) and old actions go."""
+    tray = Tray(tray_store)
+    sizes: list[int] = []
+    for i in range(30):
+        running(tray_store, f"r{i}")
+        tray.repaint_now()
+        sizes.append(len(tray.menu.actions()))
+    settle(tray_loop)  # old submenus are deleted later, by the event loop
+    submenus = tray.menu.findChildren(QMenu, options=Qt.FindChildOption.FindDirectChildrenOnly)
+    # Five "In progress" submenus plus nothing left over from 30 rebuilds.
+    assert len(submenus) == 5
+    assert len(tray.menu.findChildren(QAction)) < 60
+    assert all(size > 0 for size in sizes)
     tray.close()

@@ -16,6 +16,8 @@ from tray_app.sessions.states import SessionKind, SessionState
 
 #: Entries shown per section before an "N more…" entry opens the sessions window.
 SECTION_LIMIT = 5
+#: Longest session title in a menu line; menus wider than the screen help nobody.
+TITLE_LIMIT = 60
 
 
 class IconState(StrEnum):
@@ -212,6 +214,10 @@ def quitting_text(waiting_for: int) -> str:
 
 def describe(session: Session) -> str:
     """What the session is, in a few words: its title, else kind and request fields."""
+    return _elide(_describe(session), TITLE_LIMIT)
+
+
+def _describe(session: Session) -> str:
     if session.title:
         return session.title
     request = session.request
@@ -239,8 +245,11 @@ def duration_words(seconds: float) -> str:
 
 def error_text(session: Session) -> str:
     error = session.error or {}
-    message = str(error.get("message") or error.get("code") or "unknown error")
-    return message if len(message) <= 120 else message[:119] + "…"
+    return _elide(str(error.get("message") or error.get("code") or "unknown error"), 120)
+
+
+def _elide(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def abort_reason_text(session: Session) -> str:
@@ -311,9 +320,7 @@ def _finished_entry(session: Session, unseen: frozenset[str]) -> Entry:
         if session.destination:
             failed_children.insert(2, Entry("Open folder", Action(Command.OPEN_FOLDER, sid)))
         mark = "● " if sid in unseen else ""
-        return Entry(
-            f"✗ {mark}{name}: failed: {message}", tooltip=message, children=tuple(failed_children)
-        )
+        return Entry(f"✗ {mark}{name}: failed", tooltip=message, children=tuple(failed_children))
     reason = abort_reason_text(session)
     aborted_children = [Entry(f"Cancelled: {reason}", enabled=False), details]
     if session.destination:

@@ -11,7 +11,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from PySide6.QtCore import QObject, QTimer, Signal, Slot
+import shiboken6
+from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QFont, QGuiApplication, QIcon
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
@@ -178,8 +179,13 @@ class Tray(QObject):
 
 
 def render_menu(menu: QMenu, model: MenuModel, trigger: Callable[[Action], None]) -> None:
-    """Rebuild ``menu`` from ``model``; each entry with an action calls ``trigger(action)``."""
-    menu.clear()
+    """Rebuild ``menu`` from ``model``; each entry with an action calls ``trigger(action)``.
+
+    The new actions are added before the old ones go: on X11 a QMenu that is emptied while
+    open (``clear()``) closes, and sessions change while the operator reads the menu.
+    """
+    old = menu.actions()
+    old_submenus = _submenus(menu)
     first = True
     for section in model.sections:
         if not first:
@@ -193,6 +199,26 @@ def render_menu(menu: QMenu, model: MenuModel, trigger: Callable[[Action], None]
             title.setFont(font)
         for entry in section.entries:
             _add_entry(menu, entry, trigger)
+    # The plain actions this menu owns go now, as clear() would; the old submenus (each with
+    # its menuAction) go on the next loop turn: deleting them at once crashes PySide 6.12.
+    menu_pointer = shiboken6.getCppPointer(menu)
+    for qaction in old:
+        menu.removeAction(qaction)
+        owner = qaction.parent()
+        if owner is not None and shiboken6.getCppPointer(owner) == menu_pointer:
+            shiboken6.delete(qaction)
+    for submenu in old_submenus.values():
+        submenu.deleteLater()
+
+
+def _submenus(menu: QMenu) -> dict[QAction, QMenu]:
+    """``menu``'s submenus by their menu action.
+
+    Why not ``QAction.menu()``: in PySide6 6.12 it returns None without a reference, and
+    enough calls free None itself (the interpreter aborts at exit).
+    """
+    children = menu.findChildren(QMenu, options=Qt.FindChildOption.FindDirectChildrenOnly)
+    return {child.menuAction(): child for child in children}
 
 
 def _add_entry(menu: QMenu, entry: Entry, trigger: Callable[[Action], None]) -> None:
@@ -223,10 +249,11 @@ def _escape(label: str) -> str:
 
 def iter_actions(menu: QMenu, depth: int = 0) -> Iterator[tuple[int, QAction]]:
     """Every action of ``menu`` and its submenus, depth first, with its depth."""
+    submenus = _submenus(menu)
     for qaction in menu.actions():
         yield depth, qaction
-        sub = qaction.menu()
-        if isinstance(sub, QMenu):
+        sub = submenus.get(qaction)
+        if sub is not None:
             yield from iter_actions(sub, depth + 1)
 
 

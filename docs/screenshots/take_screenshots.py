@@ -101,8 +101,14 @@ def main(argv: list[str] | None = None) -> int:
         hide_app_windows(session)
         session.run_tool("dunstctl", "close-all")
 
-        # A run in progress while the menu is open: its template render takes a moment.
-        api(
+        # The open menu with a run in progress: open it, then start a run (the menu follows
+        # the store live) and keep the shot taken while that run was still working.
+        x, y = tray_icon_position(session)
+        session.xdotool("mousemove", str(x), str(y))
+        time.sleep(0.3)
+        session.xdotool("click", "3")
+        time.sleep(0.6)
+        handle = api(
             runtime,
             "POST",
             "/sessions",
@@ -119,23 +125,31 @@ def main(argv: list[str] | None = None) -> int:
                 },
             },
         )
-        x, y = tray_icon_position(session)
-        session.xdotool("mousemove", str(x), str(y))
-        time.sleep(0.3)
-        session.xdotool("click", "3")
-        time.sleep(0.6)
-        session.screenshot(full)
-        crop(session, full, out / "tray-menu.png", "600x560+500+0")
+        live = {"pending", "validating", "rendering", "plugin_pass", "cache_write"}
+        kept = False
+        for _ in range(20):
+            time.sleep(0.05)
+            shot = work / "menu.png"
+            session.screenshot(shot)
+            if api(runtime, "GET", f"/sessions/{handle['session_id']}")["state"] in live:
+                crop(session, shot, out / "tray-menu.png", "600x560+500+0")
+                kept = True
+            else:
+                break
+        if not kept:
+            print("warning: the run finished before a shot; the menu shows no In progress")
+            crop(session, shot, out / "tray-menu.png", "600x560+500+0")
         session.xdotool("key", "Escape")
         session.run_tool("dunstctl", "close-all")
 
-        # Left click: the sessions window.
-        session.xdotool("click", "1")
-        wait_for(
-            lambda: bool(session.xdotool("search", "--onlyvisible", "--name", "sessions")),
-            10,
-            "the sessions window",
-        )
+        # Left click: the sessions window (a first click may only close the menu).
+        def sessions_window_shown() -> bool:
+            if session.xdotool("search", "--onlyvisible", "--name", "ExLab Tray: sessions"):
+                return True
+            session.xdotool("click", "1")
+            return False
+
+        wait_for(sessions_window_shown, 15, "the sessions window", step=1.0)
         time.sleep(0.5)
         window_shot(session, "ExLab Tray: sessions", out / "sessions-window.png")
 

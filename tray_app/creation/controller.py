@@ -30,6 +30,7 @@ from tray_app.creation.fields import validate_answers as validate_field_answers
 from tray_app.creation.naming import find_unsafe_entries
 from tray_app.creation.plugins.host import PluginResult, run_plugin
 from tray_app.creation.plugins.manifest import PluginManifest, discover_plugins
+from tray_app.creation.plugins.pool import WorkerPool
 from tray_app.creation.readme import readme_text
 from tray_app.creation.record import (
     CreationRecord,
@@ -129,6 +130,7 @@ class CreationController:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._accepting = True
         self._sync: SyncQueue | None = None
+        self._worker_pool: WorkerPool | None = None
 
     # ---- public surface ------------------------------------------------------
     @property
@@ -158,11 +160,13 @@ class CreationController:
     async def prewarm(self) -> None:
         """Import Copier in a thread now, so the first creation does not pay for it.
 
-        Also restarts NAS copies left unfinished when the app last stopped.
+        Also restarts NAS copies left unfinished when the app last stopped, and
+        starts the spare plugin worker.
         """
         if self._settings.nas_root and self._sync is None:
             self._sync = SyncQueue()
             self._sync.start()
+        self._plugin_workers().warm()
         await prewarm_render()
 
     async def create(self, request: CreateRequest) -> JsonDict:
@@ -231,6 +235,8 @@ class CreationController:
     def begin_shutdown(self) -> None:
         """Refuse new sessions from now on (running ones go on)."""
         self._accepting = False
+        if self._worker_pool is not None:
+            self._worker_pool.close_nowait()  # no spare from now on; running plugins go on
 
     async def wait_idle(self, timeout: float) -> bool:  # noqa: ASYNC109 (contract)
         """True when no pipeline task is left (within ``timeout`` seconds)."""
@@ -262,6 +268,16 @@ class CreationController:
                 _log.warning("%d creation pipeline(s) did not stop in time", len(still))
         if self._sync is not None:
             await self._sync.aclose()
+        if self._worker_pool is not None:
+            await self._worker_pool.aclose()
+
+    def _plugin_workers(self) -> WorkerPool:
+        """The pool keeping a spare plugin worker ready (made on first use)."""
+        if self._worker_pool is None:
+            self._worker_pool = WorkerPool()
+            if not self._accepting:
+                self._worker_pool.close_nowait()
+        return self._worker_pool
 
     # ---- opening a session ---------------------------------------------------
     async def _create(self, kind: SessionKind, request: CreateRequest) -> JsonDict:
@@ -462,6 +478,8 @@ class CreationController:
     async def _render(self, context: _Context) -> None:
         self._store.transition(context.session_id, SessionState.RENDERING)
         assert context.template is not None and context.destination is not None
+        if context.template.plugins:
+            self._plugin_workers().warm()  # the first plugin's worker starts while we render
         job = asyncio.ensure_future(
             asyncio.to_thread(
                 render_template, context.template.path, context.destination, context.variables
@@ -525,7 +543,9 @@ class CreationController:
                 "attempt": record.runs,
                 "template": context.template.name,
             }
-            result: PluginResult = await run_plugin(manifest, payload, context.destination)
+            result: PluginResult = await run_plugin(
+                manifest, payload, context.destination, pool=self._plugin_workers()
+            )
             record.duration_s = round(record.duration_s + result.duration_s, 6)
             if result.status != "input_required":
                 record.status = result.status

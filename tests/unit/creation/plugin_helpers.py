@@ -68,3 +68,71 @@ async def wait_until(predicate: Any, within: float = 10.0) -> None:
         if loop.time() > deadline:
             raise AssertionError(f"condition not met within {within} s")
         await asyncio.sleep(0.01)
+
+
+#: A plugin that reports what its worker looks like from inside, or misbehaves
+#: when ``variables["mode"]`` says so (``sleep`` with a child, ``exit``).
+PROBE_PLUGIN = """
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def run(payload):
+    mode = payload["variables"].get("mode", "report")
+    destination = Path(payload["destination"])
+    if mode == "sleep":
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        (destination / "pids.tmp").write_text(f"{os.getpid()} {child.pid}")
+        os.replace(destination / "pids.tmp", destination / "pids.txt")
+        time.sleep(60)
+    if mode == "exit":
+        print("probe exits hard", file=sys.stderr, flush=True)
+        os._exit(5)
+    return {
+        "status": "ok",
+        "data": {
+            "pid": os.getpid(),
+            "cwd": os.getcwd(),
+            "address_space": resource.getrlimit(resource.RLIMIT_AS)[0],
+            "cpu_seconds": resource.getrlimit(resource.RLIMIT_CPU)[0],
+            "preimported": [m for m in ("csv", "datetime", "json") if m in sys.modules],
+            "payload_keys": sorted(payload),
+        },
+    }
+"""
+
+
+def make_plugin(root: Path, name: str, code: str, **manifest: Any) -> PluginManifest:
+    """Write plugin folder ``root/name`` (``code`` as plugin.py) and load its manifest."""
+    folder = root / name
+    folder.mkdir(parents=True)
+    settings = {"name": name, "version": "0.1", "timeout_s": 20, "memory_mb": 256, **manifest}
+    toml = "".join(f"{key} = {value!r}\n".replace("'", '"') for key, value in settings.items())
+    (folder / "plugin.toml").write_text(toml)
+    (folder / "plugin.py").write_text(code)
+    return load_manifest(folder)
+
+
+def child_pids() -> set[int]:
+    """Live children of this process, from every thread (Linux /proc)."""
+    pids: set[int] = set()
+    for children in Path("/proc/self/task").glob("*/children"):
+        pids.update(int(pid) for pid in children.read_text().split())
+    return {pid for pid in pids if not process_gone(pid)}
+
+
+def worker_children() -> set[int]:
+    """Children of this process that are plugin workers."""
+    found = set()
+    for pid in child_pids():
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"tray_app.creation.plugins.worker" in cmdline or b"--plugin-worker" in cmdline:
+            found.add(pid)
+    return found

@@ -5,6 +5,7 @@ nothing is left running, and nothing is written outside the destination."""
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import time
 from pathlib import Path
@@ -252,19 +253,24 @@ async def test_missing_destination_is_an_error_value(tmp_path: Path) -> None:
         fixture_manifest(), make_payload(tmp_path / "gone", {"mode": "raise"}), tmp_path / "gone"
     )
     assert result.status == "error"
-    assert "could not start the plugin worker" in result.message
+    assert "destination folder" in result.message
+    assert "cannot be entered" in result.message
 
 
 def test_worker_command_from_source_and_frozen(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     manifest = fixture_manifest()
+    host_pid = ["--host-pid", str(os.getpid())]
     source = worker_command(manifest, tmp_path)
     assert source[:3] == [sys.executable, "-m", "tray_app.creation.plugins.worker"]
+    spare = worker_command()  # learns its plugin from stdin
+    assert spare == [*source[:3], *host_pid]
     monkeypatch.setattr(sys, "frozen", True, raising=False)
     frozen = worker_command(manifest, tmp_path)
     assert frozen[:2] == [sys.executable, "--plugin-worker"]
     assert frozen[2:] == source[3:]
+    assert worker_command() == [sys.executable, "--plugin-worker", *host_pid]
 
 
 async def test_frozen_style_entry_runs_through_exlab_tray(
@@ -315,3 +321,38 @@ def test_worker_answers_a_bad_payload_with_one_error_envelope(tmp_path: Path) ->
     envelope = json.loads(done.stdout)
     assert envelope["status"] == "error"
     assert "payload that is not JSON" in envelope["message"]
+
+
+BAD_CALLS: dict[str, Any] = {
+    "no plugin spec": lambda spec: {"payload": {}},
+    "bad plugin spec (destination, name, timeout_s, memory_mb)": lambda spec: {
+        "plugin": {"dir": spec["dir"], "entry": "plugin.py"},
+        "payload": {},
+    },
+    "bad plugin spec (timeout_s)": lambda spec: {
+        "plugin": {**spec, "timeout_s": -1},
+        "payload": {},
+    },
+    "payload that is not a JSON object": lambda spec: {"plugin": spec, "payload": [1]},
+}
+
+
+@pytest.mark.parametrize("expected", list(BAD_CALLS))
+def test_a_spare_answers_a_bad_call_with_one_error_envelope(tmp_path: Path, expected: str) -> None:
+    """The stdin form: the spec travels with the payload and the worker checks it."""
+    import json
+    import subprocess
+
+    spec = host.plugin_call(fixture_manifest(), {}, tmp_path)["plugin"]
+    done = subprocess.run(
+        host.worker_command(),
+        input=json.dumps(BAD_CALLS[expected](spec)).encode(),
+        capture_output=True,
+        timeout=30,
+        env=host.worker_env(),
+        check=False,
+    )
+    assert done.returncode == 0
+    envelope = json.loads(done.stdout)
+    assert envelope["status"] == "error"
+    assert expected in envelope["message"]

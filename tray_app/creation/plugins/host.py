@@ -4,7 +4,9 @@
 The worker gets its own process group (``start_new_session``), so a timeout or a
 cancellation kills it and everything it spawned with one ``killpg``. Output is
 read whole but capped; the envelope is checked here, because the host is the
-trust boundary (see ``worker.py`` for the write guard and its limits).
+trust boundary (see ``worker.py`` for the write guard and its limits). Workers
+start without knowing their plugin; the call (plugin spec + payload) is one JSON
+message on stdin, so a ``WorkerPool`` can start the next one ahead of time.
 """
 
 from __future__ import annotations
@@ -18,12 +20,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
 
 from tray_app.creation.fields import FieldSpecError, fields_to_dicts, parse_fields
 from tray_app.creation.plugins.manifest import PluginManifest
+
+if TYPE_CHECKING:
+    from tray_app.creation.plugins.pool import WorkerPool
 
 PluginStatus = Literal[
     "ok", "input_required", "error", "crashed", "timeout", "bad_output", "output_too_large",
@@ -105,21 +110,73 @@ class _Escaped(msgspec.Struct, tag="escaped", tag_field="status"):
 _Envelope = _Ok | _InputRequired | _Error | _Escaped
 
 
-def worker_command(manifest: PluginManifest, destination: Path) -> list[str]:
-    """The argv that starts a worker for ``manifest``: the frozen binary re-enters
-    itself with ``--plugin-worker``; from source it is ``python -m <worker>``."""
-    args = [
-        "--plugin-dir", str(manifest.path),
-        "--entry", manifest.entry,
-        "--name", manifest.name,
-        "--destination", str(destination),
-        "--timeout-s", repr(float(manifest.timeout_s)),
-        "--memory-mb", str(int(manifest.memory_mb)),
-        "--host-pid", str(os.getpid()),
-    ]  # fmt: skip
+def worker_command(
+    manifest: PluginManifest | None = None, destination: Path | None = None
+) -> list[str]:
+    """The argv that starts a worker: the frozen binary re-enters itself with
+    ``--plugin-worker``; from source it is ``python -m <worker>``.
+
+    Without arguments the worker learns its plugin from stdin (``plugin_call``),
+    which is how the host starts every worker. With ``manifest`` and
+    ``destination`` it is the older argv form (stdin is the bare payload)."""
+    args = ["--host-pid", str(os.getpid())]
+    if manifest is not None:
+        if destination is None:
+            raise ValueError("worker_command(manifest, ...) needs the destination too")
+        args = [
+            "--plugin-dir", str(manifest.path),
+            "--entry", manifest.entry,
+            "--name", manifest.name,
+            "--destination", str(destination),
+            "--timeout-s", repr(float(manifest.timeout_s)),
+            "--memory-mb", str(int(manifest.memory_mb)),
+            *args,
+        ]  # fmt: skip
     if getattr(sys, "frozen", False):
         return [sys.executable, WORKER_FLAG, *args]
     return [sys.executable, "-m", WORKER_MODULE, *args]
+
+
+def plugin_call(
+    manifest: PluginManifest, payload: dict[str, Any], destination: Path
+) -> dict[str, Any]:
+    """The one message a worker reads from stdin: which plugin, where, with which
+    limits, and the payload its ``run`` gets."""
+    return {
+        "plugin": {
+            "dir": str(manifest.path),
+            "entry": manifest.entry,
+            "name": manifest.name,
+            "destination": str(destination),
+            "timeout_s": float(manifest.timeout_s),
+            "memory_mb": int(manifest.memory_mb),
+        },
+        "payload": payload,
+    }
+
+
+async def start_worker() -> asyncio.subprocess.Process:
+    """Start a worker that waits on stdin for its call, in its own process group.
+    Raises ``OSError`` (or ``ValueError``) when it cannot be started."""
+    return await asyncio.create_subprocess_exec(
+        *worker_command(),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=worker_env(),
+        start_new_session=True,
+    )
+
+
+def kill_process_group(proc: asyncio.subprocess.Process) -> None:
+    """SIGKILL the worker and everything in its process group (pgid == pid)."""
+    if os.name == "posix":
+        # The group id stays ours while any member lives, even after the leader is reaped.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    elif proc.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
 
 
 def worker_env() -> dict[str, str]:
@@ -141,11 +198,15 @@ async def run_plugin(
     payload: dict[str, Any],
     destination: Path,
     *,
+    pool: WorkerPool | None = None,
     output_cap: int = DEFAULT_OUTPUT_CAP,
 ) -> PluginResult:
     """Run ``manifest``'s plugin once on ``payload`` with ``destination`` as its
-    working folder. Never raises for plugin faults; cancelling the awaiting task
-    kills the worker's process group at once, reaps it, and re-raises."""
+    working folder, in a spare worker from ``pool`` (or a fresh one without).
+
+    Never raises for plugin faults; the timeout counts from when the call is
+    sent. Cancelling the awaiting task kills the worker's process group at once,
+    reaps it, and re-raises."""
     started = time.monotonic()
 
     def result(status: PluginStatus, message: str, **extra: Any) -> PluginResult:
@@ -158,20 +219,12 @@ async def run_plugin(
         )
 
     try:
-        stdin_bytes = msgspec.json.encode(payload)
+        stdin_bytes = msgspec.json.encode(plugin_call(manifest, payload, Path(destination)))
     except (TypeError, msgspec.EncodeError) as exc:
         return result("error", f"the plugin payload cannot be encoded as JSON: {exc}")
     try:
-        proc = await asyncio.create_subprocess_exec(
-            *worker_command(manifest, Path(destination)),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            cwd=str(destination),
-            env=worker_env(),
-            start_new_session=True,
-        )
-    except OSError as exc:
+        proc = await (pool.take() if pool is not None else start_worker())
+    except (OSError, ValueError) as exc:
         return result("error", f"could not start the plugin worker: {exc}")
 
     run = _WorkerRun(proc, output_cap)
@@ -346,13 +399,7 @@ class _WorkerRun:
                 waiter.cancel()
 
     def _kill_group(self) -> None:
-        if os.name == "posix":
-            # pgid == pid (start_new_session); it stays ours while any member lives.
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-        elif self.proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                self.proc.kill()
+        kill_process_group(self.proc)
 
     async def kill_and_reap(self) -> None:
         """SIGKILL the group now, then wait (bounded, shielded) for the exit status."""

@@ -4,11 +4,20 @@ ONE JSON envelope on stdout.
 Entry points: ``python -m tray_app.creation.plugins.worker`` and, in the frozen
 build, ``exlab-tray --plugin-worker``. Standard library only, so it starts fast.
 
+Two forms. The host starts workers *without* a plugin (``--host-pid`` only) and
+keeps one idle as a spare: it pre-imports common modules, then blocks reading
+stdin, where ONE message arrives: ``{"plugin": {dir, entry, name, destination,
+timeout_s, memory_mb}, "payload": {...}}``. The older form names the plugin in
+argv (``--plugin-dir ... --destination ...``) and reads the bare payload; it is
+kept for trying a plugin by hand.
+
 What it does, in order: keep the real stdout for the envelope and point fd 1
 and ``sys.stdout`` at stderr (plugin prints, and children it spawns, cannot
-corrupt the envelope); apply POSIX limits (address space, CPU seconds, no core
-files); read the whole payload from stdin; arm the write guard; import and call
-the plugin's ``run(payload)``; write the envelope.
+corrupt the envelope); read the whole message from stdin; enter the
+destination folder; apply POSIX limits (address space, CPU seconds, no core
+files; lowering limits needs no privilege); arm the write guard; import and
+call the plugin's ``run(payload)``; write the envelope; exit. One call per
+process, always: nothing a plugin leaves behind reaches another plugin.
 
 The write guard is a ``sys.addaudithook`` hook. It refuses (``PermissionError``)
 and records Python-level writes outside the destination folder and the system
@@ -32,6 +41,7 @@ import tempfile
 import threading
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -40,6 +50,8 @@ from typing import Any
 PLUGIN_STATUSES = frozenset({"ok", "input_required", "error"})
 #: How many refused writes are listed in an "escaped" envelope.
 MAX_RECORDED_ESCAPES = 20
+#: Imported by an idle spare before it blocks on stdin: what plugins commonly use.
+PREIMPORTS = ("csv", "datetime", "io", "json", "pathlib", "re", "string", "resource")
 
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
@@ -150,16 +162,69 @@ def _resolve(path: Any, dir_fd: Any, follow: bool) -> str | None:
         return None
 
 
+@dataclass(frozen=True)
+class PluginSpec:
+    """Which plugin to run, where, and under which limits."""
+
+    plugin_dir: Path
+    destination: Path
+    entry: str = "plugin.py"
+    name: str = "plugin"
+    timeout_s: float = 30.0
+    memory_mb: int = 512
+
+
 def _parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="exlab-tray --plugin-worker", exit_on_error=False)
-    parser.add_argument("--plugin-dir", required=True, type=Path)
+    parser.add_argument("--plugin-dir", type=Path)
     parser.add_argument("--entry", default="plugin.py")
     parser.add_argument("--name", default="plugin")
-    parser.add_argument("--destination", required=True, type=Path)
+    parser.add_argument("--destination", type=Path)
     parser.add_argument("--timeout-s", type=float, default=30.0)
     parser.add_argument("--memory-mb", type=int, default=512)
     parser.add_argument("--host-pid", type=int, default=0)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if (args.plugin_dir is None) != (args.destination is None):
+        raise argparse.ArgumentError(None, "--plugin-dir and --destination go together")
+    return args
+
+
+def _spec_from_args(args: argparse.Namespace) -> PluginSpec | None:
+    if args.plugin_dir is None:
+        return None  # a spare: the spec comes with the payload
+    return PluginSpec(
+        plugin_dir=args.plugin_dir,
+        destination=args.destination,
+        entry=args.entry,
+        name=args.name,
+        timeout_s=args.timeout_s,
+        memory_mb=args.memory_mb,
+    )
+
+
+def _spec_from_message(raw: Any) -> tuple[PluginSpec | None, str | None]:
+    """The ``plugin`` part of a spare's message, checked: ``(spec, None)`` or
+    ``(None, problem)``."""
+    if not isinstance(raw, dict):
+        return None, "worker received no plugin spec"
+    texts = {key: raw.get(key) for key in ("dir", "destination", "entry", "name")}
+    bad = [key for key, value in texts.items() if not isinstance(value, str) or not value]
+    timeout_s, memory_mb = raw.get("timeout_s"), raw.get("memory_mb")
+    if isinstance(timeout_s, bool) or not isinstance(timeout_s, int | float) or timeout_s <= 0:
+        bad.append("timeout_s")
+    if isinstance(memory_mb, bool) or not isinstance(memory_mb, int) or memory_mb <= 0:
+        bad.append("memory_mb")
+    if bad or not isinstance(timeout_s, int | float) or not isinstance(memory_mb, int):
+        return None, f"worker received a bad plugin spec ({', '.join(bad)})"
+    spec = PluginSpec(
+        plugin_dir=Path(str(texts["dir"])),
+        destination=Path(str(texts["destination"])),
+        entry=str(texts["entry"]),
+        name=str(texts["name"]),
+        timeout_s=float(timeout_s),
+        memory_mb=memory_mb,
+    )
+    return spec, None
 
 
 def apply_limits(memory_mb: int, timeout_s: float) -> None:
@@ -168,7 +233,9 @@ def apply_limits(memory_mb: int, timeout_s: float) -> None:
         import resource
     except ImportError:  # Windows
         return
-    cpu_s = math.ceil(timeout_s) + 1
+    # A spare has already spent CPU starting up; the plugin still gets its whole budget.
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_s = math.ceil(timeout_s + usage.ru_utime + usage.ru_stime) + 1
     wanted = (
         (resource.RLIMIT_AS, memory_mb * 1024 * 1024, memory_mb * 1024 * 1024),
         # SIGXCPU at the soft limit, SIGKILL at the hard one: a backstop to the host's clock.
@@ -208,11 +275,31 @@ def _take_stdout() -> int:
     return envelope_fd
 
 
-def _scrub_sys_path(destination: Path) -> None:
-    """``-m`` puts the working folder (the destination) first on sys.path; a stray
-    ``json.py`` rendered by a template must not shadow the standard library."""
-    here = {os.path.realpath(os.getcwd()), os.path.realpath(destination)}
+def _scrub_sys_path(*folders: Path | str) -> None:
+    """``-m`` puts the working folder first on sys.path; a stray ``json.py`` there
+    (or rendered by a template into the destination) must not shadow the standard
+    library. The current folder and ``folders`` are taken off."""
+    here = {os.path.realpath(os.getcwd()), *(os.path.realpath(f) for f in folders)}
     sys.path[:] = [p for p in sys.path if p and os.path.realpath(p) not in here]
+
+
+def _preimport() -> None:
+    """Load what plugins commonly import while the spare waits, not during a call."""
+    for name in PREIMPORTS:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+
+
+def _enter(destination: Path) -> str | None:
+    """chdir into the destination; a problem message when that is impossible."""
+    try:
+        os.chdir(destination)
+    except OSError as exc:
+        return (
+            f"could not start the plugin: the destination folder {str(destination)!r} "
+            f"cannot be entered: {exc.strerror or exc}"
+        )
+    return None
 
 
 def _load_plugin(plugin_dir: Path, entry: str, name: str) -> ModuleType:
@@ -241,16 +328,33 @@ def _read_payload() -> tuple[dict[str, Any] | None, str | None]:
     return payload, None
 
 
+def _read_call(
+    spec: PluginSpec | None,
+) -> tuple[PluginSpec | None, dict[str, Any] | None, str | None]:
+    """Block on stdin for the call: ``(spec, payload, None)`` or ``(.., .., problem)``.
+
+    With ``spec`` known (argv form) stdin is the bare payload; otherwise it is
+    ``{"plugin": spec, "payload": payload}``."""
+    message, problem = _read_payload()
+    if message is None or spec is not None:
+        return spec, message, problem
+    spec, problem = _spec_from_message(message.get("plugin"))
+    payload = message.get("payload")
+    if problem is None and not isinstance(payload, dict):
+        problem = "worker received a payload that is not a JSON object"
+    return spec, payload if isinstance(payload, dict) else None, problem
+
+
 def _error(message: str) -> dict[str, Any]:
     return {"status": "error", "message": message}
 
 
-def _call_plugin(args: argparse.Namespace, payload: Any) -> dict[str, Any]:
+def _call_plugin(spec: PluginSpec, payload: Any) -> dict[str, Any]:
     try:
-        module = _load_plugin(args.plugin_dir, args.entry, args.name)
+        module = _load_plugin(spec.plugin_dir, spec.entry, spec.name)
         run: Callable[[Any], Any] | None = getattr(module, "run", None)
         if not callable(run):
-            return _error(f"plugin {args.entry} defines no run(payload) function")
+            return _error(f"plugin {spec.entry} defines no run(payload) function")
         result = run(payload)
     except BaseException as exc:  # the plugin's failure is a value, whatever it is
         traceback.print_exc(file=sys.stderr)
@@ -299,19 +403,25 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     envelope_fd = ENVELOPE_FD = _take_stdout()
     sys.dont_write_bytecode = True  # a .pyc write next to the plugin would be an escape
-    _scrub_sys_path(args.destination)
+    _scrub_sys_path()
     _die_with_parent(args.host_pid)
-    apply_limits(args.memory_mb, args.timeout_s)
+    spec = _spec_from_args(args)
+    if spec is None:
+        _preimport()  # a spare: get ready, then wait (blocked, no CPU) for the call
     temp_root = tempfile.gettempdir()  # probes the folder by writing: do it before arming
 
-    payload, problem = _read_payload()
-    if payload is None:
+    spec, payload, problem = _read_call(spec)
+    if problem is None and spec is not None:
+        problem = _enter(spec.destination)
+    if problem is not None or spec is None or payload is None:
         envelope = _error(problem or "worker received no payload")
     else:
+        _scrub_sys_path(spec.destination)
+        apply_limits(spec.memory_mb, spec.timeout_s)
         # Stays armed to the end: plugin atexit handlers and finalizers are guarded too.
-        guard = WriteGuard([str(args.destination), temp_root])
+        guard = WriteGuard([str(spec.destination), temp_root])
         guard.install()
-        envelope = _call_plugin(args, payload)
+        envelope = _call_plugin(spec, payload)
         if guard.attempt_count:
             envelope = _escaped(guard, envelope)
 

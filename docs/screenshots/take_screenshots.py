@@ -1,5 +1,6 @@
 """Takes the README screenshots from the real app under Xvfb (trayer as the tray, dunst for
-notices): the open tray menu, a notification, the prompt dialog and the sessions window.
+notices): the open tray menu, a notification, the prompt dialog opened from that notice and
+the sessions window. (make_dialog_screenshots.py shows the dialogs one by one.)
 
     .venv/bin/python docs/screenshots/take_screenshots.py [--out docs/screenshots]
 """
@@ -97,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
 
         wait_for(prompt_shown, 20, "the prompt dialog", step=0.7)
         time.sleep(0.5)
-        window_shot(session, "Input needed", out / "prompt-dialog.png")
+        window_shot(session, "Input needed", out / "app-prompt-from-notice.png")
         hide_app_windows(session)
         session.run_tool("dunstctl", "close-all")
 
@@ -151,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
 
         wait_for(sessions_window_shown, 15, "the sessions window", step=1.0)
         time.sleep(0.5)
-        window_shot(session, "ExLab Tray: sessions", out / "sessions-window.png")
+        window_shot(session, "ExLab Tray: sessions", out / "app-sessions-window.png")
 
         app.terminate()
         app.wait(timeout=15)

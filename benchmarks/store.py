@@ -117,6 +117,11 @@ def time_call(call: Callable[[], object], repeat: int) -> float:
     return statistics.median(times) * 1e3
 
 
+def read_counts(store: SessionStore, times: int) -> None:
+    for _ in range(times):
+        _ = store.live_count + store.waiting_count + store.finished_count
+
+
 def reference_scan(sessions: dict[str, Session], now: datetime, age: timedelta) -> list[str]:
     """The reference store's GC query: a scan over every session (enum bound once, to be fair)."""
     threshold = now - age
@@ -131,8 +136,9 @@ def bench_gc() -> None:
     print("  none abandoned: median of 200 passes; reference: the reference store's full scan")
     print("  all abandoned: median of 3 passes, each abort = transition + close + terminal")
     print("  frame, and default retention evicts the finished beyond 500")
-    header = f"{'sessions':>9} {'waiting':>8} {'none abandoned':>15} {'reference scan':>15}"
-    print(f"  {header} {'all abandoned':>14} {'per abort':>10}")
+    print("  counts: live_count + waiting_count + finished_count, µs per read of all three")
+    header = f"{'sessions':>9} {'waiting':>8} {'counts':>7} {'none abandoned':>15}"
+    print(f"  {header} {'reference scan':>15} {'all abandoned':>14} {'per abort':>10}")
     for total in (1_000, 10_000, 100_000):
         waiting = total // 100
         clock = FakeClock()
@@ -142,6 +148,7 @@ def bench_gc() -> None:
         report = store.gc_once()
         assert report.abandoned == [] and report.evicted == 0 and store.waiting_count == waiting
         ours = time_call(store.gc_once, repeat=200)
+        counts_us = time_call(functools.partial(read_counts, store, 1000), repeat=5)
         everything = {s.session_id: s for s in store.sessions()}
         scan = functools.partial(reference_scan, everything, clock.now, timedelta(hours=1))
         theirs = time_call(scan, repeat=20)
@@ -157,7 +164,7 @@ def bench_gc() -> None:
             add_sessions(store, waiting, waiting)  # fresh waiting sessions for the next pass
         abandoned_ms = statistics.median(abandon_times) * 1e3
         print(
-            f"  {total:>9,} {waiting:>8,} {ours:>15.3f} {theirs:>15.3f} "
+            f"  {total:>9,} {waiting:>8,} {counts_us:>7.2f} {ours:>15.3f} {theirs:>15.3f} "
             f"{abandoned_ms:>14.3f} {abandoned_ms / waiting * 1e3:>8.1f}µs"
         )
         del store

@@ -4,6 +4,7 @@ package and check that nothing of it is left in /opt or /usr."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -91,6 +92,44 @@ def tray_starts_and_quits_on_sigterm(home: Path, env: dict[str, str]) -> None:
     assert "shut down" in log.read_text()
 
 
+LAB_PLUGIN = """
+import concurrent.futures, decimal, email.mime.text, sqlite3, statistics, zipfile
+import xml.etree.ElementTree as ET
+
+def run(payload):
+    return {"status": "ok", "message": f"mean={statistics.mean([1, 2, 3])}"}
+"""
+
+
+def lab_plugin_gets_the_standard_library(folder: Path, env: dict[str, str]) -> None:
+    """A lab's own plugin may use any standard-library module, though our code imports few:
+    the installed worker (the frozen executable with --plugin-worker) must have them all."""
+    plugin_dir, destination = folder / "plugin", folder / "dest"
+    plugin_dir.mkdir(parents=True)
+    destination.mkdir()
+    (plugin_dir / "plugin.py").write_text(LAB_PLUGIN)
+    payload = {
+        "destination": str(destination),
+        "request": {},
+        "variables": {},
+        "answers": {},
+        "attempt": 1,
+        "template": "lab",
+    }
+    result = subprocess.run(
+        ["/usr/bin/exlab-tray", "--plugin-worker", "--plugin-dir", str(plugin_dir),
+         "--entry", "plugin.py", "--name", "lab", "--destination", str(destination)],
+        input=json.dumps(payload),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout) == {"status": "ok", "message": "mean=2"}
+
+
 def apt_env() -> dict[str, str]:
     return {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
 
@@ -142,6 +181,7 @@ def test_deb_builds_installs_self_tests_and_removes_cleanly(tmp_path: Path) -> N
         assert "bundle /opt/exlab-tray/exlab-tray" in report  # the installed program, not ours
 
         tray_starts_and_quits_on_sigterm(tmp_path / "tray-home", env)
+        lab_plugin_gets_the_standard_library(tmp_path / "lab-plugin", env)
     finally:
         purge()
 

@@ -32,6 +32,22 @@ async def collect(subscription: Subscription) -> list[dict]:
     return [frame async for frame in subscription]
 
 
+async def blocked_reader(subscription: Subscription) -> asyncio.Task[dict | None]:
+    """A task parked in ``subscription.get()`` with nothing queued (no sleeping needed:
+    the task only yields to us once it blocks)."""
+    assert subscription.pending == 0
+    started = asyncio.Event()
+
+    async def read() -> dict | None:
+        started.set()
+        return await subscription.get()
+
+    task = asyncio.create_task(read())
+    await started.wait()  # returns once read() has set it and then blocked in get()
+    assert not task.done()
+    return task
+
+
 async def test_many_subscribers_each_get_snapshot_then_every_frame_in_order(
     store: SessionStore,
 ) -> None:
@@ -74,9 +90,7 @@ async def test_a_waiting_reader_is_woken_by_a_publish(store: SessionStore) -> No
     session = store.open("run", None)
     subscription = store.subscribe(session.session_id)
     assert (await subscription.get() or {})["kind"] == "snapshot"
-    reader = asyncio.create_task(subscription.get())
-    await asyncio.sleep(0)  # let the reader block (a loop turn, not a wait for time)
-    assert not reader.done()
+    reader = await blocked_reader(subscription)
     store.transition(session.session_id, S.VALIDATING)
     frame = await asyncio.wait_for(reader, 1)
     assert frame is not None and frame["phase"] == "validating_inputs"
@@ -165,12 +179,9 @@ async def test_unsubscribe_stops_delivery_and_detaches(store: SessionStore) -> N
     session = store.open("run", None)
     leaving = store.subscribe(session.session_id)
     staying = store.subscribe(session.session_id)
-    reader = asyncio.create_task(leaving.get())
     drain(staying)
-    await asyncio.sleep(0)  # one loop turn: the reader takes the snapshot
-    assert (await asyncio.wait_for(reader, 1) or {})["kind"] == "snapshot"
-    blocked = asyncio.create_task(leaving.get())
-    await asyncio.sleep(0)
+    assert (await asyncio.wait_for(leaving.get(), 1) or {})["kind"] == "snapshot"
+    blocked = await blocked_reader(leaving)
 
     leaving.close()
     leaving.close()  # idempotent

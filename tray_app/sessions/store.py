@@ -96,6 +96,9 @@ class SessionStore:
         subscriber_queue_limit: int = 1024,
         id_factory: Callable[[], str] | None = None,
     ) -> None:
+        if subscriber_queue_limit < 2:
+            # A finished session's stream alone is two frames (snapshot + end).
+            raise ValueError("subscriber_queue_limit must be at least 2")
         self._clock = clock
         self.abandon_after = abandon_after
         self.retention = retention or Retention()

@@ -170,6 +170,20 @@ async def test_terminal_but_unclosed_session_streams_until_close(store: SessionS
     assert [f["kind"] for f in frames] == ["snapshot", "aborted"]
 
 
+@pytest.mark.parametrize("limit", [0, 1])
+def test_queue_limit_must_hold_a_finished_sessions_stream(limit: int) -> None:
+    with pytest.raises(ValueError, match="at least 2"):
+        SessionStore(subscriber_queue_limit=limit)
+
+
+async def test_smallest_queue_limit_still_delivers_a_finished_session(clock: FakeClock) -> None:
+    store = SessionStore(clock=clock, subscriber_queue_limit=2)
+    session = store.open("run", None)
+    store.transition(session.session_id, S.ABORTED, outcome={"code": "cancelled"})
+    frames = await asyncio.wait_for(collect(store.subscribe(session.session_id)), 1)
+    assert [f["kind"] for f in frames] == ["snapshot", "aborted"]
+
+
 def test_subscribe_to_unknown_session_raises(store: SessionStore) -> None:
     with pytest.raises(UnknownSession):
         store.subscribe("nope")

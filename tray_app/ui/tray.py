@@ -199,14 +199,15 @@ def render_menu(menu: QMenu, model: MenuModel, trigger: Callable[[Action], None]
             title.setFont(font)
         for entry in section.entries:
             _add_entry(menu, entry, trigger)
-    # The plain actions this menu owns go now, as clear() would; the old submenus (each with
-    # its menuAction) go on the next loop turn: deleting them at once crashes PySide 6.12.
+    # Old actions this menu owns and old submenus (each with its menuAction) are deleted on
+    # the next loop turn. Deleting them at once (shiboken6.delete) corrupts PySide's ownership
+    # records, and the menu's own deletion then crashes.
     menu_pointer = shiboken6.getCppPointer(menu)
     for qaction in old:
         menu.removeAction(qaction)
         owner = qaction.parent()
         if owner is not None and shiboken6.getCppPointer(owner) == menu_pointer:
-            shiboken6.delete(qaction)
+            qaction.deleteLater()
     for submenu in old_submenus.values():
         submenu.deleteLater()
 

@@ -212,7 +212,10 @@ import os, pathlib, time
 
 def run(payload):
     marker = pathlib.Path(payload["destination"]) / "plugin.pid"
-    marker.write_text(str(os.getpid()))
+    # Written whole then renamed: the test polls for the file and reads it at once.
+    partial = marker.with_suffix(".tmp")
+    partial.write_text(str(os.getpid()))
+    os.replace(partial, marker)
     time.sleep(60)
     return {"status": "ok"}
 """

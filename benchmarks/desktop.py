@@ -82,6 +82,7 @@ def desktop_figures(idle_seconds: float) -> dict[str, float]:
             runtime = home / "runtime" / "runtime.json"
             wait_for(runtime.exists, 30, "runtime.json", step=0.01)
             figures["launch_to_api_ready_s"] = time.monotonic() - started
+            figures["rss_at_api_ready_mib"] = rss_mib(app.pid)
             time.sleep(5)  # let the background warm-up (Copier import) finish
             figures.update(log_marks(home))
             figures["rss_idle_mib"] = rss_mib(app.pid)

@@ -161,15 +161,16 @@ def build_menu(
     counts = Counts(running=len(running), waiting=len(waiting), failed_unseen=unseen)
 
     sections: list[Section] = [Section(None, _header_entries(counts, flags))]
+    # Entries are built only for the lines shown: Recent may hold hundreds of sessions.
     if waiting:
-        entries = [_waiting_entry(s, now) for s in waiting]
-        sections.append(Section("Needs input", _limited(entries, limit)))
+        entries = [_waiting_entry(s, now) for s in waiting[: limit + 1]]
+        sections.append(Section("Needs input", _limited(entries, limit, len(waiting))))
     if running:
-        entries = [_running_entry(s) for s in running]
-        sections.append(Section("In progress", _limited(entries, limit)))
+        entries = [_running_entry(s) for s in running[: limit + 1]]
+        sections.append(Section("In progress", _limited(entries, limit, len(running))))
     if finished:
-        entries = [_finished_entry(s, flags.unseen_failures) for s in finished]
-        sections.append(Section("Recent", _limited(entries, limit)))
+        entries = [_finished_entry(s, flags.unseen_failures) for s in finished[: limit + 1]]
+        sections.append(Section("Recent", _limited(entries, limit, len(finished))))
     sections.append(Section(None, _create_entries(flags)))
     sections.append(Section(None, _app_entries(flags)))
 
@@ -355,10 +356,10 @@ def _app_entries(flags: MenuFlags) -> tuple[Entry, ...]:
     return tuple(entries)
 
 
-def _limited(entries: Sequence[Entry], limit: int) -> tuple[Entry, ...]:
-    if len(entries) <= limit:
+def _limited(entries: Sequence[Entry], limit: int, total: int) -> tuple[Entry, ...]:
+    if total <= limit:
         return tuple(entries)
-    more = len(entries) - limit
+    more = total - limit
     return (*entries[:limit], Entry(f"{more} more…", Action(Command.SHOW_SESSIONS)))
 
 

@@ -71,7 +71,8 @@ async def wait_until(predicate: Any, within: float = 10.0) -> None:
 
 
 #: A plugin that reports what its worker looks like from inside, or misbehaves
-#: when ``variables["mode"]`` says so (``sleep`` with a child, ``exit``).
+#: when ``variables["mode"]`` says so (``sleep`` with a child, ``exit``,
+#: ``unflushed``: a file left open with its data still buffered).
 PROBE_PLUGIN = """
 import os
 import resource
@@ -92,6 +93,11 @@ def run(payload):
     if mode == "exit":
         print("probe exits hard", file=sys.stderr, flush=True)
         os._exit(5)
+    if mode == "unflushed":
+        global LEFT_OPEN
+        LEFT_OPEN = open(destination / "left_open.txt", "w")  # noqa: SIM115 - on purpose
+        LEFT_OPEN.write("written but never flushed or closed")
+        return {"status": "ok"}
     return {
         "status": "ok",
         "data": {

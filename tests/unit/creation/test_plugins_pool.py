@@ -46,9 +46,9 @@ def probe(tmp_path: Path) -> PluginManifest:
     return make_plugin(tmp_path / "plugins", "probe", PROBE_PLUGIN, memory_mb=300)
 
 
-@pytest.fixture
-async def pool() -> AsyncIterator[WorkerPool]:
-    workers = WorkerPool()
+@pytest.fixture(params=[True, False], ids=["refill-on-take", "refill-after-call"])
+async def pool(request: pytest.FixtureRequest) -> AsyncIterator[WorkerPool]:
+    workers = WorkerPool(refill_on_take=request.param)
     yield workers
     await workers.aclose()
 
@@ -88,6 +88,15 @@ async def test_a_call_runs_in_the_spare_and_the_next_spare_starts(
     second_pid = await next_spare(pool, spare.pid)
     again = await call(pool, probe, destination)
     assert again.data["pid"] == second_pid
+
+
+async def test_a_file_the_plugin_left_open_is_flushed_at_exit(
+    pool: WorkerPool, probe: PluginManifest, destination: Path
+) -> None:
+    """The worker skips interpreter teardown; what teardown flushed must still land."""
+    result = await call(pool, probe, destination, "unflushed")
+    assert result.status == "ok", result.message
+    assert (destination / "left_open.txt").read_text() == "written but never flushed or closed"
 
 
 async def test_timeout_kills_the_worker_and_a_fresh_spare_is_ready(

@@ -244,6 +244,8 @@ async def run_plugin(
         raise
     finally:
         await run.stop_readers()
+        if pool is not None:
+            pool.warm()  # the call is over: have a spare ready for the next one
 
     log = run.stderr_text()
     if run.overflowed:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import Awaitable, Callable
 
 from tray_app.creation.plugins.host import kill_process_group, start_worker
@@ -22,14 +23,27 @@ _REAP_TIMEOUT_S = 5.0
 #: Fresh spares found dead in a row before one is handed out anyway (its exit
 #: status and stderr then explain the fault instead of a silent retry loop).
 _MAX_DEAD_SPARES = 2
+#: With fewer CPUs than this, the next spare starts when a call ends, not when it
+#: begins: starting Python takes ~100 ms of CPU, which the call itself then lacks.
+REFILL_ON_TAKE_MIN_CPUS = 3
 
 
 class WorkerPool:
-    """Keeps one spare plugin worker ready. ``take()`` hands it out and starts the
-    next; ``aclose()`` kills and reaps the spare. Belongs to one event loop."""
+    """Keeps one spare plugin worker ready. ``take()`` hands it out; the next spare
+    starts at once (``refill_on_take``) or when the caller says the call ended
+    (``warm()``; ``run_plugin`` does). ``aclose()`` kills and reaps the spare.
+    Belongs to one event loop."""
 
-    def __init__(self, start: Callable[[], Awaitable[Process]] = start_worker) -> None:
+    def __init__(
+        self,
+        start: Callable[[], Awaitable[Process]] = start_worker,
+        *,
+        refill_on_take: bool | None = None,
+    ) -> None:
         self._start = start
+        if refill_on_take is None:
+            refill_on_take = (os.cpu_count() or 1) >= REFILL_ON_TAKE_MIN_CPUS
+        self.refill_on_take = refill_on_take
         self._spare: Process | None = None
         self._spawning: asyncio.Task[Process | Exception] | None = None
         self._dying: set[Process] = set()
@@ -71,7 +85,8 @@ class WorkerPool:
             proc, self._spare = self._spare, None
             if proc is not None:
                 if proc.returncode is None or dead >= _MAX_DEAD_SPARES:
-                    self.warm()  # the next call's worker starts now, in the background
+                    if self.refill_on_take:
+                        self.warm()  # the next call's worker starts now, in the background
                     return proc
                 dead += 1
                 self._discard(proc)

@@ -287,3 +287,25 @@ def test_unhandled_loop_errors_are_logged_and_surfaced(
     notice = backend.shown[-1]
     assert notice.summary == "ExLab Tray hit an internal error"
     assert "ZeroDivisionError: boom" in notice.body
+
+
+def test_start_at_login_toggles_the_autostart_entry(
+    tray_loop: asyncio.AbstractEventLoop,
+    make_app: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    from tray_app import autostart
+
+    desktop, _task = make_app()
+    entry = find_action(desktop.tray.menu, "Start at login")
+    assert entry is not None and entry.isCheckable() and not entry.isChecked()
+    entry.trigger()
+    assert autostart.is_enabled()
+    assert autostart.autostart_path().is_file()
+    settle(tray_loop)
+    entry = find_action(desktop.tray.menu, "Start at login")
+    assert entry is not None and entry.isChecked()
+    entry.trigger()
+    assert not autostart.is_enabled()

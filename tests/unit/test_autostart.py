@@ -167,3 +167,45 @@ def test_launch_agent_plist_round_trip(
     assert autostart._agent_arguments() == autostart.launch_command()
     autostart._agent_set_enabled(False)
     assert not agent.exists()
+
+
+def fake_bundle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    exe = tmp_path / "opt" / "exlab-tray" / "exlab-tray"
+    exe.parent.mkdir(parents=True)
+    exe.write_text("#!/bin/sh\n")
+    exe.chmod(0o755)
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "executable", str(exe))
+    return exe
+
+
+def test_frozen_bundle_points_at_itself(
+    config_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exe = fake_bundle(tmp_path, monkeypatch)
+    assert autostart.launch_command() == [str(exe)]
+
+
+def test_installed_package_points_at_usr_bin_symlink(
+    config_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exe = fake_bundle(tmp_path, monkeypatch)
+    link = tmp_path / "usr-bin" / "exlab-tray"  # what the fixture made INSTALLED_COMMAND
+    link.parent.mkdir()
+    link.symlink_to(exe)
+    assert autostart.launch_command() == [str(link)]
+    autostart.set_enabled(True)
+    assert f"Exec={link}\n" in autostart.autostart_path().read_text()
+
+
+def test_another_bundle_behind_usr_bin_is_not_ours(
+    config_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exe = fake_bundle(tmp_path, monkeypatch)
+    other = tmp_path / "elsewhere" / "exlab-tray"
+    other.parent.mkdir()
+    other.write_text("#!/bin/sh\n")
+    link = tmp_path / "usr-bin" / "exlab-tray"
+    link.parent.mkdir()
+    link.symlink_to(other)
+    assert autostart.launch_command() == [str(exe)]

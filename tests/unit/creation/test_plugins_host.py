@@ -356,3 +356,27 @@ def test_a_spare_answers_a_bad_call_with_one_error_envelope(tmp_path: Path, expe
     envelope = json.loads(done.stdout)
     assert envelope["status"] == "error"
     assert expected in envelope["message"]
+
+
+def test_argv_form_takes_paths_relative_to_where_it_starts(tmp_path: Path) -> None:
+    """Trying a plugin by hand (README): relative paths still work after the worker
+    has moved into the destination folder."""
+    import json
+    import subprocess
+
+    (tmp_path / "out").mkdir()
+    plugin_dir = os.path.relpath(fixture_manifest().path, tmp_path)
+    envelope = {"status": "ok", "message": "by hand"}
+    payload = make_payload(tmp_path / "out", {"mode": "wrong_shape", "envelope": envelope})
+    argv = ["--plugin-dir", plugin_dir, "--destination", "out"]
+    done = subprocess.run(
+        [sys.executable, "-m", host.WORKER_MODULE, *argv],
+        input=json.dumps(payload).encode(),
+        capture_output=True,
+        timeout=30,
+        cwd=tmp_path,
+        env=host.worker_env(),
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == envelope

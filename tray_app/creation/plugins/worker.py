@@ -197,8 +197,8 @@ def _spec_from_args(args: argparse.Namespace) -> PluginSpec | None:
     if args.plugin_dir is None:
         return None  # a spare: the spec comes with the payload
     return PluginSpec(
-        plugin_dir=args.plugin_dir,
-        destination=args.destination,
+        plugin_dir=Path(os.path.abspath(args.plugin_dir)),  # the worker changes folder later
+        destination=Path(os.path.abspath(args.destination)),
         entry=args.entry,
         name=args.name,
         timeout_s=args.timeout_s,
@@ -221,8 +221,8 @@ def _spec_from_message(raw: Any) -> tuple[PluginSpec | None, str | None]:
     if bad or not isinstance(timeout_s, int | float) or not isinstance(memory_mb, int):
         return None, f"worker received a bad plugin spec ({', '.join(bad)})"
     spec = PluginSpec(
-        plugin_dir=Path(str(texts["dir"])),
-        destination=Path(str(texts["destination"])),
+        plugin_dir=Path(os.path.abspath(str(texts["dir"]))),
+        destination=Path(os.path.abspath(str(texts["destination"]))),
         entry=str(texts["entry"]),
         name=str(texts["name"]),
         timeout_s=float(timeout_s),

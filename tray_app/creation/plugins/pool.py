@@ -1,10 +1,12 @@
 """A warm plugin worker: one spare worker process kept started and idle (blocked
 reading stdin, no CPU), so a plugin call pays for the plugin, not for starting Python.
 
-Every process is used for ONE call; taking the spare starts the next one in the
-background. The spare is only looked at when it is taken: an idle pool never
-wakes the event loop. A spare that died meanwhile is replaced. Workers set the
-Linux parent-death signal, so even a crashed host leaves no spare behind.
+Every process is used for ONE call; the next spare starts in the background when
+the spare is taken (3+ CPUs) or when the call ends (fewer CPUs, where starting
+Python would slow the call down). The spare is only looked at when it is taken:
+an idle pool never wakes the event loop. A spare that died meanwhile is
+replaced. Workers set the Linux parent-death signal, so even a crashed host
+leaves no spare behind.
 """
 
 from __future__ import annotations

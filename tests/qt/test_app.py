@@ -114,9 +114,10 @@ def test_gc_timer_aborts_an_abandoned_session(
     settle(tray_loop)
     assert desktop.tray.icon.toolTip() == "ExLab Tray: 1 needs input"
     clock.advance(seconds=59)
-    settle(tray_loop)
-    time.sleep(0.1)  # the GC timer fires meanwhile but the session is not old enough yet
-    settle(tray_loop)
+    passes: list[int] = []
+    desktop.gc_timer.timeout.connect(lambda: passes.append(1))
+    wait_until(tray_loop, lambda: len(passes) >= 2, timeout=5)
+    # The timer ran, but the session is not old enough yet.
     assert session.state is SessionState.INPUT_REQUIRED
     clock.advance(seconds=2)
     wait_until(tray_loop, lambda: session.state is SessionState.ABORTED, timeout=5)

@@ -23,6 +23,14 @@ python="$repo/.venv/bin/python"
 say() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
 started=$SECONDS
 
+# One build at a time in packaging/build (two test runs may call this at once).
+mkdir -p "$work"
+exec 9>"$work/.lock"
+if ! flock -w 900 9; then
+    echo "build.sh: another build has held $work/.lock for 15 minutes" >&2
+    exit 1
+fi
+
 if ! command -v dpkg-deb >/dev/null 2>&1; then
     echo "build.sh: dpkg-deb not found; the .deb can only be built on Debian or Ubuntu" >&2
     exit 1

@@ -4,6 +4,7 @@ package and check that nothing of it is left in /opt or /usr."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -11,6 +12,7 @@ import signal
 import struct
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,6 +28,9 @@ INSTALLED = [
     Path("/usr/share/icons/hicolor/scalable/apps/exlab-tray.svg"),
     Path("/usr/share/doc/exlab-tray"),
 ]
+
+# Wait for dpkg's lock (an unattended upgrade, say) instead of failing at once.
+APT_OPTIONS = ("-y", "-q", "-o", "DPkg::Lock::Timeout=300")
 
 pytestmark = [
     pytest.mark.slow,
@@ -136,7 +141,7 @@ def apt_env() -> dict[str, str]:
 
 def purge() -> None:
     subprocess.run(
-        ["apt-get", "purge", "-y", "-q", PACKAGE],
+        ["apt-get", *APT_OPTIONS, "purge", PACKAGE],
         capture_output=True,
         env=apt_env(),
         timeout=120,
@@ -144,8 +149,22 @@ def purge() -> None:
     )
 
 
+@pytest.fixture
+def machine_lock() -> Iterator[None]:
+    """The test installs into /opt and /usr: two runs at once (two checkouts, or a developer
+    and CI) would remove each other's package, so they take turns."""
+    with open("/tmp/exlab-tray-deb-test.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 @pytest.mark.timeout(900)
-def test_deb_builds_installs_self_tests_and_removes_cleanly(tmp_path: Path) -> None:
+def test_deb_builds_installs_self_tests_and_removes_cleanly(
+    tmp_path: Path, machine_lock: None
+) -> None:
     out = tmp_path / "dist"
     run(REPO / "packaging" / "build.sh", "--out", out, timeout=600)
     debs = sorted(out.glob(f"{PACKAGE}_*.deb"))
@@ -158,7 +177,7 @@ def test_deb_builds_installs_self_tests_and_removes_cleanly(tmp_path: Path) -> N
     assert "libxkbcommon-x11-0" in fields and "libegl1" in fields
 
     try:
-        run("apt-get", "install", "-y", "-q", debs[0], timeout=300, env=apt_env())
+        run("apt-get", *APT_OPTIONS, "install", debs[0], timeout=300, env=apt_env())
         owned = run("dpkg-query", "-L", PACKAGE, timeout=30).split()
         for path in INSTALLED:
             assert path.exists(), f"{path} was not installed"

@@ -1,5 +1,6 @@
 """Suite-wide test settings: no real display unless a test starts one, and
-every test gets its own EXLAB_TRAY_HOME so nothing touches the user's files."""
+every test gets its own EXLAB_TRAY_HOME and XDG_CONFIG_HOME (the autostart
+entry lives there) so nothing touches the user's files."""
 
 from __future__ import annotations
 
@@ -19,4 +20,5 @@ def exlab_home(
 ) -> Iterator[Path]:
     home = tmp_path_factory.mktemp("exlab-home")
     monkeypatch.setenv("EXLAB_TRAY_HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "xdg-config"))
     yield home

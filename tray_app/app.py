@@ -453,7 +453,10 @@ class DesktopApp:
     def toggle_autostart(self) -> None:
         from tray_app import autostart
 
-        autostart.set_enabled(not autostart.is_enabled())
+        try:
+            autostart.set_enabled(not autostart.is_enabled())
+        except autostart.AutostartError as exc:
+            self._notice("Start at login could not be changed", str(exc))
         self.tray.set_flags(autostart_enabled=autostart.is_enabled())
 
     # ---- surfacing problems ------------------------------------------------------------------
@@ -508,6 +511,9 @@ def _autostart_state() -> bool | None:
     except ImportError:
         return None
     try:
+        # The entry may point at a command that moved (reinstall, new venv): fix it first.
+        if autostart.repair():
+            _log.info("start at login: entry now runs %s", autostart.launch_command())
         return bool(autostart.is_enabled())
     except Exception:
         _log.exception("cannot read the autostart state")

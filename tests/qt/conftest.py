@@ -1,6 +1,9 @@
 """Fixtures of the tray app tests: a fake clock, a store on it, and a qasync loop.
 
-Named ``tray_*`` so they never shadow the dialog tests' own fixtures.
+Named ``tray_*`` so they never shadow the dialog tests' own fixtures. Every Qt
+test shares one qasync loop (see ``dialog_fixtures._qasync_loop``): a fresh
+QEventLoop per test leaves Qt notifiers behind and crashes the process after a
+few dozen tests.
 """
 
 from __future__ import annotations
@@ -9,9 +12,9 @@ import asyncio
 from collections.abc import Iterator
 
 import pytest
-import qasync
 from PySide6.QtWidgets import QApplication
 
+from tests.qt.dialog_fixtures import _qasync_loop
 from tests.qt.tray_fixtures import FakeClock
 from tray_app.sessions.store import SessionStore
 
@@ -28,8 +31,8 @@ def tray_store(tray_clock: FakeClock) -> SessionStore:
 
 @pytest.fixture
 def tray_loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
-    """A qasync loop for one test; leftover tasks are cancelled and awaited with a bound."""
-    loop = qasync.QEventLoop(qapp)
+    """The shared qasync loop; a test's leftover tasks are cancelled and awaited with a bound."""
+    loop = _qasync_loop(qapp)
     asyncio.set_event_loop(loop)
     yield loop
     pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
@@ -38,4 +41,3 @@ def tray_loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
     if pending:
         loop.run_until_complete(asyncio.wait(pending, timeout=5))
     asyncio.set_event_loop(None)
-    loop.close()

@@ -88,8 +88,8 @@ class ExlabService:
             self._prewarm.cancel()
         # Work in flight (a render, a plugin) may finish; a prompt nobody answers will not.
         await self._settle(budget_s * 0.3)
-        if controller.live_task_count:
-            await controller.aclose(max(0.1, deadline - loop.time() - 1.0))
+        # Always: besides pipeline tasks it reaps the spare plugin worker.
+        await controller.aclose(max(0.1, deadline - loop.time() - 1.0))
         # Terminal frames are out; now end every stream and the server.
         self.store.close_all_subscriptions()
         await self.api.stop(grace_s=max(0.1, min(1.0, deadline - loop.time())))

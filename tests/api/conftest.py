@@ -5,25 +5,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
 import pytest
 
+from tests.support.clock import FakeClock
 from tray_app.api.server import LocalApi
 from tray_app.sessions import SessionStore
 
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
+#: The API tests' clock starts here (their expected handles and frames name this moment).
+START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
 @dataclass
@@ -62,7 +55,7 @@ async def receive_json(ws: aiohttp.ClientWebSocketResponse, limit_s: float = 5.0
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(START)
 
 
 @pytest.fixture

@@ -8,10 +8,11 @@ from typing import Any
 import aiohttp
 import pytest
 
+from tests.support.clock import FakeClock
 from tray_app.api.events import CLOSE_SLOW_CONSUMER
 from tray_app.sessions import SessionKind, SessionState, SessionStore
 
-from .conftest import Api, FakeClock, receive_json, wait_until
+from .conftest import Api, receive_json, wait_until
 
 PROMPT = {
     "plugin": "plate_map",

@@ -7,9 +7,10 @@ from typing import Any
 import aiohttp
 import pytest
 
+from tests.support.clock import FakeClock
 from tray_app.sessions import SessionKind, SessionState, to_handle
 
-from .conftest import Api, FakeClock
+from .conftest import Api
 
 
 def store_state(api: Api) -> list[dict[str, Any]]:

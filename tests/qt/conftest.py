@@ -15,13 +15,14 @@ import pytest
 from PySide6.QtWidgets import QApplication
 
 from tests.qt.dialog_fixtures import _qasync_loop
-from tests.qt.tray_fixtures import FakeClock
+from tests.qt.tray_fixtures import START
+from tests.support.clock import FakeClock
 from tray_app.sessions.store import SessionStore
 
 
 @pytest.fixture
 def tray_clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(START)
 
 
 @pytest.fixture

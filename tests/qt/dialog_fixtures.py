@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,6 +19,8 @@ import pytest
 import qasync
 from PySide6.QtWidgets import QApplication
 
+from tests.qt.tray_fixtures import START
+from tests.support.clock import FakeClock
 from tray_app import paths
 from tray_app.config import Equipment, Settings
 from tray_app.sessions.store import SessionStore
@@ -26,19 +28,6 @@ from tray_app.sessions.store import SessionStore
 T = TypeVar("T")
 
 EQUIPMENT = [Equipment(id="TECAN", name="Tecan Spark"), Equipment(id="HPLC", name="Agilent 1260")]
-
-
-class FakeClock:
-    """A settable UTC clock for the store: time moves only when a test says so."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 _shared_loop: asyncio.AbstractEventLoop | None = None
@@ -104,7 +93,7 @@ def settle(loop: asyncio.AbstractEventLoop, turns: int = 3) -> None:
 
 @pytest.fixture(name="clock")
 def clock_fixture() -> FakeClock:
-    return FakeClock()
+    return FakeClock(START)
 
 
 @pytest.fixture(name="store")

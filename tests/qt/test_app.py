@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 from PySide6.QtWidgets import QApplication
 
-from tests.qt.tray_fixtures import FakeClock, loaded_settings, run, settle, wait_until, waiting
+from tests.qt.tray_fixtures import START, loaded_settings, run, settle, wait_until, waiting
+from tests.support.clock import FakeClock
 from tray_app import paths
 from tray_app.api.runtime_file import read_runtime_info
 from tray_app.app import NO_TRAY_REASON, DesktopApp, activate_instance
@@ -108,7 +109,7 @@ def test_start_publishes_the_api_and_menu_quit_exits_0(
 def test_gc_timer_aborts_an_abandoned_session(
     tray_loop: asyncio.AbstractEventLoop, make_app: Any
 ) -> None:
-    clock = FakeClock()
+    clock = FakeClock(START)
     desktop, _task = make_app(clock=clock, settings={"gc_interval_s": 0.05, "abandon_after_s": 60})
     session = waiting(desktop.store, "Run forgotten")
     settle(tray_loop)

@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
 from pytestqt.qtbot import QtBot
 
 from tests.qt.dialog_fixtures import (  # noqa: F401 - fixtures used by name
-    FakeClock,
     clock_fixture,
     controller_fixture,
     is_alive,
@@ -36,6 +35,7 @@ from tests.qt.dialog_fixtures import (  # noqa: F401 - fixtures used by name
     wait_until,
     widgets_fixture,
 )
+from tests.support.clock import FakeClock
 from tray_app.config import Settings
 from tray_app.creation.errors import CreationError
 from tray_app.sessions.states import SessionState

@@ -10,13 +10,13 @@ import pytest
 from PySide6.QtWidgets import QWidget
 
 from tests.qt.dialog_fixtures import (  # noqa: F401 - fixtures used by name
-    FakeClock,
     clock_fixture,
     qloop_fixture,
     run,
     settle,
     store_fixture,
 )
+from tests.support.clock import FakeClock
 from tray_app.creation.errors import CreationError
 from tray_app.sessions.states import SessionKind, SessionState
 from tray_app.sessions.store import SessionStore

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.qt.tray_fixtures import FakeClock, aborted, done, failed, running, waiting
+from tests.qt.tray_fixtures import aborted, done, failed, running, waiting
+from tests.support.clock import FakeClock
 from tray_app.sessions.store import SessionStore
 from tray_app.ui.menu_model import (
     Action,

@@ -13,13 +13,13 @@ from PySide6.QtWidgets import QApplication, QPushButton
 from pytestqt.qtbot import QtBot
 
 from tests.qt.dialog_fixtures import (  # noqa: F401 - fixtures used by name
-    FakeClock,
     clock_fixture,
     qloop_fixture,
     settings_fixture,
     settle,
     store_fixture,
 )
+from tests.support.clock import FakeClock
 from tray_app.config import Settings
 from tray_app.sessions.states import SessionKind, SessionState
 from tray_app.sessions.store import Retention, SessionStore

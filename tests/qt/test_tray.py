@@ -8,7 +8,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QColor, QGuiApplication, QIcon, QPalette
 from PySide6.QtWidgets import QApplication, QMenu
 
-from tests.qt.tray_fixtures import FakeClock, done, failed, running, settle, waiting
+from tests.qt.tray_fixtures import done, failed, running, settle, waiting
+from tests.support.clock import FakeClock
 from tray_app.sessions.states import SessionState
 from tray_app.sessions.store import SessionStore
 from tray_app.ui.icons import IconSet, icon_path

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from tray_app.config import LoadedSettings, Settings, default_settings
@@ -19,18 +19,8 @@ from tray_app.sessions.store import SessionStore
 
 T = TypeVar("T")
 
-
-class FakeClock:
-    """A settable UTC clock: time moves only when a test says so."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
+#: Where the Qt tests' fake clocks start.
+START = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
 
 def run(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T], timeout: float = 30) -> T:

@@ -7,8 +7,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from pipeline_helpers import FakeClock
+from pipeline_helpers import START
 
+from tests.support.clock import FakeClock
 from tray_app import paths
 from tray_app.config import Equipment, Settings
 from tray_app.creation.controller import CreationController
@@ -17,7 +18,7 @@ from tray_app.sessions.store import SessionStore
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(START)
 
 
 @pytest.fixture

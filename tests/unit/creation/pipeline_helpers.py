@@ -1,11 +1,11 @@
-"""Helpers for the creation-pipeline tests: a fake clock, request builders, bounded
+"""Helpers for the creation-pipeline tests: the clock's start, request builders, bounded
 waits on session states, and builders for test templates and test plugins."""
 
 from __future__ import annotations
 
 import asyncio
 import textwrap
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,20 +22,6 @@ START = datetime(2026, 3, 1, 9, 0, 5, tzinfo=UTC)
 #: What a test waits for a session at most before failing loudly.
 WAIT_S = 20.0
 PLATE_ANSWERS = {"sample_count": 12, "plate_type": "96-well", "prep_date": "2026-03-01"}
-
-
-class FakeClock:
-    """A clock that only moves when the test says so."""
-
-    def __init__(self, start: datetime = START) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
 
 
 def with_settings(settings: Settings, **changes: Any) -> Settings:

@@ -13,7 +13,6 @@ import pytest
 from pipeline_helpers import (
     PLATE_ANSWERS,
     START,
-    FakeClock,
     finish,
     make_project,
     plugin_template,
@@ -25,6 +24,7 @@ from pipeline_helpers import (
     write_template,
 )
 
+from tests.support.clock import FakeClock
 from tray_app.config import Settings
 from tray_app.creation.controller import CreationController
 from tray_app.creation.destinations import DestinationClaimed, Destinations

@@ -5,27 +5,14 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
+from tests.support.clock import FakeClock
 from tray_app.sessions import TRANSITIONS, Session, SessionState, SessionStore
 
 START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
-
-
-class FakeClock:
-    """A clock that only moves when the test says so."""
-
-    def __init__(self, start: datetime = START) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
 
 
 def shortest_path(target: SessionState) -> list[SessionState]:
@@ -53,7 +40,7 @@ Walk = Callable[[Session, SessionState], Session]
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(START)
 
 
 @pytest.fixture

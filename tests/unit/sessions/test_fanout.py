@@ -7,8 +7,8 @@ import asyncio
 import logging
 
 import pytest
-from conftest import FakeClock
 
+from tests.support.clock import FakeClock
 from tray_app.sessions import (
     Retention,
     SessionState,

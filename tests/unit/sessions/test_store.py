@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import msgspec
 import pytest
-from conftest import FakeClock
 
+from tests.support.clock import FakeClock
 from tray_app.sessions import (
     ABANDONED_CODE,
     Change,

@@ -1,7 +1,7 @@
 """Fixtures of the tray app tests: a fake clock, a store on it, and a qasync loop.
 
 Named ``tray_*`` so they never shadow the dialog tests' own fixtures. Every Qt
-test shares one qasync loop (see ``dialog_fixtures._qasync_loop``): a fresh
+test shares one qasync loop (see ``loop_helpers.shared_qasync_loop``): a fresh
 QEventLoop per test leaves Qt notifiers behind and crashes the process after a
 few dozen tests.
 """
@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 from PySide6.QtWidgets import QApplication
 
-from tests.qt.dialog_fixtures import _qasync_loop
+from tests.qt.loop_helpers import loop_for_test
 from tests.qt.tray_fixtures import START
 from tests.support.clock import FakeClock
 from tray_app.sessions.store import SessionStore
@@ -33,12 +33,4 @@ def tray_store(tray_clock: FakeClock) -> SessionStore:
 @pytest.fixture
 def tray_loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
     """The shared qasync loop; a test's leftover tasks are cancelled and awaited with a bound."""
-    loop = _qasync_loop(qapp)
-    asyncio.set_event_loop(loop)
-    yield loop
-    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
-    for task in pending:
-        task.cancel()
-    if pending:
-        loop.run_until_complete(asyncio.wait(pending, timeout=5))
-    asyncio.set_event_loop(None)
+    yield from loop_for_test(qapp)

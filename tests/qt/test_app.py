@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 from PySide6.QtWidgets import QApplication
 
-from tests.qt.tray_fixtures import START, loaded_settings, run, settle, wait_until, waiting
+from tests.qt.loop_helpers import run, settle, wait_until
+from tests.qt.tray_fixtures import START, loaded_settings, waiting
 from tests.support.clock import FakeClock
 from tray_app import paths
 from tray_app.api.runtime_file import read_runtime_info

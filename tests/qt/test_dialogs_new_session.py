@@ -19,11 +19,10 @@ from tests.qt.dialog_fixtures import (  # noqa: F401 - fixtures used by name
     make_project_folder,
     qloop_fixture,
     settings_fixture,
-    settle,
     store_fixture,
-    wait_until,
     widgets_fixture,
 )
+from tests.qt.loop_helpers import settle, wait_until
 from tray_app.config import Settings
 from tray_app.creation.controller import CreationController
 from tray_app.sessions.states import SessionState

@@ -27,14 +27,12 @@ from tests.qt.dialog_fixtures import (  # noqa: F401 - fixtures used by name
     controller_fixture,
     is_alive,
     qloop_fixture,
-    run,
     settings_fixture,
-    settle,
     start_waiting_run,
     store_fixture,
-    wait_until,
     widgets_fixture,
 )
+from tests.qt.loop_helpers import run, settle, wait_until
 from tests.support.clock import FakeClock
 from tray_app.config import Settings
 from tray_app.creation.errors import CreationError

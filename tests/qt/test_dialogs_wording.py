@@ -12,10 +12,9 @@ from PySide6.QtWidgets import QWidget
 from tests.qt.dialog_fixtures import (  # noqa: F401 - fixtures used by name
     clock_fixture,
     qloop_fixture,
-    run,
-    settle,
     store_fixture,
 )
+from tests.qt.loop_helpers import settle
 from tests.support.clock import FakeClock
 from tray_app.creation.errors import CreationError
 from tray_app.sessions.states import SessionKind, SessionState

@@ -9,7 +9,8 @@ from datetime import timedelta
 import pytest
 from PySide6.QtWidgets import QSystemTrayIcon
 
-from tests.qt.tray_fixtures import done, failed, running, settle, wait_until, waiting
+from tests.qt.loop_helpers import settle, wait_until
+from tests.qt.tray_fixtures import done, failed, running, waiting
 from tests.support.clock import FakeClock
 from tray_app.sessions.states import SessionState
 from tray_app.sessions.store import SessionStore

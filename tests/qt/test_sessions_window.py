@@ -16,9 +16,9 @@ from tests.qt.dialog_fixtures import (  # noqa: F401 - fixtures used by name
     clock_fixture,
     qloop_fixture,
     settings_fixture,
-    settle,
     store_fixture,
 )
+from tests.qt.loop_helpers import settle
 from tests.support.clock import FakeClock
 from tray_app.config import Settings
 from tray_app.sessions.states import SessionKind, SessionState

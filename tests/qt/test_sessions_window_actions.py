@@ -17,13 +17,11 @@ from tests.qt.dialog_fixtures import (  # noqa: F401 - fixtures used by name
     clock_fixture,
     controller_fixture,
     qloop_fixture,
-    run,
     settings_fixture,
-    settle,
     start_waiting_run,
     store_fixture,
-    wait_until,
 )
+from tests.qt.loop_helpers import run, settle, wait_until
 from tray_app.config import Settings
 from tray_app.sessions.states import SessionState
 from tray_app.sessions.store import SessionStore

@@ -8,7 +8,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QColor, QGuiApplication, QIcon, QPalette
 from PySide6.QtWidgets import QApplication, QMenu
 
-from tests.qt.tray_fixtures import done, failed, running, settle, waiting
+from tests.qt.loop_helpers import settle
+from tests.qt.tray_fixtures import done, failed, running, waiting
 from tests.support.clock import FakeClock
 from tray_app.sessions.states import SessionState
 from tray_app.sessions.store import SessionStore
@@ -162,7 +163,7 @@ def test_a_burst_of_changes_is_one_repaint_within_one_loop_turn(
     for i in range(50):
         running(tray_store, f"r{i}", current=1, total=2, plugin="p")
     assert painted == []  # nothing drawn synchronously inside the store's call
-    settle(tray_loop, turns=1)
+    settle(tray_loop, turns=1, pause_s=0)
     assert len(painted) == 1
     assert painted[0].counts.running == 50
     tray.close()

@@ -1,56 +1,20 @@
 """Helpers for the tray app tests (their fixtures live in ``conftest.py``).
 
-Tests are plain functions that step a qasync loop themselves: coroutines only advance inside
-``loop.run_until_complete``, so waiting is an ``asyncio.sleep`` poll on the loop (never
-``qtbot.wait`` inside a coroutine), and teardown waits for leftover tasks with a bound.
+The tests step the shared qasync loop themselves (see ``tests.qt.loop_helpers``).
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from tray_app.config import LoadedSettings, Settings, default_settings
 from tray_app.sessions.session import Session
 from tray_app.sessions.states import SessionKind, SessionState
 from tray_app.sessions.store import SessionStore
 
-T = TypeVar("T")
-
 #: Where the Qt tests' fake clocks start.
 START = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
-
-
-def run(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T], timeout: float = 30) -> T:
-    """Run one coroutine to its end on the qasync loop, bounded."""
-    return loop.run_until_complete(asyncio.wait_for(coro, timeout))
-
-
-def wait_until(
-    loop: asyncio.AbstractEventLoop, predicate: Callable[[], bool], timeout: float = 30
-) -> None:
-    """Step the loop (tasks and Qt events) until ``predicate()`` holds; fail after ``timeout``."""
-
-    async def poll() -> None:
-        while not predicate():  # noqa: ASYNC110 - the predicate reads Qt state, not an event
-            await asyncio.sleep(0.01)
-
-    try:
-        run(loop, poll(), timeout)
-    except TimeoutError:
-        raise AssertionError(f"condition not met within {timeout} s") from None
-
-
-def settle(loop: asyncio.AbstractEventLoop, turns: int = 3) -> None:
-    """Let zero-delay timers and ready callbacks run a few loop turns."""
-
-    async def spin() -> None:
-        for _ in range(turns):
-            await asyncio.sleep(0)
-
-    run(loop, spin())
 
 
 def loaded_settings(tmp_root: Any, **overrides: Any) -> LoadedSettings:

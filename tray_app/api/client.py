@@ -18,8 +18,8 @@ from typing import Any
 import aiohttp
 import msgspec
 
+from tray_app.api.errors import ApiError
 from tray_app.api.runtime_file import RuntimeInfo, pid_alive, read_runtime_info
-from tray_app.creation.errors import CreationError
 
 API_PREFIX = "/api/v1"
 
@@ -30,21 +30,9 @@ class NoRunningInstance(Exception):
         super().__init__(f"{message} ({detail})" if detail else message)
 
 
-class ApiClientError(CreationError):
-    """The server refused a request: its stable code, message, field and details, and
-    the HTTP status."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        *,
-        field: str | None = None,
-        details: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(code, message, field=field, details=details)
-        self.status = status
+class ApiClientError(ApiError):
+    """The server refused a request, as the client sees it: the server's stable code,
+    message, field and details, and the HTTP status."""
 
     @property
     def fields(self) -> dict[str, str]:

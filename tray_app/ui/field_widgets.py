@@ -96,54 +96,28 @@ class TextEditor(FieldEditor):
         self.edit.setPlainText("" if value is None else str(value))
 
 
-class IntegerEditor(FieldEditor):
-    """QSpinBox within min/max. An optional field without a default starts "not set"
+class _SpinEditor(FieldEditor):
+    """A spin box within [low, high]. An optional field without a default starts "not set"
     (a sentinel one below the minimum, shown as "—")."""
 
-    def __init__(self, field: Field) -> None:
-        self.spin = QSpinBox()
-        low = _clamp_int(field.min, -_INT_LIMIT)
-        high = _clamp_int(field.max, _INT_LIMIT)
+    def __init__(
+        self, field: Field, spin: QSpinBox | QDoubleSpinBox, low: float, high: float
+    ) -> None:
+        self.spin = spin
         self._nullable = field.default is None
         self._sentinel = low - 1
-        self.spin.setRange(self._sentinel if self._nullable else low, high)
+        self._set_range(self._sentinel if self._nullable else low, high)
         if self._nullable:
-            self.spin.setSpecialValueText(_NOT_SET)
-        self.spin.setCorrectionMode(QAbstractSpinBox.CorrectionMode.CorrectToNearestValue)
-        self.spin.setMinimumWidth(120)
-        super().__init__(field, self.spin)
+            spin.setSpecialValueText(_NOT_SET)
+        spin.setMinimumWidth(120)
+        super().__init__(field, spin)
         self.set_value(field.default)
 
-    def value(self) -> object | None:
-        number = self.spin.value()
-        if self._nullable and number == self._sentinel:
-            return None
-        return number
+    def _set_range(self, low: float, high: float) -> None:
+        raise NotImplementedError
 
-    def set_value(self, value: object | None) -> None:
-        if value is None or isinstance(value, bool):
-            self.spin.setValue(self._sentinel if self._nullable else self.spin.minimum())
-            return
-        try:
-            self.spin.setValue(int(float(str(value))))
-        except ValueError:
-            _log.warning("ignoring non-integer value %r for field %s", value, self.field.id)
-
-
-class NumberEditor(FieldEditor):
-    def __init__(self, field: Field) -> None:
-        self.spin = QDoubleSpinBox()
-        self.spin.setDecimals(_decimals_for(field.default, field.min, field.max))
-        low = float(field.min) if field.min is not None else -_FLOAT_LIMIT
-        high = float(field.max) if field.max is not None else _FLOAT_LIMIT
-        self._nullable = field.default is None
-        self._sentinel = low - 1.0
-        self.spin.setRange(self._sentinel if self._nullable else low, high)
-        if self._nullable:
-            self.spin.setSpecialValueText(_NOT_SET)
-        self.spin.setMinimumWidth(120)
-        super().__init__(field, self.spin)
-        self.set_value(field.default)
+    def _show(self, number: float) -> None:
+        raise NotImplementedError
 
     def value(self) -> object | None:
         number = self.spin.value()
@@ -153,12 +127,51 @@ class NumberEditor(FieldEditor):
 
     def set_value(self, value: object | None) -> None:
         if value is None or isinstance(value, bool):
-            self.spin.setValue(self._sentinel if self._nullable else self.spin.minimum())
+            self._show(self._sentinel if self._nullable else self.spin.minimum())
             return
         try:
-            self.spin.setValue(float(str(value)))
+            self._show(float(str(value)))
         except ValueError:
-            _log.warning("ignoring non-number value %r for field %s", value, self.field.id)
+            _log.warning(
+                "ignoring non-%s value %r for field %s", self.field.type, value, self.field.id
+            )
+
+
+class IntegerEditor(_SpinEditor):
+    """A QSpinBox (whole numbers, fractions cut off) within the field's min/max."""
+
+    spin: QSpinBox
+
+    def __init__(self, field: Field) -> None:
+        spin = QSpinBox()
+        spin.setCorrectionMode(QAbstractSpinBox.CorrectionMode.CorrectToNearestValue)
+        low = _clamp_int(field.min, -_INT_LIMIT)
+        super().__init__(field, spin, low, _clamp_int(field.max, _INT_LIMIT))
+
+    def _set_range(self, low: float, high: float) -> None:
+        self.spin.setRange(int(low), int(high))
+
+    def _show(self, number: float) -> None:
+        self.spin.setValue(int(number))
+
+
+class NumberEditor(_SpinEditor):
+    """A QDoubleSpinBox within the field's min/max, with enough decimals for its values."""
+
+    spin: QDoubleSpinBox
+
+    def __init__(self, field: Field) -> None:
+        spin = QDoubleSpinBox()
+        spin.setDecimals(_decimals_for(field.default, field.min, field.max))  # before the range
+        low = float(field.min) if field.min is not None else -_FLOAT_LIMIT
+        high = float(field.max) if field.max is not None else _FLOAT_LIMIT
+        super().__init__(field, spin, low, high)
+
+    def _set_range(self, low: float, high: float) -> None:
+        self.spin.setRange(low, high)
+
+    def _show(self, number: float) -> None:
+        self.spin.setValue(number)
 
 
 class BooleanEditor(FieldEditor):

@@ -232,6 +232,8 @@ class DesktopApp:
         service_kwargs: dict[str, Any] = {
             "activate_callback": self.activate,
             "port": self._api_port,
+            # An idle tray should stay small: Copier loads when creating starts.
+            "prewarm": False,
         }
         if self._clock is not None:
             service_kwargs["clock"] = self._clock
@@ -410,8 +412,10 @@ class DesktopApp:
             elif command is Command.TOGGLE_AUTOSTART:
                 self.toggle_autostart()
             elif command is Command.NEW_PROJECT:
+                self.service.warm_up_soon()
                 self.actions.new_session("project")
             elif command is Command.NEW_RUN:
+                self.service.warm_up_soon()
                 self.actions.new_session("run")
             elif command is Command.SHOW_SESSIONS:
                 self.actions.show_sessions_window(NO_TRAY_REASON if self.no_tray else None)

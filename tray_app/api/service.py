@@ -34,8 +34,10 @@ class ExlabService:
         port: int = 0,
         activate_callback: Callable[[], None] | None = None,
         publish_runtime: bool = True,
+        prewarm: bool = True,
     ) -> None:
         self.loaded = loaded
+        self._prewarm_on_start = prewarm
         self.settings: Settings = loaded.settings
         settings = self.settings
         self.store = SessionStore(
@@ -56,6 +58,7 @@ class ExlabService:
             publish_runtime=publish_runtime,
         )
         self._prewarm: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Task[None] | None = None
 
     @property
@@ -63,9 +66,23 @@ class ExlabService:
         return self.api.url
 
     async def start(self) -> None:
-        """Serve first, then warm the pipeline up in the background (Copier's import is slow)."""
+        """Serve first, then warm the pipeline up in the background (Copier's import is slow).
+
+        With ``prewarm=False`` the warm-up waits for :meth:`warm_up_soon`: the tray
+        keeps Copier (~38 MiB) out of memory until the operator starts creating.
+        """
+        self._loop = asyncio.get_running_loop()
         await self.api.start()
-        self._prewarm = asyncio.create_task(self._warm_up(), name="exlab-prewarm")
+        if self._prewarm_on_start:
+            self.warm_up_soon()
+
+    def warm_up_soon(self) -> None:
+        """Start the pipeline warm-up in the background, once.
+
+        Callable from Qt slots that run outside a loop turn, hence the stored loop.
+        """
+        if self._prewarm is None and self._stopping is None and self._loop is not None:
+            self._prewarm = self._loop.create_task(self._warm_up(), name="exlab-prewarm")
 
     async def stop(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109 - the shared contract
         """Refuse new sessions, let running ones finish briefly, cancel the rest, stop the API.

@@ -266,6 +266,54 @@ def make_editor(field: Field) -> FieldEditor:
     return _EDITORS.get(field.type, LineEditor)(field)
 
 
+def error_label(object_name: str) -> QLabel:
+    """A hidden, word-wrapping error line in the error colour."""
+    label = QLabel()
+    label.setObjectName(object_name)
+    label.setWordWrap(True)
+    label.setStyleSheet(ERROR_TEXT_STYLE)
+    label.hide()
+    return label
+
+
+def hint_label(text: str, object_name: str) -> QLabel:
+    """A muted, word-wrapping hint under an input."""
+    label = QLabel(text)
+    label.setObjectName(object_name)
+    label.setWordWrap(True)
+    label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+    label.setStyleSheet(HINT_STYLE)
+    return label
+
+
+class FieldCell(QWidget):
+    """The field column of one form row: the input, its hint (if any) and its error line.
+
+    Object names are ``hint_<key>`` and ``error_<key>``.
+    """
+
+    def __init__(
+        self, key: str, editor: QWidget, *, hint: str | None = None, compact: bool = False
+    ) -> None:
+        super().__init__()
+        # The cell spans the field column so hints wrap at its full width; compact
+        # inputs keep their natural width at its left.
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        if compact:
+            column.addWidget(editor, 0, Qt.AlignmentFlag.AlignLeft)
+        else:
+            column.addWidget(editor)
+        self.hint: QLabel | None = None
+        if hint:
+            self.hint = hint_label(hint, f"hint_{key}")
+            column.addWidget(self.hint)
+        self.error = error_label(f"error_{key}")
+        column.addWidget(self.error)
+
+
 class FieldForm(QWidget):
     """A form of field editors, each with its label (``*`` when required), a muted hint
     and an error line shown by :meth:`show_errors`."""
@@ -291,32 +339,11 @@ class FieldForm(QWidget):
     def _add_row(self, field: Field) -> None:
         editor = make_editor(field)
         self.editors[field.id] = editor
-        cell = QWidget()
-        # The cell spans the field column so hints wrap at its full width; compact
-        # editors (numbers, dates, choices) keep their natural width inside it.
-        cell.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        column = QVBoxLayout(cell)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.setSpacing(2)
-        if isinstance(editor, LineEditor | TextEditor):
-            column.addWidget(editor.widget)
-        else:
-            column.addWidget(editor.widget, 0, Qt.AlignmentFlag.AlignLeft)
-        if field.hint:
-            hint = QLabel(field.hint)
-            hint.setObjectName(f"hint_{field.id}")
-            hint.setWordWrap(True)
-            hint.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-            hint.setStyleSheet(HINT_STYLE)
-            column.addWidget(hint)
-        error = QLabel()
-        error.setObjectName(f"error_{field.id}")
-        error.setWordWrap(True)
-        error.setStyleSheet(ERROR_TEXT_STYLE)
-        error.setAccessibleName(f"Problem with {field.label or field.id}")
-        error.hide()
-        column.addWidget(error)
-        self._errors[field.id] = error
+        # Numbers, dates and choices keep their natural width; text editors grow.
+        compact = not isinstance(editor, LineEditor | TextEditor)
+        cell = FieldCell(field.id, editor.widget, hint=field.hint, compact=compact)
+        cell.error.setAccessibleName(f"Problem with {field.label or field.id}")
+        self._errors[field.id] = cell.error
         text = field.label or field.id
         if isinstance(editor, BooleanEditor):
             # The check box carries its own label; the form label only marks required.

@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
-    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -33,10 +32,11 @@ from tray_app.creation.requests import CreateRequest, ProjectRequest, RunRequest
 from tray_app.creation.validation import RESERVED_VARIABLES
 from tray_app.ui.async_bridge import error_message, run_async
 from tray_app.ui.field_widgets import (
-    ERROR_TEXT_STYLE,
     HINT_STYLE,
+    FieldCell,
     FieldForm,
     choice_value,
+    error_label,
     fields_from_questions,
 )
 
@@ -179,20 +179,12 @@ class NewSessionDialog(QDialog):
         self.variables_box = QGroupBox("Template variables")
         self.variables_box.setObjectName("variables_box")
         self.variables_layout = QVBoxLayout(self.variables_box)
-        self.variables_error = QLabel()
-        self.variables_error.setObjectName("error_variables")
-        self.variables_error.setWordWrap(True)
-        self.variables_error.setStyleSheet(ERROR_TEXT_STYLE)
-        self.variables_error.hide()
+        self.variables_error = error_label("error_variables")
         self.variables = FieldForm([])
         self.variables_layout.addWidget(self.variables)
         self.variables_layout.addWidget(self.variables_error)
 
-        self.general_error = QLabel()
-        self.general_error.setObjectName("error_general")
-        self.general_error.setWordWrap(True)
-        self.general_error.setStyleSheet(ERROR_TEXT_STYLE)
-        self.general_error.hide()
+        self.general_error = error_label("error_general")
 
         self.buttons = QDialogButtonBox()
         self.create_button = QPushButton("Create")
@@ -234,32 +226,10 @@ class NewSessionDialog(QDialog):
     ) -> None:
         widget.setObjectName(f"field_{key}")
         widget.setAccessibleName(text)
-        cell = QWidget()
-        # The cell spans the field column (hints wrap at its width); compact
-        # inputs keep their natural width at its left.
-        cell.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        column = QVBoxLayout(cell)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.setSpacing(2)
-        if compact:
-            column.addWidget(widget, 0, Qt.AlignmentFlag.AlignLeft)
-        else:
-            column.addWidget(widget)
-        if hint:
-            hint_label = QLabel(hint)
-            hint_label.setObjectName(f"hint_{key}")
-            self.hints[key] = hint_label
-            hint_label.setWordWrap(True)
-            hint_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-            hint_label.setStyleSheet(HINT_STYLE)
-            column.addWidget(hint_label)
-        error = QLabel()
-        error.setObjectName(f"error_{key}")
-        error.setWordWrap(True)
-        error.setStyleSheet(ERROR_TEXT_STYLE)
-        error.hide()
-        column.addWidget(error)
-        self.errors[key] = error
+        cell = FieldCell(key, widget, hint=hint, compact=compact)
+        if cell.hint is not None:
+            self.hints[key] = cell.hint
+        self.errors[key] = cell.error
         label = QLabel(f"{text} *" if required else text)
         label.setBuddy(widget)
         self.form.addRow(label, cell)

@@ -32,7 +32,7 @@ from tray_app.sessions.states import TERMINAL_STATES, SessionState
 from tray_app.sessions.store import Change, SessionStore
 from tray_app.ui.async_bridge import error_message, run_async
 from tray_app.ui.cancel_confirm import ask_cancel
-from tray_app.ui.field_widgets import ERROR_TEXT_STYLE, HINT_STYLE, FieldForm
+from tray_app.ui.field_widgets import HINT_STYLE, FieldForm, error_label
 from tray_app.ui.wording import session_title, was_abandoned
 
 _log = logging.getLogger(__name__)
@@ -103,11 +103,7 @@ class PromptDialog(QDialog):
         self.banner.setObjectName("prompt_banner")
         self.banner.setWordWrap(True)
         self.banner.hide()
-        self.general_error = QLabel()
-        self.general_error.setObjectName("prompt_error")
-        self.general_error.setWordWrap(True)
-        self.general_error.setStyleSheet(ERROR_TEXT_STYLE)
-        self.general_error.hide()
+        self.general_error = error_label("prompt_error")
 
         self.form = FieldForm([])
         self.scroll_area = QScrollArea()

@@ -21,8 +21,8 @@ MIN_MEMORY_MB = 64
 MAX_MEMORY_MB = 65536
 
 
-class PluginManifest(msgspec.Struct, kw_only=True):
-    """What ``plugin.toml`` declares, plus ``path``: the plugin's folder (set by discovery)."""
+class _ManifestFields(msgspec.Struct, kw_only=True):
+    """The keys ``plugin.toml`` may set, with their defaults."""
 
     name: str
     version: str
@@ -31,6 +31,11 @@ class PluginManifest(msgspec.Struct, kw_only=True):
     extensions: list[str] = msgspec.field(default_factory=list)
     timeout_s: float = 30.0
     memory_mb: int = 512
+
+
+class PluginManifest(_ManifestFields, kw_only=True):
+    """What ``plugin.toml`` declares, plus ``path``: the plugin's folder (set by discovery)."""
+
     path: Path = Path()
 
     @property
@@ -38,16 +43,8 @@ class PluginManifest(msgspec.Struct, kw_only=True):
         return self.path / self.entry
 
 
-class _ManifestFile(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class _ManifestFile(_ManifestFields, forbid_unknown_fields=True, kw_only=True):
     """The on-disk schema; ``path`` is not something a manifest may set."""
-
-    name: str
-    version: str
-    entry: str = "plugin.py"
-    description: str = ""
-    extensions: list[str] = msgspec.field(default_factory=list)
-    timeout_s: float = 30.0
-    memory_mb: int = 512
 
 
 class ManifestError(ValueError):

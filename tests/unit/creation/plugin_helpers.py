@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from pathlib import Path
 from typing import Any
 
 import msgspec
+import pytest
 
 from tray_app.creation.plugins.manifest import PluginManifest, load_manifest
 
@@ -68,6 +70,24 @@ async def wait_until(predicate: Any, within: float = 10.0) -> None:
         if loop.time() > deadline:
             raise AssertionError(f"condition not met within {within} s")
         await asyncio.sleep(0.01)
+
+
+async def cancel_and_check_group_killed(task: asyncio.Task[Any], pids_file: Path) -> int:
+    """Cancel ``task`` once its plugin wrote ``pids_file`` (worker and child pid); check the
+    cancellation comes back fast with the worker reaped and its child gone. Returns the
+    worker's pid."""
+    await wait_until(pids_file.exists)
+    worker_pid, child_pid = map(int, pids_file.read_text().split())  # noqa: ASYNC240 - tiny file
+    assert not process_gone(child_pid)
+
+    started = time.monotonic()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert time.monotonic() - started < 2.0
+    assert process_gone(worker_pid)  # reaped by the host
+    await wait_until(lambda: process_gone(child_pid), within=2)
+    return worker_pid
 
 
 #: A plugin that reports what its worker looks like from inside, or misbehaves

@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from plugin_helpers import fixture_manifest, make_payload, matching, process_gone, wait_until
+from plugin_helpers import (
+    cancel_and_check_group_killed,
+    fixture_manifest,
+    make_payload,
+    matching,
+    process_gone,
+    wait_until,
+)
 
 from tray_app.creation.plugins import host
 from tray_app.creation.plugins.host import DEFAULT_OUTPUT_CAP, run_plugin, worker_command
@@ -185,18 +192,7 @@ async def test_a_child_left_running_is_killed_after_the_run(destination: Path) -
 
 async def test_cancellation_kills_the_whole_process_group_at_once(destination: Path) -> None:
     task = asyncio.create_task(run_mode(destination, "grandchild"))
-    pids_file = destination / "pids.txt"
-    await wait_until(pids_file.exists)
-    worker_pid, grandchild_pid = map(int, pids_file.read_text().split())
-    assert not process_gone(grandchild_pid)
-
-    started = time.monotonic()
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    assert time.monotonic() - started < 2.0
-    assert process_gone(worker_pid)  # reaped by the host
-    await wait_until(lambda: process_gone(grandchild_pid), within=2)
+    await cancel_and_check_group_killed(task, destination / "pids.txt")
 
 
 @pytest.mark.parametrize(

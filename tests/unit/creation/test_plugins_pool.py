@@ -17,6 +17,7 @@ import pytest
 from pipeline_helpers import PLATE_ANSWERS, finish, make_project, run_request
 from plugin_helpers import (
     PROBE_PLUGIN,
+    cancel_and_check_group_killed,
     make_payload,
     make_plugin,
     process_gone,
@@ -134,18 +135,7 @@ async def test_cancel_kills_the_group_and_the_next_spare_is_ready(
     pool: WorkerPool, probe: PluginManifest, destination: Path
 ) -> None:
     task = asyncio.create_task(call(pool, probe, destination, "sleep"))
-    pids_file = destination / "pids.txt"
-    await wait_until(pids_file.exists)
-    worker_pid, child_pid = map(int, pids_file.read_text().split())
-    assert not process_gone(child_pid)
-
-    started = time.monotonic()
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    assert time.monotonic() - started < 2.0
-    assert process_gone(worker_pid)  # reaped by the host
-    await wait_until(lambda: process_gone(child_pid), within=2)
+    worker_pid = await cancel_and_check_group_killed(task, destination / "pids.txt")
     await next_spare(pool, worker_pid)
     assert (await call(pool, probe, destination)).status == "ok"
 

@@ -85,6 +85,22 @@ async def make_project(
     return Path(session.destination or "")
 
 
+async def start_plugin_run(
+    controller: CreationController,
+    store: SessionStore,
+    template_dir: Path,
+    plugin_dir: Path,
+    plugin: str,
+    code: str,
+) -> dict[str, Any]:
+    """Install plugin ``plugin`` (module body ``code``) and a run template ``<plugin>-run``
+    that runs only it, make the project, and start a run on that template: its handle."""
+    write_plugin(plugin_dir, plugin, code)
+    plugin_template(template_dir, f"{plugin}-run", [plugin])
+    await make_project(controller, store)
+    return await controller.create_run(run_request(template=f"{plugin}-run"))
+
+
 def write_template(
     root: Path, name: str, copier_yml: str, files: dict[str, str] | None = None
 ) -> Path:

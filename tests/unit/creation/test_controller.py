@@ -15,12 +15,11 @@ from pipeline_helpers import (
     START,
     finish,
     make_project,
-    plugin_template,
     project_request,
     run_request,
+    start_plugin_run,
     wait_state,
     with_settings,
-    write_plugin,
     write_template,
 )
 
@@ -290,10 +289,9 @@ async def test_cancel_during_a_plugin_kills_the_worker(
     plugin_dir: Path,
     discard: bool,
 ) -> None:
-    write_plugin(plugin_dir, "sleepy", SLEEPY_PLUGIN)
-    plugin_template(template_dir, "sleepy-run", ["sleepy"])
-    await make_project(controller, store)
-    handle = await controller.create_run(run_request(template="sleepy-run"))
+    handle = await start_plugin_run(
+        controller, store, template_dir, plugin_dir, "sleepy", SLEEPY_PLUGIN
+    )
     sid = handle["session_id"]
     marker = Path(handle["destination"]) / "plugin.pid"
     await wait_for_file(marker)
@@ -333,10 +331,9 @@ async def test_resume_and_cancel_errors(
         with pytest.raises(CreationError) as unknown:
             await call
         assert unknown.value.code == "session_not_found"
-    write_plugin(plugin_dir, "sleepy", SLEEPY_PLUGIN)
-    plugin_template(template_dir, "sleepy-run", ["sleepy"])
-    await make_project(controller, store)
-    handle = await controller.create_run(run_request(template="sleepy-run"))
+    handle = await start_plugin_run(
+        controller, store, template_dir, plugin_dir, "sleepy", SLEEPY_PLUGIN
+    )
     await wait_for_file(Path(handle["destination"]) / "plugin.pid")
     with pytest.raises(CreationError) as busy:
         await controller.resume(handle["session_id"], {})

@@ -17,6 +17,7 @@ from pipeline_helpers import (
     plugin_template,
     project_request,
     run_request,
+    start_plugin_run,
     wait_state,
     with_settings,
     write_plugin,
@@ -173,10 +174,10 @@ def run(payload):
 async def test_two_prompts_in_a_row_merge_their_answers(
     controller: CreationController, store: SessionStore, template_dir: Path, plugin_dir: Path
 ) -> None:
-    write_plugin(plugin_dir, "two_questions", TWO_QUESTIONS)
-    plugin_template(template_dir, "asking-run", ["two_questions"])
-    await make_project(controller, store)
-    sid = (await controller.create_run(run_request(template="asking-run")))["session_id"]
+    handle = await start_plugin_run(
+        controller, store, template_dir, plugin_dir, "two_questions", TWO_QUESTIONS
+    )
+    sid = handle["session_id"]
     first = await wait_state(store, sid, SessionState.INPUT_REQUIRED)
     assert first.pending_input and first.pending_input["reason"] == "who?"
     await controller.resume(sid, {"operator_initials": "AL"})
@@ -293,10 +294,9 @@ def run(payload):
 async def test_an_envelope_over_one_mib_is_read_whole(
     controller: CreationController, store: SessionStore, template_dir: Path, plugin_dir: Path
 ) -> None:
-    write_plugin(plugin_dir, "chatty", BIG_BUT_FINE)
-    plugin_template(template_dir, "chatty-run", ["chatty"])
-    await make_project(controller, store)
-    handle = await controller.create_run(run_request(template="chatty-run"))
+    handle = await start_plugin_run(
+        controller, store, template_dir, plugin_dir, "chatty", BIG_BUT_FINE
+    )
     session = await finish(store, handle["session_id"])
     assert session.state is SessionState.DONE and session.result is not None
     assert session.result["warnings"] == []

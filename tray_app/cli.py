@@ -97,12 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
             '(3, true, "007"), else as text; repeatable',
         )
         sub.add_argument("--watch", action="store_true", help="then watch it until it ends")
-        sub.add_argument(
-            "--answers",
-            type=Path,
-            metavar="FILE",
-            help="with --watch: answer prompts from this JSON or TOML file",
-        )
+        _add_answers_option(sub, "with --watch: answer prompts from this JSON or TOML file")
 
     listing = commands.add_parser("list", parents=[json_flag], help="list sessions")
     listing.add_argument("--state", help="only these states, comma-separated (e.g. input_required)")
@@ -114,12 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
         "watch", parents=[json_flag], help="follow a session until it ends, answering prompts"
     )
     watch.add_argument("session_id", metavar="ID")
-    watch.add_argument(
-        "--answers",
-        type=Path,
-        metavar="FILE",
-        help="answer prompts from this JSON or TOML file instead of asking",
-    )
+    _add_answers_option(watch, "answer prompts from this JSON or TOML file instead of asking")
 
     answer = commands.add_parser("answer", parents=[json_flag], help="answer a pending prompt")
     answer.add_argument("session_id", metavar="ID")
@@ -129,6 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
     cancel.add_argument("session_id", metavar="ID")
     cancel.add_argument("--discard", action="store_true", help="also remove its partial folder")
     return parser
+
+
+def _add_answers_option(parser: argparse.ArgumentParser, help_text: str) -> None:
+    """``--answers FILE``: prompt answers read from a JSON or TOML file."""
+    parser.add_argument("--answers", type=Path, metavar="FILE", help=help_text)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -129,7 +129,8 @@ def latency_figures(rounds: int = 200) -> dict[str, float]:
     import qasync
     from PySide6.QtWidgets import QApplication
 
-    from tests.qt.tray_fixtures import FakeClock, done, running
+    from tests.qt.tray_fixtures import done, running
+    from tests.support.clock import FakeClock
     from tray_app.sessions.states import SessionState
     from tray_app.sessions.store import Retention, SessionStore
     from tray_app.ui.tray import Tray

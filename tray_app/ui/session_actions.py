@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication
@@ -19,11 +19,14 @@ from tray_app.sessions.states import SessionState
 from tray_app.sessions.store import SessionStore
 from tray_app.ui.async_bridge import error_message, run_async
 from tray_app.ui.cancel_confirm import ask_cancel
-from tray_app.ui.details_dialog import DetailsDialog, session_details_text
-from tray_app.ui.new_session_dialog import NewSessionDialog
-from tray_app.ui.prompt_dialog import PromptDialog
-from tray_app.ui.sessions_window import SessionsWindow
 from tray_app.ui.wording import session_title
+
+if TYPE_CHECKING:
+    # The dialogs load on first use: an idle tray should not hold their code.
+    from tray_app.ui.details_dialog import DetailsDialog
+    from tray_app.ui.new_session_dialog import NewSessionDialog
+    from tray_app.ui.prompt_dialog import PromptDialog
+    from tray_app.ui.sessions_window import SessionsWindow
 
 _log = logging.getLogger(__name__)
 
@@ -68,6 +71,8 @@ class SessionActions(QObject):
             # It moved on meanwhile (answered elsewhere, abandoned): say where it stands.
             self.show_details(session_id)
             return
+        from tray_app.ui.prompt_dialog import PromptDialog
+
         dialog = PromptDialog(self.store, self.controller, session_id)
         self.prompts[session_id] = dialog
         dialog.session_released.connect(lambda sid: self.prompts.pop(sid, None))
@@ -81,6 +86,8 @@ class SessionActions(QObject):
         if self.store.get(session_id) is None:
             self.action_failed.emit(session_id, "That session is no longer kept.")
             return
+        from tray_app.ui.details_dialog import DetailsDialog
+
         dialog = DetailsDialog(self.store, session_id)
         self.details[session_id] = dialog
         dialog.copy_requested.connect(self.copy_details)
@@ -143,6 +150,8 @@ class SessionActions(QObject):
         if session is None:
             self.action_failed.emit(session_id, "That session is no longer kept.")
             return
+        from tray_app.ui.details_dialog import session_details_text
+
         QGuiApplication.clipboard().setText(session_details_text(session))
 
     # ---- new sessions and the window ----------------------------------------------------------
@@ -152,6 +161,8 @@ class SessionActions(QObject):
         if existing is not None:
             _bring_forward(existing)
             return
+        from tray_app.ui.new_session_dialog import NewSessionDialog
+
         dialog = NewSessionDialog(kind, self.controller, self.settings)
         self.new_dialogs[kind] = dialog
         dialog.created.connect(self.session_created.emit)
@@ -168,6 +179,8 @@ class SessionActions(QObject):
         """Show the sessions window; ``reason`` says at its top why it is shown."""
         window = self.sessions_window
         if window is None:
+            from tray_app.ui.sessions_window import SessionsWindow
+
             window = SessionsWindow(
                 self.store, self, reason=reason, quit_on_close=self._quit_on_close
             )

@@ -121,3 +121,11 @@ def start_waiting_run(
     session = store.get(session_id)
     assert session is not None and session.state is SessionState.INPUT_REQUIRED, session
     return session_id
+
+
+@pytest.fixture(name="waiting")
+def waiting_fixture(
+    qloop: asyncio.AbstractEventLoop, controller: Any, store: SessionStore, settings: Settings
+) -> str:
+    """A real run whose plate_map plugin waits for input: its session id."""
+    return start_waiting_run(qloop, controller, store, settings)

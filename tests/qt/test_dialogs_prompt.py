@@ -28,26 +28,18 @@ from tests.qt.dialog_fixtures import (  # noqa: F401 - fixtures used by name
     is_alive,
     qloop_fixture,
     settings_fixture,
-    start_waiting_run,
     store_fixture,
+    waiting_fixture,
     widgets_fixture,
 )
 from tests.qt.loop_helpers import run, settle, wait_until
 from tests.support.clock import FakeClock
-from tray_app.config import Settings
 from tray_app.creation.errors import CreationError
 from tray_app.sessions.states import SessionState
 from tray_app.sessions.store import SessionStore
 from tray_app.ui.prompt_dialog import PromptDialog
 
 pytestmark = pytest.mark.usefixtures("qtbot")
-
-
-@pytest.fixture
-def waiting(
-    qloop: asyncio.AbstractEventLoop, controller: Any, store: SessionStore, settings: Settings
-) -> str:
-    return start_waiting_run(qloop, controller, store, settings)
 
 
 def open_dialog(

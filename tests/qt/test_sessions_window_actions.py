@@ -18,8 +18,8 @@ from tests.qt.dialog_fixtures import (  # noqa: F401 - fixtures used by name
     controller_fixture,
     qloop_fixture,
     settings_fixture,
-    start_waiting_run,
     store_fixture,
+    waiting_fixture,
 )
 from tests.qt.loop_helpers import run, settle, wait_until
 from tray_app.config import Settings
@@ -67,12 +67,10 @@ def failures(actions: SessionActions) -> list[tuple[str, str]]:
 def test_cancel_from_the_window_asks_then_cancels(
     choice: str,
     qloop: asyncio.AbstractEventLoop,
-    controller: Any,
     store: SessionStore,
-    settings: Settings,
     actions: SessionActions,
+    waiting: str,
 ) -> None:
-    waiting = start_waiting_run(qloop, controller, store, settings)
     folder = Path(store.get(waiting).destination or "")  # type: ignore[union-attr]
     actions.show_sessions_window()
     window = actions.sessions_window
@@ -94,12 +92,10 @@ def test_cancel_from_the_window_asks_then_cancels(
 
 def test_go_back_leaves_the_session_running(
     qloop: asyncio.AbstractEventLoop,
-    controller: Any,
     store: SessionStore,
-    settings: Settings,
     actions: SessionActions,
+    waiting: str,
 ) -> None:
-    waiting = start_waiting_run(qloop, controller, store, settings)
     actions.cancel(waiting)
     actions.confirm_boxes[waiting].findChild(QPushButton, "keep_editing").click()
     settle(qloop)
@@ -109,12 +105,10 @@ def test_go_back_leaves_the_session_running(
 
 def test_cancel_with_the_prompt_open_asks_in_the_prompt(
     qloop: asyncio.AbstractEventLoop,
-    controller: Any,
     store: SessionStore,
-    settings: Settings,
     actions: SessionActions,
+    waiting: str,
 ) -> None:
-    waiting = start_waiting_run(qloop, controller, store, settings)
     actions.open_prompt(waiting)
     actions.open_prompt(waiting)  # focus, not a second dialog
     assert list(actions.prompts) == [waiting]
@@ -130,14 +124,12 @@ def test_cancel_with_the_prompt_open_asks_in_the_prompt(
 def test_open_folder_opens_the_destination_or_says_why_not(
     qtbot: QtBot,
     qloop: asyncio.AbstractEventLoop,
-    controller: Any,
     store: SessionStore,
-    settings: Settings,
     actions: SessionActions,
     opened_urls: list[QUrl],
+    waiting: str,
 ) -> None:
     seen = failures(actions)
-    waiting = start_waiting_run(qloop, controller, store, settings)
     destination = store.get(waiting).destination  # type: ignore[union-attr]
     actions.open_folder(waiting)
     assert [url.toLocalFile() for url in opened_urls] == [destination]
@@ -154,11 +146,9 @@ def test_open_folder_opens_the_destination_or_says_why_not(
 def test_a_prompt_for_a_session_that_moved_on_shows_its_details(
     qloop: asyncio.AbstractEventLoop,
     controller: Any,
-    store: SessionStore,
-    settings: Settings,
     actions: SessionActions,
+    waiting: str,
 ) -> None:
-    waiting = start_waiting_run(qloop, controller, store, settings)
     run(qloop, controller.cancel(waiting, False))
     actions.open_prompt(waiting)  # e.g. from a stale notification
     assert actions.prompts == {}

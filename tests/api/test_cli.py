@@ -42,6 +42,16 @@ async def new_project(capsys: pytest.CaptureFixture[str]) -> None:
     capsys.readouterr()
 
 
+async def new_run(capsys: pytest.CaptureFixture[str], label: str) -> dict[str, Any]:
+    """In the project of :func:`new_project`, open run ``label`` (``--json``): its handle."""
+    assert (
+        await run_cli("new", "run", "-e", "DEMO", "-p", "Demo", "-o", "a", "-l", label, "--json")
+        == 0
+    )
+    handle: dict[str, Any] = json.loads(capsys.readouterr().out)
+    return handle
+
+
 async def test_no_running_instance_is_exit_3(capsys: pytest.CaptureFixture[str]) -> None:
     assert await run_cli("list") == 3
     assert "no running ExLab Tray found" in capsys.readouterr().err
@@ -95,10 +105,7 @@ async def test_watch_json_with_a_toml_answers_file_scoped_by_plugin(
     service: ExlabService, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     await new_project(capsys)
-    assert (
-        await run_cli("new", "run", "-e", "DEMO", "-p", "Demo", "-o", "a", "-l", "t", "--json") == 0
-    )
-    handle = json.loads(capsys.readouterr().out)
+    handle = await new_run(capsys, "t")
     answers = write(
         tmp_path / "answers.toml",
         '[plate_map]\nsample_count = 4\nplate_type = "384-well"\nprep_date = "2026-01-06"\n',
@@ -115,10 +122,7 @@ async def test_watch_prompts_on_the_terminal_and_reasks_refused_fields(
     service: ExlabService, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await new_project(capsys)
-    assert (
-        await run_cli("new", "run", "-e", "DEMO", "-p", "Demo", "-o", "a", "-l", "i", "--json") == 0
-    )
-    session_id = json.loads(capsys.readouterr().out)["session_id"]
+    session_id = (await new_run(capsys, "i"))["session_id"]
     # sample_count, plate_type (default), prep_date (bad), controls, notes; then the fix.
     typed = "12\n\n2026-02-31\nno\n\n2026-02-03\n"
     monkeypatch.setattr("sys.stdin", io.StringIO(typed))
@@ -136,10 +140,7 @@ async def test_watch_gives_up_cleanly_when_the_terminal_closes(
     service: ExlabService, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await new_project(capsys)
-    assert (
-        await run_cli("new", "run", "-e", "DEMO", "-p", "Demo", "-o", "a", "-l", "e", "--json") == 0
-    )
-    session_id = json.loads(capsys.readouterr().out)["session_id"]
+    session_id = (await new_run(capsys, "e"))["session_id"]
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
     assert await run_cli("watch", session_id) == 1
     assert "still waiting" in capsys.readouterr().err
@@ -150,10 +151,7 @@ async def test_answer_list_show_cancel(
     service: ExlabService, capsys: pytest.CaptureFixture[str]
 ) -> None:
     await new_project(capsys)
-    assert (
-        await run_cli("new", "run", "-e", "DEMO", "-p", "Demo", "-o", "a", "-l", "x", "--json") == 0
-    )
-    first = json.loads(capsys.readouterr().out)["session_id"]
+    first = (await new_run(capsys, "x"))["session_id"]
     assert await run_cli("new", "run", "-e", "DEMO", "-p", "Demo", "-o", "a", "-l", "y") == 0
     assert "Opened session" in capsys.readouterr().out
 
@@ -216,10 +214,7 @@ async def test_a_session_cancelled_elsewhere_ends_the_questions_at_once(
     service: ExlabService, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await new_project(capsys)
-    assert (
-        await run_cli("new", "run", "-e", "DEMO", "-p", "Demo", "-o", "a", "-l", "c", "--json") == 0
-    )
-    session_id = json.loads(capsys.readouterr().out)["session_id"]
+    session_id = (await new_run(capsys, "c"))["session_id"]
     read_end, write_end = os.pipe()  # a terminal where nobody types
     with os.fdopen(read_end) as silent_stdin:
         monkeypatch.setattr("sys.stdin", silent_stdin)

@@ -5,7 +5,9 @@ nothing is left running, and nothing is written outside the destination."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -54,6 +56,21 @@ async def run_mode(destination: Path, mode: str, **variables: Any) -> host.Plugi
         fixture_manifest(**overrides), make_payload(destination, {"mode": mode, **variables}),
         destination,
     )  # fmt: skip
+
+
+def run_worker(
+    command: list[str], stdin: bytes | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    """Start a worker by hand (bounded) with the environment the host gives it."""
+    return subprocess.run(
+        command,
+        input=stdin,
+        capture_output=True,
+        timeout=30,
+        cwd=cwd,
+        env=host.worker_env(),
+        check=False,
+    )
 
 
 async def test_timeout_kills_a_sleeping_plugin(destination: Path) -> None:
@@ -285,34 +302,15 @@ async def test_frozen_style_entry_runs_through_exlab_tray(
 
 
 def test_worker_with_bad_arguments_exits_2_and_prints_nothing(tmp_path: Path) -> None:
-    import subprocess
-
-    done = subprocess.run(
-        [sys.executable, "-m", "tray_app.creation.plugins.worker", "--bogus"],
-        capture_output=True,
-        timeout=30,
-        env=host.worker_env(),
-        check=False,
-    )
+    done = run_worker([sys.executable, "-m", "tray_app.creation.plugins.worker", "--bogus"])
     assert done.returncode == 2
     assert done.stdout == b""
     assert b"bad arguments" in done.stderr
 
 
 def test_worker_answers_a_bad_payload_with_one_error_envelope(tmp_path: Path) -> None:
-    import json
-    import subprocess
-
     manifest = fixture_manifest()
-    done = subprocess.run(
-        worker_command(manifest, tmp_path),
-        input=b"[not json",
-        capture_output=True,
-        timeout=30,
-        cwd=tmp_path,
-        env=host.worker_env(),
-        check=False,
-    )
+    done = run_worker(worker_command(manifest, tmp_path), b"[not json", cwd=tmp_path)
     assert done.returncode == 0
     envelope = json.loads(done.stdout)
     assert envelope["status"] == "error"
@@ -336,18 +334,8 @@ BAD_CALLS: dict[str, Any] = {
 @pytest.mark.parametrize("expected", list(BAD_CALLS))
 def test_a_spare_answers_a_bad_call_with_one_error_envelope(tmp_path: Path, expected: str) -> None:
     """The stdin form: the spec travels with the payload and the worker checks it."""
-    import json
-    import subprocess
-
     spec = host.plugin_call(fixture_manifest(), {}, tmp_path)["plugin"]
-    done = subprocess.run(
-        host.worker_command(),
-        input=json.dumps(BAD_CALLS[expected](spec)).encode(),
-        capture_output=True,
-        timeout=30,
-        env=host.worker_env(),
-        check=False,
-    )
+    done = run_worker(host.worker_command(), json.dumps(BAD_CALLS[expected](spec)).encode())
     assert done.returncode == 0
     envelope = json.loads(done.stdout)
     assert envelope["status"] == "error"
@@ -357,22 +345,13 @@ def test_a_spare_answers_a_bad_call_with_one_error_envelope(tmp_path: Path, expe
 def test_argv_form_takes_paths_relative_to_where_it_starts(tmp_path: Path) -> None:
     """Trying a plugin by hand (README): relative paths still work after the worker
     has moved into the destination folder."""
-    import json
-    import subprocess
-
     (tmp_path / "out").mkdir()
     plugin_dir = os.path.relpath(fixture_manifest().path, tmp_path)
     envelope = {"status": "ok", "message": "by hand"}
     payload = make_payload(tmp_path / "out", {"mode": "wrong_shape", "envelope": envelope})
     argv = ["--plugin-dir", plugin_dir, "--destination", "out"]
-    done = subprocess.run(
-        [sys.executable, "-m", host.WORKER_MODULE, *argv],
-        input=json.dumps(payload).encode(),
-        capture_output=True,
-        timeout=30,
-        cwd=tmp_path,
-        env=host.worker_env(),
-        check=False,
+    done = run_worker(
+        [sys.executable, "-m", host.WORKER_MODULE, *argv], json.dumps(payload).encode(), tmp_path
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == envelope

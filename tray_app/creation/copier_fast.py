@@ -26,7 +26,17 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-__all__ = ["available", "render"]
+__all__ = ["RENDER_OPTIONS", "available", "render"]
+
+#: How every ExLab render runs Copier, on this path and on ``copier.run_copy``: no questions,
+#: no output, no unsafe template features, never overwrite, keep what failed for the error.
+RENDER_OPTIONS: dict[str, Any] = {
+    "defaults": True,
+    "quiet": True,
+    "unsafe": False,
+    "overwrite": False,
+    "cleanup_on_error": False,
+}
 
 #: Distinct template strings cached per environment (paths, defaults, helps...).
 MAX_CACHED_SOURCES = 2000
@@ -131,11 +141,7 @@ def render(template_dir: Path, destination: Path, data: dict[str, Any]) -> None:
         data=data,
         # The operator's personal Copier settings must not change lab folders.
         settings=_settings.SettingsModel(),
-        defaults=True,
-        quiet=True,
-        unsafe=False,
-        overwrite=False,
-        cleanup_on_error=False,
+        **RENDER_OPTIONS,
     )
     template = _template.Template(url=str(template_dir))
     # Pre-filled cached properties: a plain folder, no VCS lookup, no git index sync.

@@ -66,11 +66,7 @@ def _render_public(template_dir: Path, destination: Path, data: dict[str, Any]) 
         destination,
         data=data,
         settings=copier.Settings(),
-        defaults=True,
-        quiet=True,
-        unsafe=False,
-        overwrite=False,
-        cleanup_on_error=False,
+        **copier_fast.RENDER_OPTIONS,
     )
 
 

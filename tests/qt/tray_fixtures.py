@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.support.clock import FakeClock  # noqa: F401 - benchmarks/desktop.py imports it here
 from tray_app.config import LoadedSettings, Settings, default_settings
 from tray_app.sessions.session import Session
 from tray_app.sessions.states import SessionKind, SessionState

@@ -54,8 +54,8 @@ async def receive_json(ws: aiohttp.ClientWebSocketResponse, limit_s: float = 5.0
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(START)
+def clock_start() -> datetime:
+    return START
 
 
 @pytest.fixture

@@ -1,15 +1,15 @@
-"""Fixtures for the creation-pipeline tests: settings on temp folders, a store on a fake
-clock, and a controller that is closed after each test."""
+"""Fixtures for the creation-pipeline tests: the clock's start, settings on temp folders,
+and a controller that is closed after each test (``clock``/``store``: tests/conftest.py)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from pipeline_helpers import START
 
-from tests.support.clock import FakeClock
 from tray_app import paths
 from tray_app.config import Equipment, Settings
 from tray_app.creation.controller import CreationController
@@ -17,13 +17,8 @@ from tray_app.sessions.store import SessionStore
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(START)
-
-
-@pytest.fixture
-def store(clock: FakeClock) -> SessionStore:
-    return SessionStore(clock=clock)
+def clock_start() -> datetime:
+    return START
 
 
 @pytest.fixture

@@ -1,18 +1,14 @@
-"""Fixtures for the session-engine tests: a fake clock the test moves by hand, a store
-that reads it, and a helper that walks a session along legal edges to any state."""
+"""Fixtures for the session-engine tests: a helper that walks a session along legal edges
+to any state (``clock`` and ``store`` come from tests/conftest.py, on the default start)."""
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 import pytest
 
-from tests.support.clock import FakeClock
 from tray_app.sessions import TRANSITIONS, Session, SessionState, SessionStore
-
-START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
 def shortest_path(target: SessionState) -> list[SessionState]:
@@ -36,16 +32,6 @@ def shortest_path(target: SessionState) -> list[SessionState]:
 
 
 Walk = Callable[[Session, SessionState], Session]
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(START)
-
-
-@pytest.fixture
-def store(clock: FakeClock) -> SessionStore:
-    return SessionStore(clock=clock)
 
 
 @pytest.fixture

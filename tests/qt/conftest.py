@@ -1,15 +1,15 @@
-"""Fixtures of the tray app tests: a fake clock, a store on it, and a qasync loop.
+"""Fixtures of the Qt tests: where their fake clock starts, the tray tests' names for the
+suite's clock and store (``tray_*``), and a qasync loop.
 
-Named ``tray_*`` so they never shadow the dialog tests' own fixtures. Every Qt
-test shares one qasync loop (see ``loop_helpers.shared_qasync_loop``): a fresh
-QEventLoop per test leaves Qt notifiers behind and crashes the process after a
-few dozen tests.
+Every Qt test shares one qasync loop (see ``loop_helpers.shared_qasync_loop``): a fresh
+QEventLoop per test leaves Qt notifiers behind and crashes the process after a few dozen tests.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from datetime import datetime
 
 import pytest
 from PySide6.QtWidgets import QApplication
@@ -21,13 +21,20 @@ from tray_app.sessions.store import SessionStore
 
 
 @pytest.fixture
-def tray_clock() -> FakeClock:
-    return FakeClock(START)
+def clock_start() -> datetime:
+    return START
 
 
 @pytest.fixture
-def tray_store(tray_clock: FakeClock) -> SessionStore:
-    return SessionStore(clock=tray_clock)
+def tray_clock(clock: FakeClock) -> FakeClock:
+    """The suite's ``clock`` fixture (tests/conftest.py) under the tray tests' name."""
+    return clock
+
+
+@pytest.fixture
+def tray_store(store: SessionStore) -> SessionStore:
+    """The suite's ``store`` fixture (on ``clock``) under the tray tests' name."""
+    return store
 
 
 @pytest.fixture

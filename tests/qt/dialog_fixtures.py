@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +14,6 @@ import pytest
 from PySide6.QtWidgets import QApplication
 
 from tests.qt.loop_helpers import loop_for_test, run, wait_until
-from tests.qt.tray_fixtures import START
-from tests.support.clock import FakeClock
 from tray_app import paths
 from tray_app.config import Equipment, Settings
 from tray_app.sessions.store import SessionStore
@@ -29,16 +26,6 @@ def qloop_fixture(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
     # As in the app: a dialog closing must not quit the application (and stop the loop).
     qapp.setQuitOnLastWindowClosed(False)
     yield from loop_for_test(qapp)
-
-
-@pytest.fixture(name="clock")
-def clock_fixture() -> FakeClock:
-    return FakeClock(START)
-
-
-@pytest.fixture(name="store")
-def store_fixture(clock: FakeClock) -> SessionStore:
-    return SessionStore(clock=clock, abandon_after=timedelta(hours=1))
 
 
 @pytest.fixture(name="settings")

@@ -13,13 +13,11 @@ from PySide6.QtWidgets import QComboBox, QFormLayout, QLineEdit, QSpinBox
 from pytestqt.qtbot import QtBot
 
 from tests.qt.dialog_fixtures import (  # noqa: F401 - fixtures used by name
-    clock_fixture,
     controller_fixture,
     is_alive,
     make_project_folder,
     qloop_fixture,
     settings_fixture,
-    store_fixture,
     widgets_fixture,
 )
 from tests.qt.loop_helpers import settle, wait_until

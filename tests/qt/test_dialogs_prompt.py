@@ -23,12 +23,10 @@ from PySide6.QtWidgets import (
 from pytestqt.qtbot import QtBot
 
 from tests.qt.dialog_fixtures import (  # noqa: F401 - fixtures used by name
-    clock_fixture,
     controller_fixture,
     is_alive,
     qloop_fixture,
     settings_fixture,
-    store_fixture,
     waiting_fixture,
     widgets_fixture,
 )

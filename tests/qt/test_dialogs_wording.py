@@ -10,9 +10,7 @@ import pytest
 from PySide6.QtWidgets import QWidget
 
 from tests.qt.dialog_fixtures import (  # noqa: F401 - fixtures used by name
-    clock_fixture,
     qloop_fixture,
-    store_fixture,
 )
 from tests.qt.loop_helpers import settle
 from tests.support.clock import FakeClock

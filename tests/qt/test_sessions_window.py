@@ -13,10 +13,8 @@ from PySide6.QtWidgets import QApplication, QPushButton
 from pytestqt.qtbot import QtBot
 
 from tests.qt.dialog_fixtures import (  # noqa: F401 - fixtures used by name
-    clock_fixture,
     qloop_fixture,
     settings_fixture,
-    store_fixture,
 )
 from tests.qt.loop_helpers import settle
 from tests.support.clock import FakeClock

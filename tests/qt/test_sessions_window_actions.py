@@ -14,11 +14,9 @@ from PySide6.QtWidgets import QPushButton
 from pytestqt.qtbot import QtBot
 
 from tests.qt.dialog_fixtures import (  # noqa: F401 - fixtures used by name
-    clock_fixture,
     controller_fixture,
     qloop_fixture,
     settings_fixture,
-    store_fixture,
     waiting_fixture,
 )
 from tests.qt.loop_helpers import run, settle, wait_until

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from pathlib import Path
 
 import platformdirs
@@ -40,8 +41,11 @@ def runtime_dir() -> Path:
     home = _home()
     if home:
         return home / "runtime"
-    # user_runtime_dir exists on every platform platformdirs supports.
-    return Path(platformdirs.user_runtime_dir(APP_NAME))
+    # Without XDG_RUNTIME_DIR (ssh, cron, containers) platformdirs falls back to
+    # /tmp/runtime-<uid> and warns; the fallback is fine and runtime.json is 0600.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return Path(platformdirs.user_runtime_dir(APP_NAME))
 
 
 def log_dir() -> Path:

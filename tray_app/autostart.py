@@ -8,7 +8,6 @@ calls repair() on every start so an entry left pointing at an old path is fixed.
 from __future__ import annotations
 
 import os
-import plistlib
 import shutil
 import sys
 from collections.abc import Sequence
@@ -166,12 +165,16 @@ def launch_agent_path() -> Path:
 
 
 def _agent_plist(command: Sequence[str]) -> bytes:
+    import plistlib  # macOS only; it pulls in the XML parser
+
     return plistlib.dumps(
         {"Label": LAUNCH_AGENT_LABEL, "ProgramArguments": list(command), "RunAtLoad": True}
     )
 
 
 def _agent_arguments() -> list[str] | None:
+    import plistlib
+
     try:
         data = plistlib.loads(launch_agent_path().read_bytes())
     except (OSError, plistlib.InvalidFileException, ValueError):

@@ -355,3 +355,14 @@ def test_argv_form_takes_paths_relative_to_where_it_starts(tmp_path: Path) -> No
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == envelope
+
+
+async def test_output_far_over_the_cap_does_not_stall_the_run(destination: Path) -> None:
+    # The worker is still writing when the cap trips: unless the host drains the
+    # pipe, its paused transport never sees EOF and the run waits for the timeout.
+    started = time.monotonic()
+    result = await run_mode(
+        destination, "big", size=8 * DEFAULT_OUTPUT_CAP, manifest={"timeout_s": 30.0}
+    )
+    assert result.status == "output_too_large"
+    assert time.monotonic() - started < 15

@@ -370,10 +370,16 @@ class _WorkerRun:
         chunks: list[bytes] = []
         size = 0
         while chunk := await stream.read(_READ_CHUNK):
+            if self.overflowed:
+                # Drain to EOF: a pipe left unread pauses its transport, and then
+                # proc.wait() (which waits for the pipes to close) never returns.
+                continue
             size += len(chunk)
             if size > self.output_cap:
                 self.overflowed = True
-                break
+                chunks.clear()
+                self._kill_group()
+                continue
             chunks.append(chunk)
         return b"".join(chunks)
 

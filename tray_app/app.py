@@ -44,6 +44,10 @@ NO_TRAY_REASON = (
 
 def main(argv: list[str] | None = None) -> int:
     options = parse_args(sys.argv[1:] if argv is None else argv)
+    missing = missing_display()
+    if missing:
+        print(missing, file=sys.stderr)
+        return 1
     if options.demo:
         from tray_app.demo import prepare_home
 
@@ -55,6 +59,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ExLab Tray is already running (pid {running.pid}); showing its sessions.")
         return 0
     return run_app(options)
+
+
+def missing_display() -> str | None:
+    """A message when no desktop display can be reached (Qt would abort instead)."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return None
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    return (
+        "exlab-tray: no desktop display found (neither DISPLAY nor WAYLAND_DISPLAY is set).\n"
+        "Run it from a desktop session, or use 'exlab-tray serve' on a machine without one."
+    )
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

@@ -10,6 +10,7 @@ import asyncio
 import logging
 import os
 import signal
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -312,3 +313,18 @@ def test_start_at_login_toggles_the_autostart_entry(
     assert entry is not None and entry.isChecked()
     entry.trigger()
     assert not autostart.is_enabled()
+
+
+def test_without_a_display_the_app_explains_instead_of_aborting(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tray_app import app as app_module
+
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    if not sys.platform.startswith("linux"):
+        pytest.skip("only Linux needs DISPLAY or WAYLAND_DISPLAY")
+    assert app_module.main([]) == 1
+    assert "no desktop display found" in capsys.readouterr().err
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    assert app_module.missing_display() is None

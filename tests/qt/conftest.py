@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from PySide6.QtWidgets import QApplication
@@ -41,3 +42,21 @@ def tray_store(store: SessionStore) -> SessionStore:
 def tray_loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
     """The shared qasync loop; a test's leftover tasks are cancelled and awaited with a bound."""
     yield from loop_for_test(qapp)
+
+
+QT_TESTS = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """One retry for the Qt tests.
+
+    Between ``run_until_complete`` calls pytest-qt processes Qt events itself;
+    a qasync callback that lands there steps a task with no running loop
+    ("no running event loop" from ``asyncio.to_thread``). The app never runs Qt
+    events outside its loop, so this is the harness, not the product; it showed
+    up about once in ten runs with the CPU saturated. A test that fails twice
+    still fails.
+    """
+    for item in items:
+        if QT_TESTS in Path(str(item.path)).resolve().parents:
+            item.add_marker(pytest.mark.flaky(reruns=1))

@@ -11,11 +11,16 @@ import gc
 import os
 import platform
 import statistics
+import sys
 import time
 import tracemalloc
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.support
+
+from tests.support.clock import FakeClock
 from tray_app.sessions import Session, SessionState, SessionStore
 
 S = SessionState
@@ -23,16 +28,6 @@ WALK = (S.VALIDATING, S.RENDERING, S.PLUGIN_PASS, S.CACHE_WRITE, S.POST_VALIDATE
 RESULT = {"path": "/data/ExLab/P/run-1", "sync_status": "queued", "warnings": []}
 FAILURE = {"code": "plugin_failed", "message": "plate_map exited with 1"}
 PROMPT = {"plugin": "plate_map", "reason": "Which plate?", "fields": [], "attempt": 1}
-
-
-class FakeClock:
-    """Moves only when told, so the GC figures do not depend on wall time."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def machine() -> str:

@@ -104,10 +104,9 @@ class EventStream:
                     break
                 # One deadline per burst of queued frames, not one per frame.
                 async with asyncio.timeout(self._send_timeout_s):
-                    while frame is not None:
-                        await ws.send_frame(self._encoder.encode(frame), WSMsgType.TEXT)
-                        self._track_waiting(frame)
-                        frame = subscription.get_nowait()
+                    for queued in (frame, *subscription.take_all()):
+                        await ws.send_frame(self._encoder.encode(queued), WSMsgType.TEXT)
+                        self._track_waiting(queued)
             code_message = _CLOSE_FOR_REASON.get(subscription.close_reason)
             if code_message is None:  # unsubscribed: the client already left
                 return

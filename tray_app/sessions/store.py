@@ -10,9 +10,11 @@ one event loop thread and never blocks.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import uuid
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -103,15 +105,20 @@ class SessionStore:
         self.abandon_after = abandon_after
         self.retention = retention or Retention()
         self._queue_limit = subscriber_queue_limit
-        self._new_id = id_factory or _session_ids()
+        # next() on a C iterator: no Python frame per id on the open() path.
+        self._ids: Iterator[str] = (
+            _session_ids() if id_factory is None else iter(id_factory, _NO_MORE_IDS)
+        )
         self._sessions: dict[str, Session] = {}
         # Indexes that keep counts, GC and eviction independent of the total.
         self._live: set[str] = set()
         self._waiting: dict[str, Session] = {}
-        self._finished: dict[str, None] = {}  # insertion order == finish order
+        # Finished sessions, oldest first; eviction always takes the oldest. A deque,
+        # not a dict: a dict emptied from the front makes next(iter()) walk the holes.
+        self._finished: deque[Session] = deque()
         # Copy-on-write tuples: callbacks may (un)subscribe while we iterate.
         self._observers: tuple[Observer, ...] = ()
-        self._subscribers: dict[str, tuple[Subscription, ...]] = {}
+        # Per-session subscriptions live on the session (Session.subscriptions).
         self._global_subscribers: tuple[Subscription, ...] = ()
         self._change_waiters: dict[str, list[asyncio.Future[SessionState]]] = {}
         self._evictions = 0
@@ -163,14 +170,11 @@ class SessionStore:
         session_kind = _KINDS.get(kind)
         if session_kind is None:
             raise ValueError(f"unknown session kind {kind!r}")
-        now = self._clock()
         session = Session(
-            session_id=self._new_id(),
-            kind=session_kind,
-            state=_PENDING,
-            request=request,
-            created_at=now,
-            last_heartbeat=now,
+            next(self._ids),
+            session_kind,
+            request,
+            self._clock(),
             destination=destination,
             title=title,
         )
@@ -179,8 +183,11 @@ class SessionStore:
         self._live.add(session_id)
         if self._global_subscribers:
             self._publish_global(session_id, frames.opened(to_handle(session)))
-        if self._observers:
-            self._notify(session, _OPENED)
+        for observer in self._observers:  # _notify(), inlined: open() is a hot path
+            try:
+                observer(session, _OPENED)
+            except Exception:
+                _log.exception("session observer %r failed on %s", observer, _OPENED)
         return session
 
     def transition(
@@ -192,39 +199,71 @@ class SessionStore:
         frame goes out with :meth:`close`, which this calls when ``outcome``
         is given.
         """
-        session = self._sessions.get(session_id)
-        if session is None:
-            raise UnknownSession(session_id)
-        old_state = session.state
-        if new_state not in _EDGES[old_state]:
-            raise IllegalTransition(old_state, new_state)
-        entry = _ENTRY[new_state]
-        if entry.ends_abnormally:
-            session.ended_in_phase = session.current_phase
+        try:
+            session = self._sessions[session_id]
+            edge = _EDGES[session.state][new_state]
+        except KeyError:
+            if session_id not in self._sessions:
+                raise UnknownSession(session_id) from None
+            raise IllegalTransition(self._sessions[session_id].state, new_state) from None
+        if not edge.plain:
+            self._take_edge(session, edge, outcome)
+            return session
+        # A plain edge: from one working phase to the next. Nothing is waiting on
+        # input, nothing ends; only the state, one frame and the observers.
         session.state = new_state
-        session.current_phase = entry.phase
-        session.next_action = entry.next_action
-        if old_state is _INPUT_REQUIRED:
-            del self._waiting[session_id]
-            session.pending_input = None
-            session.input_since = None
-        if entry.terminal:
-            self._live.discard(session_id)
-        if session_id in self._change_waiters:
+        session.current_phase = phase = edge.phase
+        waiters = self._change_waiters
+        if waiters and session_id in waiters:
             self._wake_change_waiters(session_id, new_state)
         # Publish before notifying: an observer that reacts with another
         # transition must not get its frame out ahead of this one.
+        subscriptions = session.subscriptions
+        if subscriptions or self._global_subscribers:
+            frame = {"kind": _PHASE_KIND, "phase": phase, "at": self._clock()}
+            for subscription in subscriptions:  # _fan_out(), inlined
+                queue = subscription.queue
+                if len(queue) < subscription.room:
+                    queue.append(frame)
+                elif not subscription.push(frame):
+                    _log.warning("dropped slow subscriber of %s", _stream_name(session_id))
+            if self._global_subscribers:
+                self._publish_global(session_id, frame)
+        for observer in self._observers:  # _notify(), inlined
+            try:
+                observer(session, _STATE)
+            except Exception:
+                _log.exception("session observer %r failed on %s", observer, _STATE)
+        return session
+
+    def _take_edge(self, session: Session, edge: _Edge, outcome: JsonDict | None) -> None:
+        """Every edge but the plain ones: waiting for input, and the ends."""
+        session_id = session.session_id
+        new_state = edge.target
+        if edge.ends_abnormally:
+            session.ended_in_phase = session.current_phase
+        if session.state is _INPUT_REQUIRED:
+            del self._waiting[session_id]
+            session.pending_input = None
+            session.input_since = None
+        session.state = new_state
+        session.current_phase = edge.phase
+        session.next_action = edge.next_action
+        if edge.terminal:
+            self._live.discard(session_id)
+        waiters = self._change_waiters
+        if waiters and session_id in waiters:
+            self._wake_change_waiters(session_id, new_state)
         if new_state is _INPUT_REQUIRED:
             self._waiting[session_id] = session
             session.input_since = self._clock()
             self._publish(session_id, frames.input_required(session.pending_input))
-        elif entry.announced_phase is not None:
-            self._publish(session_id, frames.phase(entry.announced_phase, self._clock()))
+        elif edge.phase is not None and not edge.terminal:
+            self._publish(session_id, frames.phase(edge.phase, self._clock()))
         if self._observers:
             self._notify(session, _STATE)
-        if outcome is not None and entry.terminal:
+        if outcome is not None and edge.terminal:
             self.close(session_id, outcome)
-        return session
 
     def await_input(self, session_id: str, prompt: JsonDict) -> Session:
         """Enter INPUT_REQUIRED with ``prompt`` ({plugin, reason, fields, attempt})."""
@@ -283,15 +322,23 @@ class SessionStore:
                 self._notify(session, _UPDATED)
             return
         session.finished_at = self._clock()
-        self._finished[session_id] = None
-        self._publish(session_id, _terminal_frame(session))
-        subscribers = self._subscribers.pop(session_id, None)
-        if subscribers:
-            for subscription in subscribers:
-                subscription.finish()
-        if self._observers:
-            self._notify(session, _CLOSED)
-        if len(self._finished) > self.retention.max_finished:
+        finished = self._finished
+        finished.append(session)
+        frame = _terminal_frame(session)
+        subscriptions = session.subscriptions
+        if subscriptions:
+            session.subscriptions = ()
+            for subscription in subscriptions:
+                if not subscription.push_last(frame):
+                    _log.warning("dropped slow subscriber of %s", _stream_name(session_id))
+        if self._global_subscribers:
+            self._publish_global(session_id, frame)
+        for observer in self._observers:  # _notify(), inlined: close() is a hot path
+            try:
+                observer(session, _CLOSED)
+            except Exception:
+                _log.exception("session observer %r failed on %s", observer, _CLOSED)
+        if len(finished) > self.retention.max_finished:
             self._evict_over_count()
 
     # ---- waiting for a session ---------------------------------------------------
@@ -330,14 +377,17 @@ class SessionStore:
 
         On a finished session: the snapshot and its terminal frame, then the end.
         """
-        session = self._require(session_id)
-        subscription = Subscription(self._queue_limit, self._detach_from(session_id))
-        subscription.push(frames.snapshot(to_handle(session)))
+        session = self._sessions.get(session_id)
+        if session is None:
+            raise UnknownSession(session_id)
+        subscription = Subscription(self._queue_limit, self._detach, session_id)
+        queue = subscription.queue  # fresh and empty: no limit or reader to check
+        queue.append(frames.snapshot(to_handle(session)))
         if session.finished_at is not None:
-            subscription.push(_terminal_frame(session))
+            queue.append(_terminal_frame(session))
             subscription.finish()
             return subscription
-        self._subscribers[session_id] = (*self._subscribers.get(session_id, ()), subscription)
+        session.subscriptions = (*session.subscriptions, subscription)
         return subscription
 
     def subscribe_all(self) -> Subscription:
@@ -351,28 +401,21 @@ class SessionStore:
     def subscriber_count(self, session_id: str | None = None) -> int:
         if session_id is None:
             return len(self._global_subscribers)
-        return len(self._subscribers.get(session_id, ()))
+        session = self._sessions.get(session_id)
+        return 0 if session is None else len(session.subscriptions)
 
     def close_all_subscriptions(self, reason: str = SHUTDOWN) -> None:
         """End every stream, e.g. on shutdown."""
-        for subscriptions in list(self._subscribers.values()):
-            for subscription in subscriptions:
+        for session_id in list(self._live):  # finished sessions hold no subscriptions
+            for subscription in self._sessions[session_id].subscriptions:
                 subscription.finish(reason)
         for subscription in self._global_subscribers:
             subscription.finish(reason)
 
-    def _detach_from(self, session_id: str) -> Callable[[Subscription], None]:
-        def detach(subscription: Subscription) -> None:
-            current = self._subscribers.get(session_id)
-            if current is None:  # close() already let go of them all
-                return
-            remaining = tuple(s for s in current if s is not subscription)
-            if remaining:
-                self._subscribers[session_id] = remaining
-            else:
-                self._subscribers.pop(session_id, None)
-
-        return detach
+    def _detach(self, subscription: Subscription) -> None:
+        session = self._sessions.get(subscription.session_id or "")
+        if session is not None:  # after close() nothing holds the subscription
+            session.subscriptions = tuple(s for s in session.subscriptions if s is not subscription)
 
     def _detach_global(self, subscription: Subscription) -> None:
         self._global_subscribers = tuple(
@@ -387,19 +430,14 @@ class SessionStore:
         self._publish(session_id, frame)
 
     def _publish(self, session_id: str, frame: JsonDict) -> None:
-        subscriptions = self._subscribers.get(session_id)
-        if subscriptions:
-            for subscription in subscriptions:
-                if not subscription.push(frame):
-                    _log.warning("dropped slow subscriber of session %s", session_id)
+        session = self._sessions[session_id]
+        if session.subscriptions:
+            _fan_out(session.subscriptions, frame, session_id)
         if self._global_subscribers:
             self._publish_global(session_id, frame)
 
     def _publish_global(self, session_id: str, frame: JsonDict) -> None:
-        tagged = {"session_id": session_id, **frame}
-        for subscription in self._global_subscribers:
-            if not subscription.push(tagged):
-                _log.warning("dropped slow subscriber of all sessions")
+        _fan_out(self._global_subscribers, {"session_id": session_id, **frame}, None)
 
     def _notify(self, session: Session, change: Change) -> None:
         for observer in self._observers:
@@ -450,8 +488,18 @@ class SessionStore:
 
     def _evict_over_count(self) -> None:
         limit = max(0, self.retention.max_finished)
-        while len(self._finished) > limit:
-            self._evict(next(iter(self._finished)))
+        finished = self._finished
+        sessions = self._sessions
+        while len(finished) > limit:
+            # _evict(), inlined: close() lands here once per session at steady state.
+            session = finished.popleft()
+            del sessions[session.session_id]
+            self._evictions += 1
+            for observer in self._observers:
+                try:
+                    observer(session, _EVICTED)
+                except Exception:
+                    _log.exception("session observer %r failed on %s", observer, _EVICTED)
 
     def _evict_over_age(self) -> None:
         """Evict finished sessions older than the retention age, oldest first.
@@ -459,17 +507,18 @@ class SessionStore:
         ``_finished`` is in finish order, so this stops at the first one kept.
         """
         cutoff = self._clock() - self.retention.max_age
-        while self._finished:
-            oldest = self._sessions[next(iter(self._finished))]
+        finished = self._finished
+        while finished:
+            oldest = finished[0]
             if oldest.finished_at is None or oldest.finished_at >= cutoff:
                 break
-            self._evict(oldest.session_id)
+            self._evict(finished.popleft())
 
-    def _evict(self, session_id: str) -> None:
+    def _evict(self, session: Session) -> None:
+        """Forget a finished session the caller just took off ``_finished``."""
         # close() already ended the session's subscriptions and transition()
-        # woke its waiters, so only the indexes and the observers are left.
-        del self._finished[session_id]
-        session = self._sessions.pop(session_id)
+        # woke its waiters, so only the index and the observers are left.
+        del self._sessions[session.session_id]
         self._evictions += 1
         if self._observers:
             self._notify(session, _EVICTED)
@@ -482,34 +531,42 @@ class SessionStore:
 
 
 @dataclass(frozen=True, slots=True)
-class _Entry:
-    """What entering a state does, precomputed once so ``transition`` stays cheap."""
+class _Edge:
+    """What taking one edge does, precomputed once so ``transition`` stays cheap."""
 
+    target: SessionState
+    #: The phase of the target state (None for PENDING, FAILED, ABORTED).
     phase: Phase | None
     next_action: NextAction
     terminal: bool
     #: FAILED and ABORTED remember the phase they interrupted.
     ends_abnormally: bool
-    #: The phase a "phase" frame announces on entry. DONE and INPUT_REQUIRED have
-    #: their own frames (from close() and await_input()), so None there too.
-    announced_phase: Phase | None
+    #: From a working phase to the next, neither waiting for input nor ending:
+    #: transition() takes these inline.
+    plain: bool
 
 
-_ENTRY: dict[SessionState, _Entry] = {
-    state: _Entry(
-        phase=PHASE_OF_STATE.get(state),
-        next_action=NextAction.AWAITING_INPUT
-        if state is SessionState.INPUT_REQUIRED
-        else NextAction.NONE,
-        terminal=state in TERMINAL_STATES,
-        ends_abnormally=state in (SessionState.FAILED, SessionState.ABORTED),
-        announced_phase=None
-        if state in (SessionState.DONE, SessionState.INPUT_REQUIRED)
-        else PHASE_OF_STATE.get(state),
+def _edge(source: SessionState, target: SessionState) -> _Edge:
+    waiting = SessionState.INPUT_REQUIRED
+    terminal = target in TERMINAL_STATES
+    return _Edge(
+        target=target,
+        phase=PHASE_OF_STATE.get(target),
+        next_action=NextAction.AWAITING_INPUT if target is waiting else NextAction.NONE,
+        terminal=terminal,
+        ends_abnormally=target in (SessionState.FAILED, SessionState.ABORTED),
+        plain=not terminal and waiting not in (source, target),
     )
-    for state in SessionState
+
+
+#: source state -> target state -> edge. A missing key is an illegal transition.
+_EDGES: dict[SessionState, dict[SessionState, _Edge]] = {
+    source: {target: _edge(source, target) for target in targets}
+    for source, targets in TRANSITIONS.items()
 }
-_EDGES = dict(TRANSITIONS)
+_PHASE_KIND = frames.PHASE
+#: What iter(id_factory, sentinel) stops at: nothing an id factory returns.
+_NO_MORE_IDS = object()
 # Both members and their str values find the member (a StrEnum hashes as its value).
 _KINDS: dict[object, SessionKind] = {kind.value: kind for kind in SessionKind}
 # Enum attribute access costs ~130 ns here; the hot path reads these globals instead.
@@ -527,27 +584,36 @@ _EVICTED = Change.EVICTED
 
 def _terminal_frame(session: Session) -> JsonDict:
     """The frame that ends a closed session's stream."""
-    outcome = session.outcome or {}
-    if session.state is _DONE:
-        return frames.done(outcome)
-    if session.state is _FAILED:
-        return frames.failed(session.ended_in_phase, outcome)
-    return frames.aborted(outcome)
+    state = session.state
+    if state is _DONE:
+        return frames.done(session.result or {})
+    if state is _FAILED:
+        return frames.failed(session.ended_in_phase, session.error or {})
+    return frames.aborted(session.result or {})
 
 
-def _session_ids() -> Callable[[], str]:
-    """UUID-shaped ids: a random per-store prefix plus a counter.
+def _fan_out(
+    subscriptions: tuple[Subscription, ...], frame: JsonDict, session_id: str | None
+) -> None:
+    for subscription in subscriptions:
+        queue = subscription.queue
+        # The common case inline; a full queue or a waiting reader goes through push().
+        if len(queue) < subscription.room:
+            queue.append(frame)
+        elif not subscription.push(frame):
+            _log.warning("dropped slow subscriber of %s", _stream_name(session_id))
+
+
+def _stream_name(session_id: str | None) -> str:
+    return "all sessions" if session_id is None else f"session {session_id}"
+
+
+def _session_ids() -> Iterator[str]:
+    """UUID-shaped ids: a random per-store prefix plus a counter, from C iterators.
 
     ``uuid4()`` costs ~5 µs here, half the budget of a whole session walk;
     ids only need to be unique and opaque, not secret (the API is token-gated).
     """
     prefix = uuid.uuid4().hex[:20]
-    head = f"{prefix[:8]}-{prefix[8:12]}-4{prefix[13:16]}-{prefix[16:20]}-"
-    counter = 0
-
-    def next_id() -> str:
-        nonlocal counter
-        counter += 1
-        return f"{head}{counter:012x}"
-
-    return next_id
+    template = f"{prefix[:8]}-{prefix[8:12]}-4{prefix[13:16]}-{prefix[16:20]}-{{:012x}}"
+    return map(template.format, itertools.count(1))

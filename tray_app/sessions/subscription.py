@@ -23,14 +23,38 @@ SHUTDOWN: Final = "shutdown"
 
 
 class Subscription:
-    """Async iterator over frames; ends after a terminal frame or on close."""
+    """Async iterator over frames; ends after a terminal frame or on close.
 
-    __slots__ = ("_detach", "_ending", "_frames", "_limit", "_waiter", "close_reason")
+    The store appends to ``queue`` itself while ``len(queue) < room`` (the common
+    case on its hot path) and calls :meth:`push` for everything else. ``room`` is
+    ``limit`` while nobody waits in :meth:`get` and 0 while somebody does, so a
+    single comparison also sends every push that must wake a reader to push().
+    """
 
-    def __init__(self, limit: int, detach: Callable[[Subscription], None]) -> None:
-        self._frames: deque[JsonDict] = deque()
-        self._limit = limit
-        self._waiter: asyncio.Future[None] | None = None
+    __slots__ = (
+        "_detach",
+        "_ending",
+        "close_reason",
+        "limit",
+        "queue",
+        "room",
+        "session_id",
+        "waiter",
+    )
+
+    def __init__(
+        self,
+        limit: int,
+        detach: Callable[[Subscription], None],
+        session_id: str | None = None,
+    ) -> None:
+        self.queue: deque[JsonDict] = deque()
+        self.limit = limit
+        self.room = limit
+        #: The session streamed, or None for the stream of all sessions.
+        self.session_id = session_id
+        #: The future a reader blocked in :meth:`get` waits on.
+        self.waiter: asyncio.Future[None] | None = None
         self._detach: Callable[[Subscription], None] | None = detach
         #: True once no further frames will be pushed (queue may still drain).
         self._ending = False
@@ -41,12 +65,31 @@ class Subscription:
         """Queue ``frame``. Returns False if this push overflowed the subscriber."""
         if self._ending:
             return True
-        if len(self._frames) >= self._limit:
-            self._frames.clear()
+        if len(self.queue) >= self.limit:
+            self.queue.clear()
             self._end(OVERFLOW)
             return False
-        self._frames.append(frame)
-        if self._waiter is not None:  # inline of _wake(): this is the hot path
+        self.queue.append(frame)
+        if self.waiter is not None:
+            self._wake()
+        return True
+
+    def push_last(self, frame: JsonDict) -> bool:
+        """Queue the stream's final frame and end it, without detaching: the store
+        has already let go of this subscription. False if the push overflowed."""
+        self._detach = None
+        if self._ending:
+            return True
+        queue = self.queue
+        if len(queue) >= self.limit:
+            queue.clear()
+            self._end(OVERFLOW)
+            return False
+        queue.append(frame)
+        # _end(FINISHED), inlined: this runs once for every finished session.
+        self._ending = True
+        self.close_reason = FINISHED
+        if self.waiter is not None:
             self._wake()
         return True
 
@@ -59,33 +102,42 @@ class Subscription:
     @property
     def closed(self) -> bool:
         """True when nothing more can be read."""
-        return self._ending and not self._frames
+        return self._ending and not self.queue
 
     @property
     def pending(self) -> int:
-        return len(self._frames)
+        return len(self.queue)
 
     def close(self) -> None:
         """Unsubscribe. Frames still queued are dropped."""
-        self._frames.clear()
+        self.queue.clear()
         if not self._ending:
             self._end(UNSUBSCRIBED)
 
+    def take_all(self) -> list[JsonDict]:
+        """Every queued frame, oldest first, without waiting (maybe none)."""
+        frames = list(self.queue)
+        self.queue.clear()
+        return frames
+
     def get_nowait(self) -> JsonDict | None:
         """The next queued frame, or None when none is queued."""
-        return self._frames.popleft() if self._frames else None
+        queue = self.queue
+        return queue.popleft() if queue else None
 
     async def get(self) -> JsonDict | None:
         """The next frame, waiting for it; None once the stream has ended."""
-        while not self._frames:
+        while not self.queue:
             if self._ending:
                 return None
-            self._waiter = asyncio.get_running_loop().create_future()
+            self.waiter = asyncio.get_running_loop().create_future()
+            self.room = 0
             try:
-                await self._waiter
+                await self.waiter
             finally:
-                self._waiter = None
-        return self._frames.popleft()
+                self.waiter = None
+                self.room = self.limit
+        return self.queue.popleft()
 
     def __aiter__(self) -> Subscription:
         return self
@@ -106,6 +158,6 @@ class Subscription:
         self._wake()
 
     def _wake(self) -> None:
-        waiter = self._waiter
+        waiter = self.waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)

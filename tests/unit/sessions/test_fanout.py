@@ -128,6 +128,72 @@ async def test_a_slow_subscriber_is_cut_off_without_hurting_the_others(
     assert fast.close_reason == "finished"
 
 
+async def test_phase_frames_cut_off_a_slow_subscriber_without_hurting_the_others(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = SessionStore(clock=clock, subscriber_queue_limit=3)
+    session_id = store.open("run", None).session_id
+    slow = store.subscribe(session_id)
+    fast = store.subscribe(session_id)
+    seen: list[dict] = []
+
+    with caplog.at_level(logging.WARNING, logger="tray_app.sessions.store"):
+        for state in WALK:
+            store.transition(session_id, state)
+            seen.extend(fast.take_all())
+
+    assert slow.close_reason == "overflow" and slow.closed
+    assert store.subscriber_count(session_id) == 1
+    assert [f["kind"] for f in seen] == ["snapshot"] + ["phase"] * len(WALK)
+    assert f"dropped slow subscriber of session {session_id}" in caplog.text
+
+
+async def test_the_final_frame_overflows_a_full_subscriber(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = SessionStore(clock=clock, subscriber_queue_limit=2)
+    session_id = store.open("run", None).session_id
+    full = store.subscribe(session_id)
+    store.report_progress(session_id, 1, 2, "p")  # snapshot + progress: the queue is full
+
+    with caplog.at_level(logging.WARNING, logger="tray_app.sessions.store"):
+        store.transition(session_id, S.FAILED, outcome={"code": "e", "message": "m"})
+
+    assert full.close_reason == "overflow"
+    assert full.take_all() == []
+    assert "dropped slow subscriber of session" in caplog.text
+
+
+async def test_a_waiting_reader_is_woken_by_the_final_frame(store: SessionStore) -> None:
+    session = store.open("run", None)
+    subscription = store.subscribe(session.session_id)
+    assert subscription.take_all()[0]["kind"] == "snapshot"
+    reader = await blocked_reader(subscription)
+    store.transition(session.session_id, S.ABORTED, outcome={"code": "cancelled"})
+    frame = await asyncio.wait_for(reader, 1)
+    assert frame == {"kind": "aborted", "reason": {"code": "cancelled"}}
+    assert await asyncio.wait_for(subscription.get(), 1) is None
+    assert subscription.close_reason == "finished"
+
+
+async def test_frames_pushed_while_a_reader_waits_all_arrive_in_order(
+    store: SessionStore,
+) -> None:
+    session_id = store.open("run", None).session_id
+    subscription = store.subscribe(session_id)
+    subscription.take_all()
+    reader = await blocked_reader(subscription)
+    for state in WALK[:3]:  # the first wakes the reader; the rest queue behind it
+        store.transition(session_id, state)
+    first = await asyncio.wait_for(reader, 1)
+    rest = subscription.take_all()
+    phases = [frame["phase"] for frame in [first, *rest] if frame is not None]
+    assert phases == ["validating_inputs", "rendering_template", "running_plugins"]
+    # Once the reader is gone, pushes take the direct path again.
+    store.transition(session_id, WALK[3])
+    assert [f["phase"] for f in subscription.take_all()] == ["writing_cache"]
+
+
 @pytest.mark.parametrize(
     ("terminal", "outcome", "frame"),
     [
@@ -294,6 +360,18 @@ def test_subscription_stream_basics() -> None:
     subscription.finish("other")  # a second end does not change the reason
     assert subscription.close_reason == "finished"
     assert detached == [subscription]
+    assert subscription.push_last({"kind": "late"})  # after the end: dropped as well
+    assert subscription.take_all() == []
+
+
+def test_take_all_returns_every_queued_frame_and_empties_the_queue() -> None:
+    subscription = Subscription(10, lambda _s: None, "session-1")
+    assert subscription.take_all() == []
+    for index in range(3):
+        subscription.push({"kind": "n", "i": index})
+    assert [f["i"] for f in subscription.take_all()] == [0, 1, 2]
+    assert subscription.pending == 0
+    assert subscription.session_id == "session-1"
 
 
 async def test_subscription_async_iteration_drains_then_stops() -> None:

@@ -526,6 +526,33 @@ def test_a_failing_observer_is_logged_and_breaks_nothing(
     assert all(r.exc_info and isinstance(r.exc_info[1], RuntimeError) for r in failures)
 
 
+def test_a_failing_observer_does_not_stop_eviction(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = SessionStore(clock=clock, retention=Retention(max_finished=1))
+    heard: list[tuple[str, Change]] = []
+
+    def broken(_session: Session, change: Change) -> None:
+        if change is Change.EVICTED:
+            raise RuntimeError("observer bug")
+
+    store.add_observer(broken)
+    store.add_observer(lambda session, change: heard.append((session.session_id, change)))
+    first, second = (store.open("run", None).session_id for _ in range(2))
+    with caplog.at_level(logging.ERROR, logger="tray_app.sessions.store"):
+        for session_id in (first, second):
+            store.transition(session_id, S.ABORTED, outcome={"code": "cancelled"})
+
+    assert (first, Change.EVICTED) in heard
+    assert first not in store and second in store
+    assert "failed on evicted" in caplog.text
+
+
+def test_session_repr_names_id_kind_and_state(store: SessionStore) -> None:
+    session = store.open("project", None)
+    assert repr(session) == f"<Session {session.session_id} project pending>"
+
+
 def test_observer_remover_and_self_removal_during_notification(store: SessionStore) -> None:
     calls: list[str] = []
     removers = {}

@@ -406,8 +406,10 @@ class SessionStore:
 
     def close_all_subscriptions(self, reason: str = SHUTDOWN) -> None:
         """End every stream, e.g. on shutdown."""
-        for session_id in list(self._live):  # finished sessions hold no subscriptions
-            for subscription in self._sessions[session_id].subscriptions:
+        # Every session, not only live ones: a session moved to a terminal state
+        # keeps its subscriptions until close(). Shutdown is the only caller.
+        for session in list(self._sessions.values()):
+            for subscription in session.subscriptions:
                 subscription.finish(reason)
         for subscription in self._global_subscribers:
             subscription.finish(reason)

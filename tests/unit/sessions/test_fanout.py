@@ -304,19 +304,24 @@ async def test_subscribe_all_streams_every_session_tagged_with_its_id(
 
 
 async def test_close_all_subscriptions_ends_every_stream(store: SessionStore) -> None:
-    first, second = store.open("run", None), store.open("run", None)
+    first, second, ended = (store.open("run", None) for _ in range(3))
     streams = [
         store.subscribe(first.session_id),
         store.subscribe(first.session_id),
         store.subscribe(second.session_id),
+        store.subscribe(ended.session_id),
         store.subscribe_all(),
     ]
+    # Terminal but not yet closed: no longer live, its stream still open.
+    store.transition(ended.session_id, S.FAILED)
+    streams[3].take_all()
     readers = [asyncio.create_task(collect(s)) for s in streams]
 
     store.close_all_subscriptions()
 
     results = await asyncio.wait_for(asyncio.gather(*readers), 1)
-    assert [[f["kind"] for f in frames] for frames in results] == [["snapshot"]] * 4
+    kinds_seen = [[f["kind"] for f in frames] for frames in results]
+    assert kinds_seen == [["snapshot"]] * 3 + [[], ["snapshot"]]
     assert {s.close_reason for s in streams} == {"shutdown"}
     assert store.subscriber_count(first.session_id) == 0
     assert store.subscriber_count() == 0

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from tray_app.api.runtime_file import RuntimeInfo
     from tray_app.config import LoadedSettings
     from tray_app.ui.menu_model import Action
+    from tray_app.ui.notifications import NotificationBackend
 
 _log = logging.getLogger("tray_app.app")
 
@@ -278,7 +279,10 @@ class DesktopApp:
         self.api_ready_s = time.perf_counter() - _T0
         _log.info("startup: API ready after %.3f s at %s", self.api_ready_s, self.service.api.url)
 
-        self._start_ui(available)
+        from tray_app.ui.notifications import choose_backend
+
+        backend = await choose_backend(self.tray.icon if available else None)
+        self._start_ui(available, backend)
         self.gc_timer = QTimer()
         self.gc_timer.setInterval(max(1, round(loaded.settings.gc_interval_s * 1000)))
         self.gc_timer.timeout.connect(self.run_gc)
@@ -310,16 +314,12 @@ class DesktopApp:
             _log.info("startup: tray icon shown after %.3f s", self.tray_shown_s)
         return available
 
-    def _start_ui(self, tray_available: bool) -> None:
-        from tray_app.ui.notifications import Notifier, choose_backend
+    def _start_ui(self, tray_available: bool, notices: NotificationBackend) -> None:
+        from tray_app.ui.notifications import Notifier
         from tray_app.ui.session_actions import SessionActions
 
         self.actions = SessionActions(self.store, self.controller, self.loaded.settings)
-        self.notifier = Notifier(
-            self.store,
-            choose_backend(self.tray.icon if tray_available else None),
-            self.dispatch,
-        )
+        self.notifier = Notifier(self.store, notices, self.dispatch)
         _log.info("notifications via %s", self.notifier.backend.name)
         self.tray.set_flags(
             autostart_enabled=_autostart_state(),
@@ -379,6 +379,11 @@ class DesktopApp:
         notifier = getattr(self, "notifier", None)
         if notifier is not None:
             notifier.close()
+            # The D-Bus backend closes its connection in the background; let it finish.
+            closing = getattr(notifier.backend, "closed", None)
+            if closing is not None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(closing(), timeout=1)
         actions = getattr(self, "actions", None)
         if actions is not None:
             with contextlib.suppress(Exception):

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from PySide6.QtWidgets import QSystemTrayIcon
 
-from tests.qt.loop_helpers import settle, wait_until
+from tests.qt.loop_helpers import run, settle, wait_until
 from tests.qt.tray_fixtures import done, failed, running, waiting
 from tests.support.clock import FakeClock
 from tray_app.sessions.states import SessionState
@@ -221,9 +221,20 @@ def test_tray_message_backend_routes_a_click_to_default(
     backend.close()
 
 
-def test_backend_choice_honours_the_override(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_backend_choice_honours_the_override(
+    tray_loop: asyncio.AbstractEventLoop, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("EXLAB_TRAY_NOTIFICATIONS", "none")
-    assert isinstance(choose_backend(QSystemTrayIcon()), NullBackend)
+    assert isinstance(run(tray_loop, choose_backend(QSystemTrayIcon())), NullBackend)
     # "tray" without a tray icon cannot use balloons: it degrades to none, never raises.
     monkeypatch.setenv("EXLAB_TRAY_NOTIFICATIONS", "tray")
-    assert isinstance(choose_backend(None), NullBackend)
+    assert isinstance(run(tray_loop, choose_backend(None)), NullBackend)
+
+
+def test_without_a_session_bus_the_choice_falls_back_without_raising(
+    tray_loop: asyncio.AbstractEventLoop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("EXLAB_TRAY_NOTIFICATIONS", raising=False)
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+    backend = run(tray_loop, choose_backend(None))
+    assert backend.name == "none"

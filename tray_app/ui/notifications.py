@@ -1,6 +1,6 @@
 """Desktop notices when a session needs input, fails or is abandoned, coalesced into one per burst.
 
-The backend is chosen at run time: the freedesktop service over QtDBus (with action buttons),
+The backend is chosen at run time: the freedesktop service over D-Bus (with action buttons),
 else ``QSystemTrayIcon.showMessage``, else nothing (logged). Acting on a notice becomes a menu
 :class:`~tray_app.ui.menu_model.Action`, so it opens the same prompt or details as the menu.
 """
@@ -12,25 +12,15 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
-from PySide6.QtCore import (
-    Q_ARG,
-    Q_RETURN_ARG,
-    SLOT,
-    ClassInfo,
-    QMetaObject,
-    QObject,
-    Qt,
-    QTimer,
-    Slot,
-)
-from PySide6.QtDBus import QDBusAbstractAdaptor, QDBusConnection, QDBusInterface
+from PySide6.QtCore import QObject, QTimer, Slot
 from PySide6.QtWidgets import QSystemTrayIcon
 
 from tray_app.sessions.session import Session
 from tray_app.sessions.states import SessionState
 from tray_app.sessions.store import ABANDONED_CODE, Change, SessionStore
+from tray_app.ui.freedesktop_notify import FreedesktopNotifications
 from tray_app.ui.icons import APP_ICON_NAME, icons_dir
 from tray_app.ui.menu_model import Action, Command, describe, error_text
 
@@ -305,151 +295,43 @@ class TrayMessageBackend(QObject):
         self._last = None
 
 
-_FDO_SERVICE = "org.freedesktop.Notifications"
-_FDO_PATH = "/org/freedesktop/Notifications"
-_FDO_INTERFACE = "org.freedesktop.Notifications"
-_SHAPE_PATH = "/org/exlab/tray/NotificationsShape"
-#: Notify's signature, annotated so QtDBus maps a{sv} to QVariantMap (see _NotifyShape).
-_SHAPE_XML = (
-    '<interface name="org.freedesktop.Notifications">'
-    '<method name="Notify">'
-    '<arg type="s" direction="in"/><arg type="u" direction="in"/>'
-    '<arg type="s" direction="in"/><arg type="s" direction="in"/>'
-    '<arg type="s" direction="in"/><arg type="as" direction="in"/>'
-    '<arg type="a{sv}" direction="in"/>'
-    '<annotation name="org.qtproject.QtDBus.QtTypeName.In6" value="QVariantMap"/>'
-    '<arg type="i" direction="in"/><arg type="u" direction="out"/>'
-    "</method>"
-    '<method name="CloseNotification"><arg type="u" direction="in"/></method>'
-    '<method name="GetCapabilities"><arg type="as" direction="out"/></method>'
-    "</interface>"
-)
-
-
-# PySide6's stub types ClassInfo as taking a dict; at run time it takes keywords.
-@ClassInfo(**{"D-Bus Interface": _FDO_INTERFACE, "D-Bus Introspection": _SHAPE_XML})  # type: ignore[arg-type]
-class _NotifyShape(QDBusAbstractAdaptor):  # type: ignore[operator]
-    """Describes Notify's argument types to QtDBus; it handles no calls.
-
-    Why: PySide6 cannot build a D-Bus ``uint`` (ints marshal as ``i``) and the daemons'
-    introspection leaves ``a{sv}`` unmapped, so a plain call is refused for its signature.
-    QtDBus caches one interface description per interface name, so introspecting this local
-    object first makes the daemon's proxy typed: ``invokeMethod`` with ``Q_ARG("uint", ...)``
-    then marshals exactly ``(susssasa{sv}i)``.
-    """
-
-
-class FreedesktopBackend(QObject):
-    """org.freedesktop.Notifications over QtDBus, with action buttons."""
+class FreedesktopBackend:
+    """org.freedesktop.Notifications with action buttons; sends never block (see
+    :mod:`tray_app.ui.freedesktop_notify`)."""
 
     name = "freedesktop"
 
-    #: Bounds a call to a hung daemon; a healthy one answers in about a millisecond.
-    CALL_TIMEOUT_MS = 1500
-
-    def __init__(self, bus: QDBusConnection, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._bus = bus
-        self._handlers: dict[int, ActionHandler] = {}
-        self._shape_host = QObject(self)
-        self._shape = _NotifyShape(self._shape_host)
-        bus.registerObject(
-            _SHAPE_PATH, self._shape_host, QDBusConnection.RegisterOption.ExportAdaptors
-        )
-        # Introspecting our own object caches the typed description (see _NotifyShape).
-        QDBusInterface(bus.baseService(), _SHAPE_PATH, _FDO_INTERFACE, bus)
-        self._proxy = QDBusInterface(_FDO_SERVICE, _FDO_PATH, _FDO_INTERFACE, bus, self)
-        self._proxy.setTimeout(self.CALL_TIMEOUT_MS)
-        caps = self._proxy.call("GetCapabilities")
-        arguments = caps.arguments()
-        self.capabilities: list[str] = list(arguments[0]) if arguments else []
-        # PySide6 wants SLOT()'s str here although its stub says bytes.
-        connect: Any = bus.connect
-        connect(
-            _FDO_SERVICE,
-            _FDO_PATH,
-            _FDO_INTERFACE,
-            "ActionInvoked",
-            self,
-            SLOT("on_action_invoked(uint,QString)"),
-        )
-        connect(
-            _FDO_SERVICE,
-            _FDO_PATH,
-            _FDO_INTERFACE,
-            "NotificationClosed",
-            self,
-            SLOT("on_notification_closed(uint,uint)"),
-        )
+    def __init__(self, connection: FreedesktopNotifications) -> None:
+        self.connection = connection
 
     @classmethod
-    def create(cls, parent: QObject | None = None) -> FreedesktopBackend | None:
+    async def connect(cls) -> FreedesktopBackend | None:
         """The backend, or None when there is no session bus or notification service."""
-        bus = QDBusConnection.sessionBus()
-        if not bus.isConnected():
-            return None
-        interface = bus.interface()
-        if interface is None:
-            return None
-        registered = interface.isServiceRegistered(_FDO_SERVICE)
-        if not registered.value():
-            activatable = interface.activatableServiceNames().value() or []
-            if _FDO_SERVICE not in activatable:
-                return None
-        try:
-            return cls(bus, parent)
-        except Exception:
-            _log.exception("freedesktop notifications unavailable")
-            return None
+        connection = await FreedesktopNotifications.connect(
+            app_name="ExLab Tray",
+            app_icon=str(icons_dir() / f"{APP_ICON_NAME}.svg"),
+            desktop_entry=APP_ICON_NAME,
+        )
+        return None if connection is None else cls(connection)
 
     def show(self, notice: Notice, on_action: ActionHandler) -> None:
-        actions: list[str] = []
-        if "actions" in self.capabilities:
-            for key, label in notice.actions:
-                actions += [key, label]
-        hints = {"desktop-entry": APP_ICON_NAME}
-        icon = str(icons_dir() / f"{APP_ICON_NAME}.svg")
-        notification_id = QMetaObject.invokeMethod(
-            self._proxy,
-            "Notify",
-            Qt.ConnectionType.DirectConnection,
-            Q_RETURN_ARG("uint"),
-            Q_ARG("QString", "ExLab Tray"),
-            Q_ARG("uint", 0),
-            Q_ARG("QString", icon),
-            Q_ARG("QString", notice.summary),
-            Q_ARG("QString", notice.body),
-            Q_ARG("QStringList", actions),
-            Q_ARG("QVariantMap", hints),
-            Q_ARG("int", -1),
-        )
-        if notification_id:
-            self._handlers[cast(int, notification_id)] = on_action
-        else:
-            raise RuntimeError(f"Notify failed: {self._proxy.lastError().message()}")
-
-    @Slot("uint", str)
-    def on_action_invoked(self, notification_id: int, key: str) -> None:
-        handler = self._handlers.get(notification_id)
-        if handler is not None:
-            handler(key)
-
-    @Slot("uint", "uint")
-    def on_notification_closed(self, notification_id: int, reason: int) -> None:
-        self._handlers.pop(notification_id, None)
+        self.connection.show(notice.summary, notice.body, notice.actions, on_action)
 
     def close(self) -> None:
-        self._handlers.clear()
-        self._bus.unregisterObject(_SHAPE_PATH)
+        self.connection.close()
+
+    async def closed(self) -> None:
+        """Wait until :meth:`close` has let go of the bus connection."""
+        await self.connection.aclose()
 
 
-def choose_backend(
+async def choose_backend(
     tray_icon: QSystemTrayIcon | None, parent: QObject | None = None
 ) -> NotificationBackend:
     """The best available backend: freedesktop, else the tray balloon, else none."""
     wanted = os.environ.get(BACKEND_ENV, "").strip().lower()
     if wanted in ("", "freedesktop"):
-        backend = FreedesktopBackend.create(parent)
+        backend = await FreedesktopBackend.connect()
         if backend is not None:
             return backend
     if wanted in ("", "tray") and tray_icon is not None and QSystemTrayIcon.supportsMessages():

@@ -1,5 +1,5 @@
 """``exlab-tray`` entry point: one executable for the tray, ``serve``, the CLI,
-``--self-test`` and the plugin worker (the frozen bundle has no ``python -m``).
+``--self-test``, and the plugin and render workers (the frozen bundle has no ``python -m``).
 
 Each mode imports only what it needs, so ``serve`` and the CLI never load Qt.
 """
@@ -12,6 +12,7 @@ import sys
 CLI_COMMANDS = frozenset({"serve", "new", "list", "watch", "answer", "cancel", "show"})
 
 PLUGIN_WORKER_FLAG = "--plugin-worker"
+RENDER_WORKER_FLAG = "--render-worker"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,6 +21,10 @@ def main(argv: list[str] | None = None) -> int:
         from tray_app.creation.plugins.worker import main as worker_main
 
         return worker_main(args[1:])
+    if args and args[0] == RENDER_WORKER_FLAG:
+        from tray_app.creation.render_worker import main as render_worker_main
+
+        return render_worker_main(args[1:])
     if args and args[0] in CLI_COMMANDS:
         from tray_app.cli import main as cli_main
 

@@ -249,7 +249,7 @@ class DesktopApp:
         service_kwargs: dict[str, Any] = {
             "activate_callback": self.activate,
             "port": self._api_port,
-            # An idle tray should stay small: Copier loads when creating starts.
+            # The render worker (Copier) starts when creating starts, not with the tray.
             "prewarm": False,
         }
         if self._clock is not None:

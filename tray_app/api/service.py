@@ -66,10 +66,11 @@ class ExlabService:
         return self.api.url
 
     async def start(self) -> None:
-        """Serve first, then warm the pipeline up in the background (Copier's import is slow).
+        """Serve first, then warm the pipeline up in the background (the render
+        worker's Copier import is slow).
 
         With ``prewarm=False`` the warm-up waits for :meth:`warm_up_soon`: the tray
-        keeps Copier (~38 MiB) out of memory until the operator starts creating.
+        starts the render worker only when the operator starts creating.
         """
         self._loop = asyncio.get_running_loop()
         await self.api.start()
@@ -77,11 +78,14 @@ class ExlabService:
             self.warm_up_soon()
 
     def warm_up_soon(self) -> None:
-        """Start the pipeline warm-up in the background, once.
+        """Start the pipeline warm-up in the background unless one is under way.
 
-        Callable from Qt slots that run outside a loop turn, hence the stored loop.
+        Cheap to repeat: the render worker lets go after idle minutes, and the
+        next New… warms it again. Callable from Qt slots that run outside a loop
+        turn, hence the stored loop.
         """
-        if self._prewarm is None and self._stopping is None and self._loop is not None:
+        warming = self._prewarm is not None and not self._prewarm.done()
+        if not warming and self._stopping is None and self._loop is not None:
             self._prewarm = self._loop.create_task(self._warm_up(), name="exlab-prewarm")
 
     async def stop(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109 - the shared contract

@@ -39,8 +39,8 @@ from tray_app.creation.record import (
     TemplateRecord,
     write_record,
 )
-from tray_app.creation.render import RenderError, render_template
-from tray_app.creation.render import prewarm as prewarm_render
+from tray_app.creation.render import RenderError
+from tray_app.creation.render_process import RenderProcess
 from tray_app.creation.requests import (
     CreateRequest,
     ProjectRequest,
@@ -131,6 +131,8 @@ class CreationController:
         self._accepting = True
         self._sync: SyncQueue | None = None
         self._worker_pool: WorkerPool | None = None
+        # Copier lives in this worker process, never in the tray's (see render_worker).
+        self._renderer = RenderProcess()
 
     # ---- public surface ------------------------------------------------------
     @property
@@ -158,7 +160,8 @@ class CreationController:
         return self._catalog.problems()
 
     async def prewarm(self) -> None:
-        """Import Copier in a thread now, so the first creation does not pay for it.
+        """Start the render worker (it imports Copier) now, so the first creation
+        does not wait for it.
 
         Also restarts NAS copies left unfinished when the app last stopped, and
         starts the spare plugin worker.
@@ -167,7 +170,7 @@ class CreationController:
             self._sync = SyncQueue()
             self._sync.start()
         self._plugin_workers().warm()
-        await prewarm_render()
+        self._renderer.warm()
 
     async def create(self, request: CreateRequest) -> JsonDict:
         if isinstance(request, ProjectRequest):
@@ -270,6 +273,7 @@ class CreationController:
             await self._sync.aclose()
         if self._worker_pool is not None:
             await self._worker_pool.aclose()
+        await self._renderer.aclose()
 
     def _plugin_workers(self) -> WorkerPool:
         """The pool keeping a spare plugin worker ready (made on first use)."""
@@ -481,13 +485,11 @@ class CreationController:
         if context.template.plugins:
             self._plugin_workers().warm()  # the first plugin's worker starts while we render
         job = asyncio.ensure_future(
-            asyncio.to_thread(
-                render_template, context.template.path, context.destination, context.variables
-            )
+            self._renderer.render(context.template.path, context.destination, context.variables)
         )
         context.render_job = job
         try:
-            # Shielded: on cancel, _aborted waits for the thread before cleaning up.
+            # Shielded: on cancel, _aborted waits for the render before cleaning up.
             await asyncio.shield(job)
         except RenderError as exc:
             raise _Failure(exc.code, f"Rendering {context.template.name!r} failed: {exc}") from exc

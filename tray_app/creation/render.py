@@ -1,9 +1,9 @@
-"""Renders a Copier template into a destination folder, in a worker thread.
+"""Renders a Copier template into a destination folder.
 
-Copier is imported lazily (``import copier`` costs ~0.7 s): on the first
-render, or earlier via :func:`prewarm` once the app is up. Rendering never
-prompts (every answer is supplied, ``defaults=True``) and never runs template
-tasks (``unsafe=False``).
+This runs in the render worker process (:mod:`render_worker`); the tray only
+imports :class:`RenderError` from here, never Copier. Rendering never prompts
+(every answer is supplied, ``defaults=True``) and never runs template tasks
+(``unsafe=False``).
 
 Template folders are rendered as they are on disk, through
 :mod:`copier_fast` (no ``git`` spawns, Jinja compiled once per string) when
@@ -13,7 +13,6 @@ this Copier has the internals it needs, else through the public
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import logging
 import threading
@@ -22,7 +21,7 @@ from typing import Any
 
 from tray_app.creation import copier_fast
 
-__all__ = ["RenderError", "fast_path_available", "prewarm", "render_template"]
+__all__ = ["RenderError", "fast_path_available", "import_copier", "render_template"]
 
 _log = logging.getLogger(__name__)
 _import_lock = threading.Lock()
@@ -44,14 +43,11 @@ def _copier() -> Any:
     return copier
 
 
-async def prewarm() -> None:
-    """Import Copier (and PyYAML) in a thread so the first render is fast."""
-
-    def load() -> None:
-        _copier()
-        importlib.import_module("yaml")  # the template catalogue's parser
-
-    await asyncio.to_thread(load)
+def import_copier() -> None:
+    """Import Copier (and PyYAML, the template catalogue's parser) now, so the
+    first render does not pay for it."""
+    _copier()
+    importlib.import_module("yaml")
 
 
 def fast_path_available() -> bool:

@@ -50,6 +50,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, NoReturn
 
+from tray_app.creation.child_process import die_with_parent, take_stdout
+
 #: Envelope statuses a plugin may return itself.
 PLUGIN_STATUSES = frozenset({"ok", "input_required", "error"})
 #: How many refused writes are listed in an "escaped" envelope.
@@ -255,30 +257,6 @@ def apply_limits(memory_mb: int, timeout_s: float) -> None:
                 resource.setrlimit(which, (soft, hard))
 
 
-def _die_with_parent(host_pid: int) -> None:
-    """Linux: get SIGKILL when the host dies, so a crashed tray leaves no orphan."""
-    if not sys.platform.startswith("linux"):
-        return
-    with contextlib.suppress(Exception):
-        import ctypes
-        import signal
-
-        pr_set_pdeathsig = 1
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
-    if host_pid and os.getppid() != host_pid:
-        os._exit(1)  # the host is already gone
-
-
-def _take_stdout() -> int:
-    """Keep the real stdout for the envelope only; fd 1 and sys.stdout go to stderr."""
-    sys.stdout.flush()
-    envelope_fd = os.dup(1)  # not inherited by children
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
-    return envelope_fd
-
-
 def _scrub_sys_path(*folders: Path | str) -> None:
     """``-m`` puts the working folder first on sys.path; a stray ``json.py`` there
     (or rendered by a template into the destination) must not shadow the standard
@@ -406,10 +384,10 @@ def main(argv: list[str] | None = None) -> int:
     except (argparse.ArgumentError, SystemExit) as exc:
         print(f"exlab plugin worker: bad arguments: {exc}", file=sys.stderr)
         return 2
-    envelope_fd = ENVELOPE_FD = _take_stdout()
+    envelope_fd = ENVELOPE_FD = take_stdout()
     sys.dont_write_bytecode = True  # a .pyc write next to the plugin would be an escape
     _scrub_sys_path()
-    _die_with_parent(args.host_pid)
+    die_with_parent(args.host_pid)
     spec = _spec_from_args(args)
     if spec is None:
         _preimport()  # a spare: get ready, then wait (blocked, no CPU) for the call

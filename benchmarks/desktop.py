@@ -50,6 +50,20 @@ def rss_mib(pid: int) -> float:
     return int(match.group(1)) / 1024 if match else float("nan")
 
 
+def render_worker_rss_mib(app_pid: int) -> float:
+    """RSS of the app's render worker (it holds Copier while creating), 0 if none runs."""
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            text = status.read_text()
+            cmdline = (status.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        parent = re.search(r"PPid:\s+(\d+)", text)
+        if parent and int(parent.group(1)) == app_pid and b"render" in cmdline:
+            return rss_mib(int(status.parent.name))
+    return 0.0
+
+
 def log_marks(home: Path) -> dict[str, float]:
     text = (home / "logs" / "exlab-tray.log").read_text(errors="replace")
     marks = {}
@@ -116,6 +130,7 @@ def desktop_figures(idle_seconds: float) -> dict[str, float]:
             wait_for(demo_settled, 90, "the demo sessions", step=0.5)
             time.sleep(2)
             figures["rss_demo_mib"] = rss_mib(demo.pid)
+            figures["render_worker_rss_demo_mib"] = render_worker_rss_mib(demo.pid)
         finally:
             demo.terminate()
             demo.wait(timeout=15)

@@ -62,6 +62,8 @@ class RenderProcess:
         self._lock = asyncio.Lock()
         self._idle_timer: asyncio.TimerHandle | None = None
         self._closed = False
+        # The loop keeps only weak references to tasks; these must run to the end.
+        self._stopping: set[asyncio.Task[int | None]] = set()
 
     @property
     def running(self) -> bool:
@@ -110,6 +112,8 @@ class RenderProcess:
         proc, self._proc = self._proc, None
         if proc is not None:
             await _stop(proc, kill=True)
+        if self._stopping:
+            await asyncio.wait(self._stopping, timeout=_REAP_TIMEOUT_S)
 
     # ---- the worker's life -----------------------------------------------------------
     async def _ready(self) -> Process:
@@ -150,11 +154,16 @@ class RenderProcess:
 
     def _started(self, task: asyncio.Task[Process]) -> None:
         self._starting = None
-        if task.cancelled() or task.exception() is not None:
+        if task.cancelled():
+            return
+        failure = task.exception()
+        if failure is not None:
+            # A render waiting on this start reports it too; a warm-up has nobody else.
+            _log.warning("render worker did not start: %s", failure)
             return
         proc = task.result()
         if self._closed:
-            asyncio.get_running_loop().create_task(_stop(proc, kill=True))
+            self._stop_later(proc, kill=True)
             return
         self._proc = proc
         self._arm_idle_timer()
@@ -196,7 +205,12 @@ class RenderProcess:
         proc, self._proc = self._proc, None
         if proc is not None:
             _log.info("render worker %d idle for %.0f s: letting it go", proc.pid, self.idle_s)
-            asyncio.get_running_loop().create_task(_stop(proc, kill=False))
+            self._stop_later(proc, kill=False)
+
+    def _stop_later(self, proc: Process, *, kill: bool) -> None:
+        task = asyncio.get_running_loop().create_task(_stop(proc, kill=kill))
+        self._stopping.add(task)
+        task.add_done_callback(self._stopping.discard)
 
 
 async def _read_frame(proc: Process) -> tuple[Any, ...] | None:

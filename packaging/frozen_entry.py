@@ -1,5 +1,6 @@
 """Entry script of the frozen bundle: runs ``tray_app.__main__.main`` (tray, serve, CLI,
-``--self-test``, ``--plugin-worker``) and ends the process without interpreter finalization.
+``--self-test``, ``--plugin-worker``, ``--render-worker``) and ends the process without
+interpreter finalization.
 
 Why: with PySide6-Essentials 6.11.3, the frozen tray crashes with SIGSEGV in PySide's
 finalization cleanup (``PySide::destroyQCoreApplication`` -> ``Shiboken::BindingManager::

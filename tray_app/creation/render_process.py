@@ -33,6 +33,8 @@ IDLE_S = 300.0
 #: Starting the worker imports Copier (~0.5 s here); a loaded machine gets slack.
 START_TIMEOUT_S = 60.0
 _REAP_TIMEOUT_S = 5.0
+#: Tries to start a worker before the render that needs it fails.
+START_ATTEMPTS = 2
 
 
 def render_worker_command() -> list[str]:
@@ -122,14 +124,23 @@ class RenderProcess:
         if self.running:
             assert self._proc is not None
             return self._proc
-        self.warm()
-        assert self._starting is not None
-        try:
-            return await asyncio.shield(self._starting)
-        except RenderError:
-            raise
-        except Exception as exc:
-            raise RenderError("render_failed", f"could not start the renderer: {exc}") from exc
+        # A start that failed for a passing reason (fork refused, say) gets one more
+        # try; a worker that starts and exits at once (a RenderError) does not.
+        for attempt in range(1, START_ATTEMPTS + 1):
+            if self._starting is not None and self._starting.done():
+                self._starting = None  # its done-callback has not run yet
+            self.warm()
+            assert self._starting is not None
+            try:
+                return await asyncio.shield(self._starting)
+            except RenderError:
+                raise
+            except Exception as exc:
+                if attempt == START_ATTEMPTS:
+                    raise RenderError(
+                        "render_failed", f"could not start the renderer: {exc}"
+                    ) from exc
+        raise AssertionError("unreachable")
 
     async def _start(self) -> Process:
         command = self._command or render_worker_command()

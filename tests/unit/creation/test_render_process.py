@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pipeline_helpers import write_template
@@ -178,3 +179,40 @@ def test_creating_a_project_never_imports_copier_into_the_host(tmp_path: Path) -
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "hello", "e"]
+
+
+async def test_a_start_that_fails_once_is_tried_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    template = write_template(tmp_path, "typed", "name: x\nwhen: 2020-01-01\n", TYPED)
+    real_exec = asyncio.create_subprocess_exec
+    failures: list[str] = []
+
+    async def flaky_exec(*args: Any, **kwargs: Any) -> asyncio.subprocess.Process:
+        if not failures:
+            failures.append("fork refused")
+            raise BlockingIOError("Resource temporarily unavailable")
+        return await real_exec(*args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "create_subprocess_exec", flaky_exec)
+    renderer = render_process()
+    try:
+        data = {"name": "f", "when": dt.date(2026, 1, 2)}
+        await renderer.render(template, tmp_path / "out", data)
+        assert failures == ["fork refused"]
+        assert (tmp_path / "out" / "f.txt").is_file()
+    finally:
+        await renderer.aclose()
+
+
+async def test_a_start_that_keeps_failing_fails_the_render(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def refused(*_args: Any, **_kwargs: Any) -> asyncio.subprocess.Process:
+        raise BlockingIOError("Resource temporarily unavailable")
+
+    monkeypatch.setattr(asyncio, "create_subprocess_exec", refused)
+    renderer = render_process()
+    with pytest.raises(RenderError, match="could not start the renderer"):
+        await renderer.render(tmp_path, tmp_path / "out", {})
+    await renderer.aclose()

@@ -378,12 +378,7 @@ class DesktopApp:
             await asyncio.wait([self.demo_task], timeout=2)
         notifier = getattr(self, "notifier", None)
         if notifier is not None:
-            notifier.close()
-            # The D-Bus backend closes its connection in the background; let it finish.
-            closing = getattr(notifier.backend, "closed", None)
-            if closing is not None:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(closing(), timeout=1)
+            await notifier.aclose()
         actions = getattr(self, "actions", None)
         if actions is not None:
             with contextlib.suppress(Exception):

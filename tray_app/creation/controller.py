@@ -49,6 +49,7 @@ from tray_app.creation.requests import (
 )
 from tray_app.creation.sync import SyncQueue
 from tray_app.creation.templates import TemplateCatalog, TemplateInfo
+from tray_app.creation.templates import import_parser as import_template_parser
 from tray_app.creation.validation import (
     FieldError,
     check_request,
@@ -160,8 +161,8 @@ class CreationController:
         return self._catalog.problems()
 
     async def prewarm(self) -> None:
-        """Start the render worker (it imports Copier) now, so the first creation
-        does not wait for it.
+        """Start the render worker (it imports Copier) and import the template
+        catalogue's parser in a thread now, so the first creation waits for neither.
 
         Also restarts NAS copies left unfinished when the app last stopped, and
         starts the spare plugin worker.
@@ -171,6 +172,7 @@ class CreationController:
             self._sync.start()
         self._plugin_workers().warm()
         self._renderer.warm()
+        await asyncio.to_thread(import_template_parser)
 
     async def create(self, request: CreateRequest) -> JsonDict:
         if isinstance(request, ProjectRequest):

@@ -13,9 +13,7 @@ this Copier has the internals it needs, else through the public
 
 from __future__ import annotations
 
-import importlib
 import logging
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +22,6 @@ from tray_app.creation import copier_fast
 __all__ = ["RenderError", "fast_path_available", "import_copier", "render_template"]
 
 _log = logging.getLogger(__name__)
-_import_lock = threading.Lock()
 
 
 class RenderError(Exception):
@@ -37,17 +34,14 @@ class RenderError(Exception):
 
 
 def _copier() -> Any:
-    with _import_lock:
-        import copier
+    import copier
 
     return copier
 
 
 def import_copier() -> None:
-    """Import Copier (and PyYAML, the template catalogue's parser) now, so the
-    first render does not pay for it."""
+    """Import Copier now (~0.5 s), so the first render does not pay for it."""
     _copier()
-    importlib.import_module("yaml")
 
 
 def fast_path_available() -> bool:

@@ -183,11 +183,8 @@ class SessionStore:
         self._live.add(session_id)
         if self._global_subscribers:
             self._publish_global(session_id, frames.opened(to_handle(session)))
-        for observer in self._observers:  # _notify(), inlined: open() is a hot path
-            try:
-                observer(session, _OPENED)
-            except Exception:
-                _log.exception("session observer %r failed on %s", observer, _OPENED)
+        if self._observers:
+            self._notify(session, _OPENED)
         return session
 
     def transition(
@@ -229,7 +226,7 @@ class SessionStore:
                     _log.warning("dropped slow subscriber of %s", _stream_name(session_id))
             if self._global_subscribers:
                 self._publish_global(session_id, frame)
-        for observer in self._observers:  # _notify(), inlined
+        for observer in self._observers:  # _notify(), inlined: six times per walk
             try:
                 observer(session, _STATE)
             except Exception:
@@ -333,11 +330,8 @@ class SessionStore:
                     _log.warning("dropped slow subscriber of %s", _stream_name(session_id))
         if self._global_subscribers:
             self._publish_global(session_id, frame)
-        for observer in self._observers:  # _notify(), inlined: close() is a hot path
-            try:
-                observer(session, _CLOSED)
-            except Exception:
-                _log.exception("session observer %r failed on %s", observer, _CLOSED)
+        if self._observers:
+            self._notify(session, _CLOSED)
         if len(finished) > self.retention.max_finished:
             self._evict_over_count()
 
@@ -491,17 +485,8 @@ class SessionStore:
     def _evict_over_count(self) -> None:
         limit = max(0, self.retention.max_finished)
         finished = self._finished
-        sessions = self._sessions
         while len(finished) > limit:
-            # _evict(), inlined: close() lands here once per session at steady state.
-            session = finished.popleft()
-            del sessions[session.session_id]
-            self._evictions += 1
-            for observer in self._observers:
-                try:
-                    observer(session, _EVICTED)
-                except Exception:
-                    _log.exception("session observer %r failed on %s", observer, _EVICTED)
+            self._evict(finished.popleft())
 
     def _evict_over_age(self) -> None:
         """Evict finished sessions older than the retention age, oldest first.

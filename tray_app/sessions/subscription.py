@@ -78,19 +78,9 @@ class Subscription:
         """Queue the stream's final frame and end it, without detaching: the store
         has already let go of this subscription. False if the push overflowed."""
         self._detach = None
-        if self._ending:
-            return True
-        queue = self.queue
-        if len(queue) >= self.limit:
-            queue.clear()
-            self._end(OVERFLOW)
+        if not self.push(frame):
             return False
-        queue.append(frame)
-        # _end(FINISHED), inlined: this runs once for every finished session.
-        self._ending = True
-        self.close_reason = FINISHED
-        if self.waiter is not None:
-            self._wake()
+        self.finish()
         return True
 
     def finish(self, reason: str = FINISHED) -> None:

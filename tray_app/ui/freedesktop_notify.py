@@ -34,6 +34,7 @@ PATH = "/org/freedesktop/Notifications"
 INTERFACE = "org.freedesktop.Notifications"
 #: Notify(app_name, replaces_id, app_icon, summary, body, actions, hints, expire_timeout)
 NOTIFY_SIGNATURE = "susssasa{sv}i"
+_SERVICE = DBusAddress(PATH, bus_name=SERVICE, interface=INTERFACE)
 
 ActionHandler = Callable[[str], None]
 
@@ -62,7 +63,6 @@ class FreedesktopNotifications:
         self._app_name = app_name
         self._app_icon = app_icon
         self._desktop_entry = desktop_entry
-        self._service = DBusAddress(PATH, bus_name=SERVICE, interface=INTERFACE)
         self._handlers: dict[int, ActionHandler] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing: asyncio.Task[None] | None = None
@@ -92,9 +92,8 @@ class FreedesktopNotifications:
                 if SERVICE not in activatable:
                     raise LookupError(f"{SERVICE} is neither running nor activatable")
             await asyncio.wait_for(bus.AddMatch(_signals()), cls.CALL_TIMEOUT_S)
-            service = DBusAddress(PATH, bus_name=SERVICE, interface=INTERFACE)
             reply = await asyncio.wait_for(
-                router.send_and_get_reply(new_method_call(service, "GetCapabilities")),
+                router.send_and_get_reply(new_method_call(_SERVICE, "GetCapabilities")),
                 cls.CALL_TIMEOUT_S,
             )
             capabilities = _body_or_raise(reply)[0]
@@ -122,7 +121,7 @@ class FreedesktopNotifications:
                 flat += [key, label]
         hints: dict[str, tuple[str, Any]] = {"desktop-entry": ("s", self._desktop_entry)}
         message = new_method_call(
-            self._service,
+            _SERVICE,
             "Notify",
             NOTIFY_SIGNATURE,
             (self._app_name, 0, self._app_icon, summary, body, flat, hints, -1),

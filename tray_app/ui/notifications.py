@@ -7,6 +7,8 @@ else ``QSystemTrayIcon.showMessage``, else nothing (logged). Acting on a notice 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 from collections.abc import Callable
@@ -66,6 +68,10 @@ class NotificationBackend(Protocol):
     def show(self, notice: Notice, on_action: ActionHandler) -> None: ...
 
     def close(self) -> None: ...
+
+    async def closed(self) -> None:
+        """Wait until :meth:`close` has let go of everything (most let go at once)."""
+        ...
 
 
 # ---- what to say, and what acting on it does (pure) -----------------------------------------
@@ -249,6 +255,12 @@ class Notifier(QObject):
         self._remove_observer()
         self.backend.close()
 
+    async def aclose(self, timeout_s: float = 1.0) -> None:
+        """:meth:`close`, then wait (bounded) for the backend to let go of its connection."""
+        self.close()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.backend.closed(), timeout_s)
+
 
 # ---- backends -------------------------------------------------------------------------------
 
@@ -266,6 +278,9 @@ class NullBackend:
         _log.info("notice (no notification service): %s: %s", notice.summary, notice.body)
 
     def close(self) -> None:
+        pass
+
+    async def closed(self) -> None:
         pass
 
 
@@ -293,6 +308,9 @@ class TrayMessageBackend(QObject):
 
     def close(self) -> None:
         self._last = None
+
+    async def closed(self) -> None:
+        pass
 
 
 class FreedesktopBackend:

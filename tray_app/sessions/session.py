@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -48,6 +49,7 @@ class Session:
         "destination",
         "ended_in_phase",
         "error",
+        "event_queue",
         "finished_at",
         "input_since",
         "kind",
@@ -73,6 +75,7 @@ class Session:
         *,
         destination: str | None = None,
         title: str = "",
+        **seed_fields: Any,
     ) -> None:
         self.session_id = session_id
         self.kind = kind
@@ -93,9 +96,30 @@ class Session:
         self.error: JsonDict | None = None
         self.result: JsonDict | None = None
         self.finished_at: datetime | None = None
+        #: The seed's WebSocket queue (SessionStore.attach_event_queue), or None.
+        self.event_queue: asyncio.Queue[JsonDict] | None = None
         #: The store's fan-out list for this session, kept here so that publishing
         #: a frame needs no lookup; empty once the session has finished.
         self.subscriptions: tuple[Subscription, ...] = ()
+        if seed_fields:
+            self._set_seed_fields(seed_fields)
+
+    def _set_seed_fields(self, fields: dict[str, Any]) -> None:
+        """The seed's dataclass fields given as keywords (``state=``, ``result=`` ...).
+
+        Kept off the store's path: ``SessionStore.open`` passes none of them.
+        """
+        unknown = sorted(fields.keys() - SEED_FIELDS)
+        if unknown:
+            raise TypeError(f"Session() got unexpected keyword argument(s): {', '.join(unknown)}")
+        for name, value in fields.items():
+            setattr(self, name, value)
+        # The seed's enums were plain strings to its callers; ours want members.
+        self.kind = SessionKind(self.kind)
+        self.state = SessionState(self.state)
+        self.next_action = NextAction(self.next_action)
+        if self.current_phase is not None:
+            self.current_phase = Phase(self.current_phase)
 
     def __repr__(self) -> str:
         return f"<Session {self.session_id} {self.kind.value} {self.state.value}>"
@@ -107,6 +131,21 @@ class Session:
     def outcome(self) -> JsonDict | None:
         return self.error if self.state is SessionState.FAILED else self.result
 
+
+#: Fields of the seed's ``Session`` dataclass that are not positional here; a program
+#: written against the seed builds sessions with them as keywords.
+SEED_FIELDS = frozenset(
+    {
+        "state",
+        "last_heartbeat",
+        "current_phase",
+        "next_action",
+        "event_queue",
+        "pending_input",
+        "error",
+        "result",
+    }
+)
 
 # Enum attribute access costs ~100 ns; the constructor reads these globals instead.
 _PENDING = SessionState.PENDING

@@ -90,12 +90,21 @@ PHASE_OF_STATE: Mapping[SessionState, Phase] = MappingProxyType(
 
 
 class IllegalTransition(ValueError):
-    """Raised when a transition is not an edge of the state machine."""
+    """Raised when a transition is not an edge of the state machine.
 
-    def __init__(self, current: SessionState, new: SessionState) -> None:
-        super().__init__(f"illegal session transition {current.value} -> {new.value}")
+    Either end may be something that is no state at all (a plain wrong string):
+    that is an illegal transition too, a ``ValueError`` as the seed's store raises.
+    The message keeps the seed's wording, "illegal state transition".
+    """
+
+    def __init__(self, current: SessionState | object, new: SessionState | object) -> None:
+        super().__init__(f"illegal state transition {_name(current)} -> {_name(new)}")
         self.current = current
         self.new = new
+
+
+def _name(state: object) -> str:
+    return str(state.value) if isinstance(state, SessionState) else repr(state)
 
 
 def state_to_phase(state: SessionState) -> Phase | None:
@@ -104,9 +113,14 @@ def state_to_phase(state: SessionState) -> Phase | None:
 
 
 def is_legal(current: SessionState, new: SessionState) -> bool:
-    return new in _EDGES[current]
+    """True when ``current -> new`` is an edge; False for anything that is no state."""
+    try:
+        return new in _EDGES[current]
+    except (KeyError, TypeError):  # not a state, or not even hashable
+        return False
 
 
 def assert_transition(current: SessionState, new: SessionState) -> None:
-    if new not in _EDGES[current]:
+    """Raise IllegalTransition (a ValueError) unless ``current -> new`` is an edge."""
+    if not is_legal(current, new):
         raise IllegalTransition(current, new)

@@ -32,7 +32,7 @@ from tray_app.sessions.states import (
     SessionKind,
     SessionState,
 )
-from tray_app.sessions.subscription import SHUTDOWN, Subscription
+from tray_app.sessions.subscription import SHUTDOWN, QueueFeed, Subscription
 
 __all__ = [
     "ABANDONED_CODE",
@@ -49,6 +49,9 @@ _log = logging.getLogger(__name__)
 ABANDONED_CODE = "session_abandoned"
 
 Clock = Callable[[], datetime]
+
+#: open() without a request (neither ``request`` nor the seed's ``req``).
+_NO_REQUEST: Any = object()
 
 
 class Change(StrEnum):
@@ -161,15 +164,21 @@ class SessionStore:
     def open(
         self,
         kind: SessionKind | str,
-        request: Any,
+        request: Any = _NO_REQUEST,
         *,
         destination: str | None = None,
         title: str = "",
+        req: Any = _NO_REQUEST,
     ) -> Session:
-        """Create a session in PENDING. ``destination`` is fixed from here on."""
+        """Create a session in PENDING. ``destination`` is fixed from here on.
+
+        ``req`` is the seed's name for ``request``; either may be given, not both.
+        """
         session_kind = _KINDS.get(kind)
         if session_kind is None:
             raise ValueError(f"unknown session kind {kind!r}")
+        if request is _NO_REQUEST or req is not _NO_REQUEST:
+            request = _seed_request(request, req)
         session = Session(
             next(self._ids),
             session_kind,
@@ -199,7 +208,7 @@ class SessionStore:
         try:
             session = self._sessions[session_id]
             edge = _EDGES[session.state][new_state]
-        except KeyError:
+        except (KeyError, TypeError):  # TypeError: a new state that is not even hashable
             if session_id not in self._sessions:
                 raise UnknownSession(session_id) from None
             raise IllegalTransition(self._sessions[session_id].state, new_state) from None
@@ -207,12 +216,13 @@ class SessionStore:
             self._take_edge(session, edge, outcome)
             return session
         # A plain edge: from one working phase to the next. Nothing is waiting on
-        # input, nothing ends; only the state, one frame and the observers.
-        session.state = new_state
+        # input, nothing ends; only the state, one frame and the observers. The
+        # edge's target, not new_state: a plain string names its state, too.
+        session.state = state = edge.target
         session.current_phase = phase = edge.phase
         waiters = self._change_waiters
         if waiters and session_id in waiters:
-            self._wake_change_waiters(session_id, new_state)
+            self._wake_change_waiters(session_id, state)
         # Publish before notifying: an observer that reacts with another
         # transition must not get its frame out ahead of this one.
         subscriptions = session.subscriptions
@@ -392,6 +402,23 @@ class SessionStore:
         self._global_subscribers = (*self._global_subscribers, subscription)
         return subscription
 
+    def attach_event_queue(self, session_id: str, queue: asyncio.Queue[JsonDict]) -> None:
+        """The seed's fan-out: every frame the session publishes from now on is put on
+        ``queue``, its terminal frame last. One queue per session; attaching another
+        replaces the first. Unknown ids raise UnknownSession (a ValueError).
+
+        A subscriber like any other (see :class:`QueueFeed`), so the frames come
+        from the same fan-out that feeds :meth:`subscribe`.
+        """
+        session = self._require(session_id)
+        for subscription in session.subscriptions:
+            if isinstance(subscription, QueueFeed):
+                subscription.close()
+        session.event_queue = queue
+        if session.finished_at is None:
+            feed = QueueFeed(queue, self._detach, session_id)
+            session.subscriptions = (*session.subscriptions, feed)
+
     def subscriber_count(self, session_id: str | None = None) -> int:
         if session_id is None:
             return len(self._global_subscribers)
@@ -466,6 +493,8 @@ class SessionStore:
                 "code": ABANDONED_CODE,
                 "message": f"No client heartbeat for over {minutes} minutes; "
                 "the session was abandoned.",
+                # The seed's outcome key, kept for programs written against it.
+                "reason": f"no client heartbeat for >{_duration(age)}",
             }
             self.transition(session_id, SessionState.ABORTED, outcome=outcome)
             report.abandoned.append(session_id)
@@ -476,8 +505,15 @@ class SessionStore:
         report.evicted = self._evictions - evictions_before
         return report
 
-    async def gc_loop(self, interval_s: float = 300.0) -> None:
-        """Run :meth:`gc_once` every ``interval_s`` (headless mode; the tray uses a QTimer)."""
+    async def gc_loop(
+        self, interval_s: float = 300.0, *, interval_seconds: float | None = None
+    ) -> None:
+        """Run :meth:`gc_once` every ``interval_s`` (headless mode; the tray uses a QTimer).
+
+        ``interval_seconds`` is the seed's name for the same thing.
+        """
+        if interval_seconds is not None:
+            interval_s = interval_seconds
         while True:
             await asyncio.sleep(interval_s)
             self.gc_once()
@@ -577,6 +613,25 @@ def _terminal_frame(session: Session) -> JsonDict:
     if state is _FAILED:
         return frames.failed(session.ended_in_phase, session.error or {})
     return frames.aborted(session.result or {})
+
+
+def _seed_request(request: Any, req: Any) -> Any:
+    """The request of open(), given as ``request`` or as the seed's ``req``."""
+    if request is not _NO_REQUEST and req is not _NO_REQUEST:
+        raise TypeError("open() takes request or req, not both")
+    if request is _NO_REQUEST and req is _NO_REQUEST:
+        raise TypeError("open() needs the request (request=... or req=...)")
+    return request if req is _NO_REQUEST else req
+
+
+def _duration(age: timedelta) -> str:
+    """``1h``, ``90min``, ``45s``: the seed's shorthand for the abandon age."""
+    seconds = round(age.total_seconds())
+    if seconds and seconds % 3600 == 0:
+        return f"{seconds // 3600}h"
+    if seconds and seconds % 60 == 0:
+        return f"{seconds // 60}min"
+    return f"{seconds}s"
 
 
 def _fan_out(

@@ -151,3 +151,34 @@ class Subscription:
         waiter = self.waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+
+
+class QueueFeed(Subscription):
+    """A subscription that puts each frame on a caller's ``asyncio.Queue`` instead
+    of holding it: the seed's ``attach_event_queue``.
+
+    ``room`` stays 0, so the store's fan-out hands every frame to :meth:`push`.
+    A bounded queue that is full ends the feed (``overflow``), as a slow
+    subscriber's stream ends.
+    """
+
+    __slots__ = ("target",)
+
+    def __init__(
+        self,
+        target: asyncio.Queue[JsonDict],
+        detach: Callable[[Subscription], None],
+        session_id: str,
+    ) -> None:
+        super().__init__(1, detach, session_id)
+        self.room = 0
+        self.target = target
+
+    def push(self, frame: JsonDict) -> bool:
+        # No _ending check: an ended feed is detached, so the store never pushes to it.
+        try:
+            self.target.put_nowait(frame)
+        except asyncio.QueueFull:
+            self._end(OVERFLOW)
+            return False
+        return True

@@ -487,7 +487,7 @@ class DesktopApp:
             lines.append(f"… and {len(problems) - 3} more")
         self._notice(
             "ExLab Tray settings have problems",
-            "Using the defaults instead. " + "\n".join(lines),
+            "The rest of the settings apply.\n" + "\n".join(lines),
         )
 
     def _notice(self, summary: str, body: str) -> None:

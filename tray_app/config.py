@@ -1,23 +1,32 @@
-"""Operator settings: the TOML schema, its embedded defaults, and a loader that never raises.
+"""Operator settings: the schema, its embedded defaults, and a loader that never raises.
 
-A broken settings file is reported (file, line, key) and the app runs on the
-defaults, so a typo never keeps the tray from starting.
+Settings come in layers: the embedded defaults, then the site's file (IT's defaults for
+every user, with ``locked = [...]`` keys a user cannot change), then the user's file. Each
+key is checked on its own (``config_reader``): a bad key or entry is skipped and named in
+words at its true line, the rest applies, and every problem is logged.
+
+To add a setting, add a field to :class:`Settings` (or a Struct it holds); the loader, the
+words for a wrong value and the locking all follow from the field's type.
 """
 
 from __future__ import annotations
 
-import re
-import tomllib
+import logging
+import os
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import msgspec
+import msgspec.inspect as mi
 
 from tray_app import fileio, paths
+from tray_app.config_reader import SettingsProblem, TableReader, key_line, parse_salvaging
 
 __all__ = [
     "EQUIPMENT_ID_PATTERN",
+    "LOCKED_KEY",
     "Equipment",
     "LoadedSettings",
     "Settings",
@@ -27,18 +36,35 @@ __all__ = [
     "write_default_settings",
 ]
 
+_log = logging.getLogger("tray_app.config")
+
 EQUIPMENT_ID_PATTERN = r"^[A-Z][A-Z0-9_]*$"
 EQUIPMENT_ID_MAX = 32
 
 EquipmentId = Annotated[
-    str, msgspec.Meta(pattern=EQUIPMENT_ID_PATTERN, max_length=EQUIPMENT_ID_MAX)
+    str,
+    msgspec.Meta(
+        pattern=EQUIPMENT_ID_PATTERN,
+        max_length=EQUIPMENT_ID_MAX,
+        description="must start with a capital letter and use only A-Z, 0-9 and _ "
+        f"(at most {EQUIPMENT_ID_MAX} characters)",
+    ),
 ]
 
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
+#: A folder: relative to the settings file it is written in, ``~`` for the home folder.
+PathText = Annotated[str, msgspec.Meta(min_length=1, extra={"path": True})]
+Seconds = Annotated[float, msgspec.Meta(gt=0)]
+
+#: The key of the site file that lists the keys a user's file cannot change.
+LOCKED_KEY = "locked"
 
 
 class Equipment(msgspec.Struct, forbid_unknown_fields=True):
     """One instrument of the lab: its folder id (``TECAN``) and a display name."""
+
+    #: Two entries may not share an id (the loader skips the second).
+    unique_key: ClassVar[str] = "id"
 
     id: EquipmentId
     name: NonEmpty
@@ -47,16 +73,16 @@ class Equipment(msgspec.Struct, forbid_unknown_fields=True):
 class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Everything an operator may set in ``settings.toml``."""
 
-    local_root: NonEmpty
-    template_dirs: list[str]
-    plugin_dirs: list[str]
+    local_root: PathText
+    template_dirs: list[PathText]
+    plugin_dirs: list[PathText]
     equipment: list[Equipment]
     operators: list[str] | None
-    gc_interval_s: Annotated[float, msgspec.Meta(gt=0)] = 300
-    abandon_after_s: Annotated[float, msgspec.Meta(gt=0)] = 3600
+    gc_interval_s: Seconds = 300
+    abandon_after_s: Seconds = 3600
     retention_max_finished: Annotated[int, msgspec.Meta(ge=0)] = 500
     retention_max_age_s: Annotated[float, msgspec.Meta(ge=0)] = 86400
-    nas_root: str | None = None
+    nas_root: Annotated[str, msgspec.Meta(extra={"path": True})] | None = None
     max_prompts_per_plugin: Annotated[int, msgspec.Meta(ge=1)] = 5
 
     def local_root_path(self) -> Path:
@@ -76,27 +102,17 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 @dataclass
-class SettingsProblem:
-    """One thing wrong with the settings file, located for a person to fix."""
-
-    file: str
-    line: int | None
-    key: str | None
-    message: str
-
-    def __str__(self) -> str:
-        where = self.file if self.line is None else f"{self.file}:{self.line}"
-        key = f" [{self.key}]" if self.key else ""
-        return f"{where}{key}: {self.message}"
-
-
-@dataclass
 class LoadedSettings:
     settings: Settings
+    #: The user's settings file (it may not exist yet).
     path: Path
     problems: list[SettingsProblem] = field(default_factory=list)
-    #: True when the settings came from the file (no problems); False on defaults.
+    #: True when the user's file exists and was read (problems or not).
     from_file: bool = False
+    #: The site's settings file, when there is one.
+    site_path: Path | None = None
+    #: Keys the site's policy fixes.
+    locked: frozenset[str] = frozenset()
 
 
 def _expand(value: str) -> Path:
@@ -119,156 +135,176 @@ def default_settings() -> Settings:
     return msgspec.convert(_default_values(), Settings)
 
 
-def load_settings(path: Path | None = None) -> LoadedSettings:
-    """Read ``path`` (default: the per-user settings file). Never raises.
+def site_settings_path(site_dir: Path | None = None) -> Path:
+    return (site_dir if site_dir is not None else paths.site_config_dir()) / "settings.toml"
 
-    Keys left out of the file keep their defaults. Any problem (unreadable
-    file, TOML syntax, wrong type, unknown key, bad equipment id) gives the
-    defaults plus a :class:`SettingsProblem` naming file, line and key.
+
+def load_settings(path: Path | None = None, *, site_dir: Path | None = None) -> LoadedSettings:
+    """Read the site's and the user's settings files over the defaults. Never raises.
+
+    ``path`` is the user's file (default: the per-user settings file); ``site_dir`` the
+    site's folder (default: :func:`paths.site_config_dir`). Keys left out keep the value
+    of the layer below. A problem (unreadable file, TOML syntax, wrong type, unknown key,
+    bad or duplicate equipment entry, a locked key) skips only what it is about.
     """
     path = Path(path) if path is not None else paths.settings_path()
-    if not path.exists():
-        return LoadedSettings(default_settings(), path, [], from_file=False)
+    site_path = site_settings_path(site_dir)
+    problems: list[SettingsProblem] = []
+    values = _default_values()
+
+    site = _read_layer(site_path, problems, site=True)
+    locked = _locked_keys(site, site_path, problems)
+    values.update(_fall_back_on_empty(site.values, values, site, problems))
+
+    user = _read_layer(path, problems)
+    for key in sorted(locked & user.values.keys()):
+        line = key_line(user.text, key)
+        problems.append(
+            SettingsProblem(
+                str(path),
+                line,
+                key,
+                f"`{key}` is set for everyone by your site's policy ({site_path}); "
+                "the value here is ignored",
+            )
+        )
+        del user.values[key]
+    values.update(_fall_back_on_empty(user.values, values, user, problems))
+
+    settings = msgspec.convert(values, Settings)
+    for problem in problems:
+        _log.warning("settings: %s", problem)
+    return LoadedSettings(
+        settings,
+        path,
+        problems,
+        from_file=user.exists,
+        site_path=site_path if site.exists else None,
+        locked=frozenset(locked),
+    )
+
+
+@dataclass
+class _Layer:
+    file: Path
+    exists: bool = False
+    text: str = ""
+    values: dict[str, Any] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+def _read_layer(path: Path, problems: list[SettingsProblem], *, site: bool = False) -> _Layer:
+    layer = _Layer(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        layer.text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return layer
     except (OSError, UnicodeDecodeError) as exc:
-        return _fallback(path, SettingsProblem(str(path), None, None, f"cannot read: {exc}"))
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        line = _syntax_error_line(exc)
-        return _fallback(path, SettingsProblem(str(path), line, None, f"TOML syntax: {exc}"))
-    problems = _schema_problems(path, text, raw)
-    if problems:
-        return _fallback(path, *problems)
-    settings = msgspec.convert({**_default_values(), **_anchor_paths(raw, path.parent)}, Settings)
-    return LoadedSettings(settings, path, [], True)
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        problems.append(
+            SettingsProblem(
+                str(path), None, None, f"cannot read this file ({reason}); it is skipped"
+            )
+        )
+        return layer
+    layer.exists = True
+    layer.raw, layer.text, syntax = parse_salvaging(layer.text, str(path))
+    reader = TableReader(str(path), layer.text)
+    values, _bad = reader.read(
+        layer.raw, Settings, skip=frozenset({LOCKED_KEY}) if site else frozenset()
+    )
+    # In the file's order, so a person can work down the list.
+    problems.extend(sorted(syntax + reader.problems, key=lambda p: p.line or 0))
+    layer.values = _anchor_paths(values, path.parent)
+    return layer
 
 
-def _anchor_paths(raw: dict[str, Any], base: Path) -> dict[str, Any]:
-    """Relative paths in the file are relative to the file's folder, not to the cwd."""
+def _locked_keys(site: _Layer, site_path: Path, problems: list[SettingsProblem]) -> set[str]:
+    names = site.raw.get(LOCKED_KEY, [])
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        problems.append(
+            SettingsProblem(
+                str(site_path),
+                key_line(site.text, LOCKED_KEY),
+                LOCKED_KEY,
+                '`locked` must be a list of setting names in [ ], like ["nas_root"]; '
+                "nothing is locked",
+            )
+        )
+        return set()
+    locked = set()
+    for name in names:
+        if name in Settings.__struct_fields__:
+            locked.add(name)
+        else:
+            problems.append(
+                SettingsProblem(
+                    str(site_path),
+                    key_line(site.text, LOCKED_KEY),
+                    LOCKED_KEY,
+                    f"`locked` names `{name}`, which is not a setting; it is ignored",
+                )
+            )
+    return locked
+
+
+def _fall_back_on_empty(
+    values: dict[str, Any], below: dict[str, Any], layer: _Layer, problems: list[SettingsProblem]
+) -> dict[str, Any]:
+    """A file whose every equipment entry was skipped keeps the equipment of the layer below."""
+    if "equipment" in values and not values["equipment"]:
+        problems.append(
+            SettingsProblem(
+                str(layer.file),
+                key_line(layer.text, "equipment"),
+                "equipment",
+                "no usable equipment entry here, so the equipment stays as it was ("
+                + ", ".join(_equipment_id(e) for e in below["equipment"])
+                + ")",
+            )
+        )
+        return {k: v for k, v in values.items() if k != "equipment"}
+    return values
+
+
+def _equipment_id(entry: Any) -> str:
+    return str(entry["id"] if isinstance(entry, dict) else entry.id)
+
+
+def _holds_paths(info: mi.Type) -> bool:
+    """Whether a field holds folders (``Meta(extra={"path": True})``, alone or in a list)."""
+    if isinstance(info, mi.Metadata):
+        return bool((info.extra or {}).get("path")) or _holds_paths(info.type)
+    if isinstance(info, mi.ListType):
+        return _holds_paths(info.item_type)
+    if isinstance(info, mi.UnionType):
+        return any(_holds_paths(t) for t in info.types)
+    return False
+
+
+def _anchor_paths(values: dict[str, Any], base: Path) -> dict[str, Any]:
+    """Relative folders in a file are relative to that file's folder, not to the cwd."""
+    hints = typing.get_type_hints(Settings, include_extras=True)
 
     def anchor(value: Any) -> Any:
         if isinstance(value, str) and value and not value.startswith("~"):
-            candidate = Path(value)
-            return value if candidate.is_absolute() else str(base / candidate)
+            return value if os.path.isabs(value) else str(base / value)
         return value
 
-    anchored = dict(raw)
-    for key in ("local_root", "nas_root"):
-        if key in anchored:
-            anchored[key] = anchor(anchored[key])
-    for key in ("template_dirs", "plugin_dirs"):
-        if isinstance(anchored.get(key), list):
-            anchored[key] = [anchor(item) for item in anchored[key]]
-    return anchored
-
-
-def _fallback(path: Path, *problems: SettingsProblem) -> LoadedSettings:
-    return LoadedSettings(default_settings(), path, list(problems), from_file=False)
-
-
-def _schema_problems(path: Path, text: str, raw: dict[str, Any]) -> list[SettingsProblem]:
-    try:
-        settings = msgspec.convert({**_default_values(), **raw}, Settings)
-    except msgspec.ValidationError as exc:
-        key = _error_key(str(exc))
-        return [SettingsProblem(str(path), _key_line(text, key), key, _plain_message(str(exc)))]
-    problems: list[SettingsProblem] = []
-    seen: set[str] = set()
-    for index, equipment in enumerate(settings.equipment):
-        if equipment.id in seen:
-            key = f"equipment[{index}].id"
-            problems.append(
-                SettingsProblem(
-                    str(path), _key_line(text, key), key, f"duplicate equipment id {equipment.id!r}"
-                )
-            )
-        seen.add(equipment.id)
-    if not settings.equipment:
-        problems.append(
-            SettingsProblem(str(path), _key_line(text, "equipment"), "equipment", "no equipment")
-        )
-    return problems
-
-
-# ---- locating a problem in the text -------------------------------------------------------
-
-_SYNTAX_LINE = re.compile(r"at line (\d+)")
-_AT_PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")
-_UNKNOWN_FIELD = re.compile(r"unknown field `(?P<name>[^`]+)`")
-_MISSING_FIELD = re.compile(r"missing required field `(?P<name>[^`]+)`")
-
-
-def _syntax_error_line(exc: tomllib.TOMLDecodeError) -> int | None:
-    lineno = getattr(exc, "lineno", None)  # Python 3.14+
-    if isinstance(lineno, int):
-        return lineno
-    match = _SYNTAX_LINE.search(str(exc))
-    return int(match.group(1)) if match else None
-
-
-def _error_key(message: str) -> str | None:
-    """``equipment[0].id`` from msgspec's ``... - at `$.equipment[0].id```."""
-    match = _AT_PATH.search(message)
-    base = match.group("path").lstrip(".") if match else ""
-    extra = _UNKNOWN_FIELD.search(message) or _MISSING_FIELD.search(message)
-    if extra:
-        name = extra.group("name")
-        return f"{base}.{name}" if base else name
-    return base or None
-
-
-def _plain_message(message: str) -> str:
-    return _AT_PATH.sub("", message)
-
-
-_KEY_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
-
-
-def _key_line(text: str, key: str | None) -> int | None:
-    """Best-effort 1-based line of ``key`` (``a.b[2].c``) in the TOML ``text``.
-
-    Walks the key's parts down the file: a table header or ``name =`` for a
-    name, the n-th ``[[array]]`` header (or n-th inline item line) for an index.
-    """
-    if not key:
-        return None
-    lines = text.splitlines()
-    parts: list[str | int] = [
-        name if name else int(index) for name, index in _KEY_PART.findall(key)
-    ]
-    start = 0
-    found: int | None = None
-    prefix: list[str] = []
-    for part_index, part in enumerate(parts):
-        if isinstance(part, int):
-            table = ".".join(prefix)
-            header = re.compile(rf"^\s*\[\[\s*{re.escape(table)}\s*\]\]")
-            hits = [i for i in range(len(lines)) if header.match(lines[i])]
-            if part < len(hits):
-                start = found = hits[part]
+    anchored = dict(values)
+    for name, value in values.items():
+        if not _holds_paths(mi.type_info(hints[name])):
             continue
-        prefix.append(part)
-        assignment = re.compile(rf"^\s*[\"']?{re.escape(part)}[\"']?\s*=")
-        table = ".".join(prefix)
-        header = re.compile(rf"^\s*\[{{1,2}}\s*{re.escape(table)}\s*\]{{1,2}}")
-        is_last = part_index == len(parts) - 1
-        for i in range(start, len(lines)):
-            if assignment.match(lines[i]) or header.match(lines[i]):
-                start = found = i
-                break
-        else:
-            if is_last:
-                return None if found is None else found + 1
-    return None if found is None else found + 1
+        anchored[name] = [anchor(v) for v in value] if isinstance(value, list) else anchor(value)
+    return anchored
 
 
 # ---- writing a starter file ------------------------------------------------------------------
 
 _TEMPLATE = """\
-# ExLab Tray settings. Edit, save, then restart the tray (or choose "Reload settings").
-# Keys left out keep their built-in defaults. Paths may start with "~".
+# ExLab Tray settings. Saved changes apply at once (or choose "Reload settings" in the
+# tray menu). Keys left out keep their defaults (your site's, then the built-in ones).
+# Relative paths are relative to this file's folder; paths may start with "~".
 
 # Where new projects and runs are created: <local_root>/<EQUIPMENT>/<Project>/
 local_root = {local_root}

@@ -34,12 +34,7 @@ def serve(*, port: int = 0, log_level: str = "info") -> int:
     from tray_app.config import load_settings
 
     loaded = load_settings()
-    for problem in loaded.problems:
-        where = f"{problem.file}:{problem.line}" if problem.line else problem.file
-        key = f" [{problem.key}]" if problem.key else ""
-        print(f"warning: {where}{key}: {problem.message}", file=sys.stderr)
-    if loaded.problems:
-        print("warning: running on the default settings", file=sys.stderr)
+    # The loader has logged them (to stderr here); the rest of each file applies.
     try:
         return asyncio.run(_serve(loaded, port))
     except KeyboardInterrupt:  # a second Ctrl-C during the stop

@@ -1,7 +1,7 @@
 """Where ExLab Tray keeps its files: per-user folders from platformdirs.
 
-``EXLAB_TRAY_HOME``, when set, puts config, state, data and runtime files
-under that one folder (tests, demos and packaging checks rely on it).
+``EXLAB_TRAY_HOME``, when set, puts config, state, data and runtime files (and the
+site's settings folder) under that one folder (tests, demos and packaging checks rely on it).
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import platformdirs
 
 APP_NAME = "exlab-tray"
 HOME_ENV = "EXLAB_TRAY_HOME"
+#: The folder of the site's (IT's) settings file, when it is not the platform's own.
+SITE_CONFIG_ENV = "EXLAB_TRAY_SITE_CONFIG_DIR"
 
 
 def _home() -> Path | None:
@@ -25,6 +27,19 @@ def _home() -> Path | None:
 def config_dir() -> Path:
     home = _home()
     return home / "config" if home else Path(platformdirs.user_config_dir(APP_NAME))
+
+
+def site_config_dir() -> Path:
+    """Where IT puts every user's defaults: ``/etc/xdg/exlab-tray`` on Linux.
+
+    ``EXLAB_TRAY_SITE_CONFIG_DIR`` names another folder; under ``EXLAB_TRAY_HOME``
+    it is ``<home>/site``, so a test or a demo never reads the machine's policy.
+    """
+    override = os.environ.get(SITE_CONFIG_ENV)
+    if override:
+        return Path(override).expanduser()
+    home = _home()
+    return home / "site" if home else Path(platformdirs.site_config_dir(APP_NAME))
 
 
 def state_dir() -> Path:

@@ -101,24 +101,24 @@ def test_written_default_file_loads_back_to_the_defaults(tmp_path: Path) -> None
     ("text", "line", "key", "words"),
     [
         pytest.param(
-            'local_root = "/data"\noperators = ["ada",\n[[equipment]]\n',
-            3,
+            'local_root = "/data"\noperators = ["ada",\n[[equipment]]\nid = "TECAN"\nname = "T"\n',
+            2,
             None,
-            "TOML syntax",
-            id="syntax",
+            "this line is not valid TOML",
+            id="syntax-unclosed-array",
         ),
         pytest.param(
             'local_root = "/data"\ngc_interval_s = "soon"\n',
             2,
             "gc_interval_s",
-            "Expected `float`",
+            '`gc_interval_s` must be a number greater than 0, not "soon"; it is ignored',
             id="wrong-type",
         ),
         pytest.param(
-            'local_root = "/data"\n\nnas_rot = "/mnt/nas"\n',
+            'local_root = "/data"\n\nabandon_after = 60\n',
             3,
-            "nas_rot",
-            "unknown field",
+            "abandon_after",
+            "there is no setting `abandon_after` (did you mean `abandon_after_s`?); it is ignored",
             id="unknown-key",
         ),
         pytest.param(
@@ -126,60 +126,137 @@ def test_written_default_file_loads_back_to_the_defaults(tmp_path: Path) -> None
             '[[equipment]]\nid = "hplc"\nname = "x"\n',
             6,
             "equipment[1].id",
-            "matching regex",
+            "equipment #2: the id must start with a capital letter and use only A-Z, 0-9 and _",
             id="equipment-id-lowercase",
         ),
         pytest.param(
-            '[[equipment]]\nid = "' + "A" * 33 + '"\nname = "Too long"\n',
-            2,
-            "equipment[0].id",
-            "length <= 32",
+            '[[equipment]]\nid = "TECAN"\nname = "T"\n[[equipment]]\nid = "'
+            + "A" * 33
+            + '"\nname = "Too long"\n',
+            5,
+            "equipment[1].id",
+            "at most 32 characters",
             id="equipment-id-too-long",
         ),
         pytest.param(
             '[[equipment]]\nid = "TECAN"\nname = "a"\n[[equipment]]\nid = "TECAN"\nname = "b"\n',
             5,
             "equipment[1].id",
-            "duplicate",
+            'equipment #2: the id "TECAN" is already used by equipment #1; this entry is skipped',
             id="equipment-id-duplicate",
         ),
         pytest.param(
-            '[[equipment]]\nid = "TECAN"\ncolour = "red"\nname = "a"\n',
-            3,
-            "equipment[0].colour",
-            "unknown field",
-            id="unknown-equipment-key",
-        ),
-        pytest.param(
-            'operators = []\nlocal_root = ""\n',
-            2,
+            'local_root = ""\n',
+            1,
             "local_root",
-            "length >= 1",
+            "`local_root` must be text that is not empty",
             id="empty-local-root",
         ),
         pytest.param(
             "max_prompts_per_plugin = 0\n",
             1,
             "max_prompts_per_plugin",
-            ">= 1",
+            "must be a whole number at least 1, not 0",
             id="out-of-range",
         ),
     ],
 )
-def test_a_broken_file_gives_defaults_and_a_located_problem(
+def test_a_bad_key_is_skipped_and_named_at_its_line(
     tmp_path: Path, text: str, line: int, key: str | None, words: str
 ) -> None:
     path = write(tmp_path / "settings.toml", text)
     loaded = load_settings(path)
-    assert not loaded.from_file
-    assert loaded.settings == default_settings()
-    assert len(loaded.problems) == 1
+    assert loaded.from_file
+    assert len(loaded.problems) == 1, loaded.problems
     problem = loaded.problems[0]
     assert problem.file == str(path)
     assert problem.line == line
     assert problem.key == key
     assert words in problem.message
-    assert str(path) in str(problem)
+    assert str(problem).startswith(f"{path}, line {line}: ")
+
+
+ISSUE_FILE = """\
+# The operator's file from the issue: one typo must not cost the rest.
+local_root = "/lab/data"
+nas_root = "/mnt/nas"
+abandon_after = 60
+
+[[equipment]]
+id = "TECAN"
+name = "Tecan Spark"
+
+[[equipment]]
+id = "hplc_2"
+name = "Agilent"
+
+[[equipment]]
+id = "HPLC_3"
+name = "Agilent 1290"
+colour = "red"
+
+[[equipment]]
+id = "MS_1"
+name = "Orbitrap"
+gc_interval_s = = 5
+"""
+
+
+def test_one_typo_costs_only_itself(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = write(tmp_path / "settings.toml", ISSUE_FILE)
+    with caplog.at_level("WARNING", logger="tray_app.config"):
+        loaded = load_settings(path)
+    settings = loaded.settings
+    # Everything good applies: NAS sync stays on, the good instruments stay.
+    assert settings.nas_root == "/mnt/nas" and settings.local_root == "/lab/data"
+    assert [e.id for e in settings.equipment] == ["TECAN", "HPLC_3", "MS_1"]
+    assert [(p.line, p.message) for p in loaded.problems] == [
+        (4, "there is no setting `abandon_after` (did you mean `abandon_after_s`?); it is ignored"),
+        (
+            11,
+            "equipment #2: the id must start with a capital letter and use only A-Z, 0-9 and _ "
+            '(at most 32 characters), not "hplc_2"; this entry is skipped',
+        ),
+        (17, "equipment #3 has no setting `colour`; it is ignored"),
+        (
+            22,
+            "this line is not valid TOML (Invalid value); it is skipped",
+        ),
+    ]
+    # Every problem is in the log too.
+    logged = [r.getMessage() for r in caplog.records]
+    assert logged == [f"settings: {p}" for p in loaded.problems]
+
+
+def test_a_syntax_error_is_reported_where_its_statement_starts(tmp_path: Path) -> None:
+    lines = ["# comment"] * 20 + ['operators = ["ada", "bob"', "", "# more", 'nas_root = "/n"']
+    path = write(tmp_path / "settings.toml", "\n".join(lines) + "\n")
+    loaded = load_settings(path)
+    assert [p.line for p in loaded.problems] == [21]
+    assert loaded.settings.nas_root == "/n"  # the statements after it still apply
+
+
+def test_an_entry_without_a_required_key_is_skipped(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "settings.toml",
+        '[[equipment]]\nid = "A"\nname = "a"\n\n[[equipment]]\nid = "B"\n',
+    )
+    loaded = load_settings(path)
+    assert [e.id for e in loaded.settings.equipment] == ["A"]
+    assert [(p.line, p.message) for p in loaded.problems] == [
+        (
+            5,
+            'equipment #2 has no name (text that is not empty, in quotes ("...")); '
+            "this entry is skipped",
+        )
+    ]
+
+
+def test_no_usable_equipment_keeps_the_equipment_below(tmp_path: Path) -> None:
+    path = write(tmp_path / "settings.toml", '[[equipment]]\nid = "bad"\nname = "x"\n')
+    loaded = load_settings(path)
+    assert [e.id for e in loaded.settings.equipment] == ["DEMO"]
+    assert "no usable equipment entry here" in loaded.problems[-1].message
 
 
 def test_unreadable_file_is_a_problem_not_a_crash(tmp_path: Path) -> None:
@@ -187,7 +264,7 @@ def test_unreadable_file_is_a_problem_not_a_crash(tmp_path: Path) -> None:
     path.write_bytes(b"local_root = \xff\xfe\n")
     loaded = load_settings(path)
     assert loaded.settings == default_settings()
-    assert loaded.problems and "cannot read" in loaded.problems[0].message
+    assert loaded.problems and "cannot read this file" in loaded.problems[0].message
 
 
 def test_settings_reject_unknown_fields_in_code_too() -> None:

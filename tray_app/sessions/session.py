@@ -44,6 +44,7 @@ class Session:
     """
 
     __slots__ = (
+        "checkpoint",
         "created_at",
         "current_phase",
         "destination",
@@ -98,6 +99,9 @@ class Session:
         self.finished_at: datetime | None = None
         #: The seed's WebSocket queue (SessionStore.attach_event_queue), or None.
         self.event_queue: asyncio.Queue[JsonDict] | None = None
+        #: What the pipeline needs to pick the session up after a restart (opaque
+        #: here; set through SessionStore.checkpoint, kept by the journal).
+        self.checkpoint: JsonDict | None = None
         #: The store's fan-out list for this session, kept here so that publishing
         #: a frame needs no lookup; empty once the session has finished.
         self.subscriptions: tuple[Subscription, ...] = ()

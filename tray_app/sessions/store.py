@@ -298,6 +298,16 @@ class SessionStore:
         if self._observers:
             self._notify(session, _UPDATED)
 
+    def checkpoint(self, session_id: str, data: JsonDict) -> None:
+        """Keep what the pipeline needs to pick the session up after a restart.
+
+        Opaque to the store; observers (the journal) hear UPDATED.
+        """
+        session = self._require(session_id)
+        session.checkpoint = data
+        if self._observers:
+            self._notify(session, _UPDATED)
+
     def heartbeat(self, session_id: str) -> None:
         """Refresh the heartbeat; an unknown id is a no-op (stale clients are normal)."""
         session = self._sessions.get(session_id)
@@ -344,6 +354,33 @@ class SessionStore:
             self._notify(session, _CLOSED)
         if len(finished) > self.retention.max_finished:
             self._evict_over_count()
+
+    # ---- restoring ---------------------------------------------------------------
+    def restore(self, sessions: Iterable[Session]) -> None:
+        """Put back sessions of an earlier run (from the journal), as they were.
+
+        Give them oldest first. Their states are taken as they are, not walked:
+        no frames, no observers (nothing watched them in this process; the journal
+        has them already). A waiting session is waiting again, its abandon clock
+        running from its last heartbeat; a live one is live, for its owner to end
+        or drive. Retention applies as after any close. An id already here raises.
+        """
+        finished = self._finished
+        for session in sessions:
+            session_id = session.session_id
+            if session_id in self._sessions:
+                raise ValueError(f"session {session_id} is already in the store")
+            self._sessions[session_id] = session
+            if session.state in TERMINAL_STATES:
+                if session.finished_at is None:
+                    session.finished_at = self._clock()
+                _insert_finished(finished, session)
+                continue
+            self._live.add(session_id)
+            if session.state is _INPUT_REQUIRED:
+                self._waiting[session_id] = session
+        self._evict_over_count()
+        self._evict_over_age()
 
     # ---- waiting for a session ---------------------------------------------------
     def next_transition(self, session_id: str) -> asyncio.Future[SessionState]:
@@ -632,6 +669,16 @@ def _duration(age: timedelta) -> str:
     if seconds and seconds % 60 == 0:
         return f"{seconds // 60}min"
     return f"{seconds}s"
+
+
+def _insert_finished(finished: deque[Session], session: Session) -> None:
+    """Append in finish order (restored sessions may finish before ones already here)."""
+    at = session.finished_at
+    assert at is not None
+    index = len(finished)
+    while index and (finished[index - 1].finished_at or at) > at:
+        index -= 1
+    finished.insert(index, session)
 
 
 def _fan_out(

@@ -1,0 +1,147 @@
+"""A session as one journal row and back: the only place the row's shape is written.
+
+JSON columns are msgspec-encoded text; times are UTC epoch seconds. Reading never
+trusts the file: a row that does not make a valid session raises RowError.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from tray_app.sessions.session import JsonDict, Session
+from tray_app.sessions.states import (
+    PHASE_OF_STATE,
+    TERMINAL_STATES,
+    NextAction,
+    Phase,
+    SessionKind,
+    SessionState,
+)
+
+__all__ = ["Row", "RowError", "encode_json", "row_of", "session_of"]
+
+Row = tuple[Any, ...]
+
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder().decode
+_from_ts = datetime.fromtimestamp
+_FAILED = SessionState.FAILED
+_INPUT_REQUIRED = SessionState.INPUT_REQUIRED
+
+
+class RowError(ValueError):
+    """A journal row that is not a usable session."""
+
+
+def encode_json(value: Any) -> str | None:
+    return None if value is None else _encode(value).decode()
+
+
+def row_of(session: Session, request_json: str | None) -> Row:
+    """The row for ``session``, in journal_db.COLUMNS order. ``request_json`` is the
+    request already encoded (it never changes, so the journal encodes it once)."""
+    input_since = session.input_since
+    finished_at = session.finished_at
+    warnings = session.warnings
+    outcome = session.error if session.state is _FAILED else session.result
+    return (
+        session.session_id,
+        session.kind.value,
+        session.title,
+        request_json,
+        session.destination,
+        session.state.value,
+        session.current_phase,
+        session.ended_in_phase,
+        None if outcome is None else _encode(outcome).decode(),
+        None if session.pending_input is None else _encode(session.pending_input).decode(),
+        _encode(warnings).decode() if warnings else None,
+        session.created_at.timestamp(),
+        session.last_heartbeat.timestamp(),
+        None if input_since is None else input_since.timestamp(),
+        None if finished_at is None else finished_at.timestamp(),
+        None if session.checkpoint is None else _encode(session.checkpoint).decode(),
+    )
+
+
+def session_of(row: Row) -> Session:
+    """A Session rebuilt from ``row``; RowError when any column is unusable."""
+    try:
+        return _session_of(row)
+    except (ValueError, TypeError, KeyError, OverflowError, OSError, msgspec.DecodeError) as exc:
+        raise RowError(f"session {row[0] if row else '?'}: {exc}") from exc
+
+
+def _session_of(row: Row) -> Session:
+    (
+        session_id,
+        kind,
+        title,
+        request,
+        destination,
+        state_name,
+        phase,
+        ended_in_phase,
+        outcome,
+        pending_input,
+        warnings,
+        created_at,
+        last_heartbeat,
+        input_since,
+        finished_at,
+        checkpoint,
+    ) = row
+    if not isinstance(session_id, str) or not session_id:
+        raise ValueError("no session id")
+    state = SessionState(state_name)
+    session = Session(
+        session_id,
+        SessionKind(kind),
+        _json(request),
+        _from_ts(float(created_at), UTC),
+        destination=destination if isinstance(destination, str) else None,
+        title=str(title or ""),
+    )
+    session.state = state
+    # The phase a state has is fixed; the stored one only matters where there is none.
+    session.current_phase = PHASE_OF_STATE.get(state)
+    if phase is not None and state not in TERMINAL_STATES and session.current_phase is None:
+        session.current_phase = Phase(phase)
+    session.ended_in_phase = None if ended_in_phase is None else Phase(ended_in_phase)
+    session.last_heartbeat = _from_ts(float(last_heartbeat), UTC)
+    session.warnings = [str(w) for w in _json(warnings) or []]
+    session.checkpoint = _dict(_json(checkpoint))
+    if state is _INPUT_REQUIRED:
+        prompt = _dict(_json(pending_input))
+        if prompt is None:
+            raise ValueError("waiting for input without a prompt")
+        session.pending_input = prompt
+        session.next_action = NextAction.AWAITING_INPUT
+        session.input_since = _from_ts(float(input_since), UTC) if input_since else None
+    if state in TERMINAL_STATES:
+        if finished_at is None:
+            raise ValueError("finished without a finish time")
+        session.finished_at = _from_ts(float(finished_at), UTC)
+        result = _dict(_json(outcome))
+        if state is _FAILED:
+            session.error = result
+        else:
+            session.result = result
+    return session
+
+
+def _json(text: Any) -> Any:
+    if text is None:
+        return None
+    if isinstance(text, bytes | str):
+        return _decode(text)
+    raise TypeError(f"expected JSON text, got {type(text).__name__}")
+
+
+def _dict(value: Any) -> JsonDict | None:
+    if value is None or isinstance(value, dict):
+        return value
+    raise TypeError(f"expected an object, got {type(value).__name__}")

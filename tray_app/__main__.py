@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import sys
 
-#: First arguments that select the command-line client or headless server.
-CLI_COMMANDS = frozenset({"serve", "new", "list", "watch", "answer", "cancel", "show"})
-
 PLUGIN_WORKER_FLAG = "--plugin-worker"
 RENDER_WORKER_FLAG = "--render-worker"
 
@@ -25,17 +22,15 @@ def main(argv: list[str] | None = None) -> int:
         from tray_app.creation.render_worker import main as render_worker_main
 
         return render_worker_main(args[1:])
-    if args and args[0] in CLI_COMMANDS:
-        from tray_app.cli import main as cli_main
-
-        return cli_main(args)
     if "--self-test" in args:
         from tray_app.selftest import main as selftest_main
 
         return selftest_main([a for a in args if a != "--self-test"])
-    from tray_app.app import main as app_main
+    # Everything else is one command line (tray_app.cli): a command, or the tray itself.
+    # An unknown command or option is a usage error there and never starts the tray.
+    from tray_app.cli import main as cli_main
 
-    return app_main(args)
+    return cli_main(args)
 
 
 if __name__ == "__main__":

@@ -75,14 +75,13 @@ def missing_display() -> str | None:
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="exlab-tray", description="ExLab Tray desktop app")
-    parser.add_argument(
-        "--demo",
-        action="store_true",
-        help="run on a temporary EXLAB_TRAY_HOME and open a few real demo sessions",
-    )
-    # Qt's own options (-platform, -style ...) are passed through untouched.
-    options, _qt_args = parser.parse_known_args(argv)
+    """The tray's options, from the one command line of ``tray_app.cli`` (strict: a typo
+    is a usage error, exit 2, and never starts the tray)."""
+    from tray_app import cli
+
+    options = cli.parse(argv)
+    if options.command is not None:
+        raise SystemExit(cli.EXIT_USAGE)
     return options
 
 

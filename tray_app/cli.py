@@ -1,8 +1,9 @@
-"""``exlab-tray`` command-line client: open, list, watch, answer and cancel sessions.
+"""``exlab-tray`` command line: the tray's options and the client's commands in one parser.
 
-It talks to the running instance found through ``runtime.json``. Exit codes:
-0 done or success, 1 failed, aborted or refused, 2 usage error, 3 no running
-instance. ``--json`` prints machine-readable output on every command.
+Without a command it starts the tray. Commands open, list, watch, answer and cancel
+sessions of the running instance found through ``runtime.json``, or run one headless
+(``serve``). Exit codes: 0 done or success, 1 failed or aborted, 2 usage error or a
+request refused, 3 no running instance. ``--json`` prints machine-readable output.
 """
 
 from __future__ import annotations
@@ -10,13 +11,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import difflib
 import json
 import os
+import re
 import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
     from tray_app.api.client import ApiClient
@@ -39,26 +42,59 @@ class PromptAborted(Exception):
 
 
 # ---- argument parsing -----------------------------------------------------------------
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="exlab-tray",
-        description="Talk to the running ExLab Tray (or run one headless with 'serve').",
-        epilog="Exit codes: 0 done/success, 1 failed/aborted/refused, 2 usage error, "
-        "3 no running ExLab Tray found.",
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+class _Parser(argparse.ArgumentParser):
+    """argparse with a suggestion for a mistyped command ('lst' -> 'list')."""
 
-    json_flag = argparse.ArgumentParser(add_help=False)
+    #: The commands of this parser (set on the top-level one), for suggestions.
+    command_names: tuple[str, ...] = ()
+
+    def error(self, message: str) -> NoReturn:
+        choices = self.command_names
+        match = re.search(r"invalid choice: '([^']*)'", message)
+        if match and choices:
+            close = difflib.get_close_matches(match.group(1), choices, n=1)
+            message = f"unknown command '{match.group(1)}'" + (
+                f" (did you mean '{close[0]}'?)" if close else ""
+            )
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> _Parser:
+    """The whole command line: the tray's options and every command (one parser, one help)."""
+    from tray_app import __version__
+
+    parser = _Parser(
+        prog="exlab-tray",
+        usage="%(prog)s [--demo | --version | --self-test]\n"
+        "       %(prog)s COMMAND [OPTIONS]   (the commands are listed below)",
+        description="ExLab Tray: creation sessions from the system tray. Without a command it "
+        "starts the tray (or shows the running one's sessions); a command talks to the "
+        "running ExLab Tray, or runs one headless with 'serve'.",
+        epilog="Exit codes: 0 done/success, 1 failed/aborted, 2 usage error or refused "
+        "request, 3 no running ExLab Tray found. 'exlab-tray COMMAND --help' tells more.",
+    )
+    parser.add_argument("--version", action="version", version=f"exlab-tray {__version__}")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="start the tray on a temporary home with a few real demo sessions",
+    )
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="check this installation: create a project and a run in a temporary folder "
+        "(exlab-tray --self-test --help for its options)",
+    )
+    commands = parser.add_subparsers(
+        dest="command", metavar="COMMAND", parser_class=_Parser, prog="exlab-tray"
+    )
+
+    json_flag = _Parser(add_help=False)
     json_flag.add_argument("--json", action="store_true", help="print JSON instead of text")
 
-    serve = commands.add_parser(
-        "serve", parents=[json_flag], help="run the API headless (no tray, no Qt)"
-    )
-    serve.add_argument("--port", type=int, default=0, help="TCP port (default: a free one)")
-    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
-
-    new = commands.add_parser("new", help="open a creation session")
-    kinds = new.add_subparsers(dest="kind", required=True, metavar="KIND")
+    new = commands.add_parser("new", help="open a creation session (project or run)")
+    kinds = new.add_subparsers(dest="kind", required=True, metavar="KIND", parser_class=_Parser)
     for kind in ("project", "run"):
         sub = kinds.add_parser(kind, parents=[json_flag], help=f"create a {kind} folder")
         sub.add_argument(
@@ -118,6 +154,16 @@ def build_parser() -> argparse.ArgumentParser:
     cancel = commands.add_parser("cancel", parents=[json_flag], help="cancel a session")
     cancel.add_argument("session_id", metavar="ID")
     cancel.add_argument("--discard", action="store_true", help="also remove its partial folder")
+
+    serve = commands.add_parser(
+        "serve", parents=[json_flag], help="run the local API headless (no tray, no Qt)"
+    )
+    serve.add_argument("--port", type=int, default=0, help="TCP port (default: a free one)")
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+
+    helper = commands.add_parser("help", help="show this help, or a command's")
+    helper.add_argument("topic", nargs="?", metavar="COMMAND", help="the command to explain")
+    parser.command_names = tuple(commands.choices)
     return parser
 
 
@@ -126,12 +172,35 @@ def _add_answers_option(parser: argparse.ArgumentParser, help_text: str) -> None
     parser.add_argument("--answers", type=Path, metavar="FILE", help=help_text)
 
 
+def parse(argv: list[str]) -> argparse.Namespace:
+    """Parse the command line; a usage error, --help or --version raises SystemExit."""
+    return build_parser().parse_args(argv)
+
+
+def _help(parser: _Parser, topic: str | None) -> int:
+    if topic is None:
+        parser.print_help()
+        return EXIT_OK
+    if topic not in parser.command_names:
+        parser.error(f"invalid choice: '{topic}'")
+    parser.parse_args([topic, "--help"])  # prints the command's help and exits 0
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
+    """The whole ``exlab-tray`` command line; without a command, the tray itself."""
+    raw = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     try:
-        args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+        args = parser.parse_args(raw)
+        if args.command == "help":
+            return _help(parser, args.topic)
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+    if args.command is None:
+        from tray_app.app import main as app_main
+
+        return app_main(raw)
     if args.command == "serve":
         from tray_app.headless import serve
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -23,6 +24,12 @@ REPO = Path(__file__).resolve().parents[2]
 SNI_TOOLS = ("Xvfb", "dbus-daemon", "dbus-monitor", "dbus-send", "dunst", "dunstctl", "xdotool")
 SNI_HOSTS = ("status-notifier-watcher", "gtk-sni-tray-standalone")
 XEMBED_TOOLS = ("Xvfb", "trayer", "xwininfo")
+
+
+def host_reading(label: str) -> str:
+    """A dbusmenu label as a StatusNotifierItem host shows it: ``_`` marks the shortcut
+    (it is not shown), ``__`` is a literal underscore."""
+    return label.replace("__", "\0").replace("_", "").replace("\0", "_")
 
 
 def missing_tools(*names: str) -> list[str]:
@@ -99,6 +106,43 @@ class Desktop:
             check=False,
         )
         return result.stdout if result.returncode == 0 else ""
+
+    def tray_menu_labels(self) -> list[str]:
+        """Every label of the tray menu as the StatusNotifierItem host gets it over D-Bus
+        (``com.canonical.dbusmenu`` GetLayout), depth first; [] while there is none."""
+        from jeepney import DBusAddress, MessageType, Properties, new_method_call
+        from jeepney.io.blocking import open_dbus_connection
+
+        # Items are "service/path", or just the service (the path is then the default).
+        items = re.findall(r'string "([^"]+)"', self.registered_sni_items())
+        if not items:
+            return []
+        service, _, path = items[0].partition("/")
+        with open_dbus_connection(bus=self.env["DBUS_SESSION_BUS_ADDRESS"]) as bus:
+            item = DBusAddress(
+                f"/{path or 'StatusNotifierItem'}",
+                bus_name=service,
+                interface="org.kde.StatusNotifierItem",
+            )
+            reply = bus.send_and_get_reply(Properties(item).get("Menu"), timeout=5)
+            if reply.header.message_type is not MessageType.method_return:
+                return []
+            menu_path = reply.body[0][1]
+            menu = DBusAddress(menu_path, bus_name=service, interface="com.canonical.dbusmenu")
+            reply = bus.send_and_get_reply(
+                new_method_call(menu, "GetLayout", "iias", (0, -1, [])), timeout=5
+            )
+        labels: list[str] = []
+
+        def walk(node: tuple[int, dict[str, tuple[str, object]], list[tuple[str, object]]]) -> None:
+            _id, properties, children = node
+            if "label" in properties:
+                labels.append(str(properties["label"][1]))
+            for _signature, child in children:
+                walk(child)  # type: ignore[arg-type]
+
+        walk(reply.body[1])
+        return labels
 
     def screenshot(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -29,6 +29,10 @@ from tray_app.ui.menu_model import (
     MenuModel,
     build_menu,
 )
+from tray_app.ui.tray_host import dbus_menu_in_use, label_text, menu_label
+
+#: A QMenu property: its labels are written for a dbusmenu host (see tray_host).
+_DBUS_MENU = "exlab_dbus_menu"
 
 #: Store changes that cannot alter the menu (the prompt dialog heartbeats every few seconds).
 _IGNORED_CHANGES = frozenset({Change.HEARTBEAT})
@@ -53,6 +57,8 @@ class Tray(QObject):
         self._icon_state: IconState | None = None
 
         self.menu = QMenu()
+        # Asked before the QSystemTrayIcon exists, as Qt decides then where the menu goes.
+        self.menu.setProperty(_DBUS_MENU, dbus_menu_in_use())
         self.menu.aboutToShow.connect(self._menu_about_to_show)
         self.menu.aboutToHide.connect(self._menu_hidden)
         self.icon = QSystemTrayIcon(self)
@@ -186,19 +192,20 @@ def render_menu(menu: QMenu, model: MenuModel, trigger: Callable[[Action], None]
     """
     old = menu.actions()
     old_submenus = _submenus(menu)
+    dbus_menu = bool(menu.property(_DBUS_MENU))
     first = True
     for section in model.sections:
         if not first:
             menu.addSeparator()
         first = False
         if section.title:
-            title = menu.addAction(_escape(section.title))
+            title = menu.addAction(menu_label(section.title, dbus_menu=dbus_menu))
             title.setEnabled(False)
             font = QFont(title.font())
             font.setBold(True)
             title.setFont(font)
         for entry in section.entries:
-            _add_entry(menu, entry, trigger)
+            _add_entry(menu, entry, trigger, dbus_menu)
     # Old actions this menu owns and old submenus (each with its menuAction) are deleted on
     # the next loop turn. Deleting them at once (shiboken6.delete) corrupts PySide's ownership
     # records, and the menu's own deletion then crashes.
@@ -222,15 +229,18 @@ def _submenus(menu: QMenu) -> dict[QAction, QMenu]:
     return {child.menuAction(): child for child in children}
 
 
-def _add_entry(menu: QMenu, entry: Entry, trigger: Callable[[Action], None]) -> None:
+def _add_entry(
+    menu: QMenu, entry: Entry, trigger: Callable[[Action], None], dbus_menu: bool
+) -> None:
+    label = menu_label(entry.label, dbus_menu=dbus_menu)
     if entry.children:
-        submenu = menu.addMenu(_escape(entry.label))
+        submenu = menu.addMenu(label)
         submenu.setToolTipsVisible(True)
         submenu.menuAction().setToolTip(entry.tooltip)
         for child in entry.children:
-            _add_entry(submenu, child, trigger)
+            _add_entry(submenu, child, trigger, dbus_menu)
         return
-    qaction = menu.addAction(_escape(entry.label))
+    qaction = menu.addAction(label)
     qaction.setEnabled(entry.enabled)
     if entry.tooltip:
         qaction.setToolTip(entry.tooltip)
@@ -241,11 +251,6 @@ def _add_entry(menu: QMenu, entry: Entry, trigger: Callable[[Action], None]) -> 
     if action is not None:
         qaction.triggered.connect(lambda _checked=False, a=action: trigger(a))
     menu.setToolTipsVisible(True)
-
-
-def _escape(label: str) -> str:
-    # "&" marks a mnemonic in Qt menus; session titles may contain it.
-    return label.replace("&", "&&")
 
 
 def iter_actions(menu: QMenu, depth: int = 0) -> Iterator[tuple[int, QAction]]:
@@ -259,8 +264,9 @@ def iter_actions(menu: QMenu, depth: int = 0) -> Iterator[tuple[int, QAction]]:
 
 
 def find_action(menu: QMenu, text: str) -> QAction | None:
-    """The first action whose (unescaped) text starts with ``text``."""
+    """The first action whose text, as the host shows it, starts with ``text``."""
+    dbus_menu = bool(menu.property(_DBUS_MENU))
     for _depth, qaction in iter_actions(menu):
-        if qaction.text().replace("&&", "&").startswith(text):
+        if label_text(qaction.text(), dbus_menu=dbus_menu).startswith(text):
             return qaction
     return None

@@ -1,0 +1,33 @@
+"""Labels written for the tray host in use read exactly as typed (Qt menu or dbusmenu)."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtWidgets import QApplication
+
+from tests.e2e.desktop_env import host_reading
+from tray_app.ui.tray_host import dbus_menu_in_use, label_text, menu_label
+
+NAMES = ["Run 'plate_7' of Assay_Y (TECAN_1): plate_map asks", "R&D_1 & co", "__init__"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_dbusmenu_host_reads_the_name_as_typed(name: str) -> None:
+    label = menu_label(name, dbus_menu=True)
+    # Qt turns the first "&" into the dbusmenu mnemonic "_" when it exports the label.
+    exported = label.replace("&", "_", 1)
+    assert host_reading(exported) == name
+    assert label_text(label, dbus_menu=True) == name
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_qts_own_menu_reads_the_name_as_typed(name: str) -> None:
+    label = menu_label(name, dbus_menu=False)
+    assert "__" not in label or "__" in name
+    assert label.replace("&&", "&") == name
+    assert label_text(label, dbus_menu=False) == name
+
+
+def test_offscreen_never_exports_the_menu(qapp: QApplication) -> None:
+    assert qapp.platformName() == "offscreen"
+    assert dbus_menu_in_use() is False

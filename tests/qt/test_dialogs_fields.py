@@ -1,5 +1,6 @@
 """Field widgets: one fitting editor per type, defaults, empty values, errors under fields,
-and template questions turned into fields."""
+and template questions drawn as a form (turning them into fields is tested without Qt in
+tests/unit/creation/test_template_fields.py)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ from PySide6.QtWidgets import (
 from pytestqt.qtbot import QtBot
 
 from tray_app.creation.fields import parse_fields, validate_answers
+from tray_app.creation.template_fields import fields_from_questions
 from tray_app.creation.templates import Question
-from tray_app.ui.field_widgets import FieldForm, choice_value, fields_from_questions
+from tray_app.ui.field_widgets import FieldForm
 
 SPEC = [
     {"id": "name", "label": "Sample name", "type": "string", "required": True, "max": 20},
@@ -111,32 +113,14 @@ def test_optional_numbers_and_dates_can_stay_unset(qtbot: QtBot) -> None:
     assert form.values() == {"n": -(2**31 - 2)}  # a real value once the person picks one
 
 
-def test_template_questions_become_fields(qtbot: QtBot) -> None:
+def test_template_questions_draw_as_a_form(qtbot: QtBot) -> None:
     questions = [
-        Question("replicates", "int", 3, "How many replicates", has_default=True),
-        Question("dilution", "float", None, "Dilution factor"),
-        Question("reader", "str", "spark", choices=["spark", "infinite"], has_default=True),
         Question("wells", "int", 96, choices=[96, 384], has_default=True),
-        Question("equipment_id", "str", "X", has_default=True),
-        Question("shaken", "bool", False, has_default=True),
-        Question("comment", "str", "{{ label }}", has_default=True),
+        Question("dilution", "float", None, "Dilution factor"),
     ]
-    fields = fields_from_questions(questions, skip={"equipment_id"})
-    by_id = {f.id: f for f in fields}
-    assert list(by_id) == ["replicates", "dilution", "reader", "wells", "shaken", "comment"]
-    assert by_id["replicates"].type == "integer"
-    assert by_id["replicates"].hint == "How many replicates"
-    assert not by_id["replicates"].required
-    assert by_id["dilution"].type == "number"
-    assert by_id["dilution"].required
-    assert by_id["reader"].options == ["spark", "infinite"]
-    assert by_id["wells"].options == ["96", "384"]
-    assert by_id["shaken"].type == "boolean"
-    assert by_id["comment"].default is None  # a Jinja default is Copier's to render
-    assert choice_value(questions[3], "384") == 384
-
+    fields = fields_from_questions(questions)
     form = FieldForm(fields)
     qtbot.addWidget(form)
-    assert form.values()["wells"] == "96"
-    _, errors = validate_answers(fields, form.values())
-    assert errors == {"dilution": "required"}
+    assert isinstance(form.editors["wells"].widget, QComboBox)
+    assert isinstance(form.editors["dilution"].widget, QDoubleSpinBox)
+    assert form.values() == {"wells": "96"}

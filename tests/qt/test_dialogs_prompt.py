@@ -1,5 +1,5 @@
 """The prompt dialog against a real store, a real controller and the real plate_map plugin:
-fill, inline errors (client and controller), submit, a second prompt, each cancel
+fill, inline errors (the controller's, through the dialog), submit, a second prompt, each cancel
 choice, the session ending while open, and heartbeats only while open."""
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def test_the_form_is_built_from_the_pending_prompt(
     assert editors["sample_count"].widget.hasFocus() or not dialog.isActiveWindow()
 
 
-def test_a_missing_answer_is_shown_inline_before_asking_the_controller(
+def test_a_missing_answer_is_refused_by_the_controller_and_shown_inline(
     qloop: asyncio.AbstractEventLoop,
     controller: Any,
     store: SessionStore,
@@ -94,11 +94,12 @@ def test_a_missing_answer_is_shown_inline_before_asking_the_controller(
 ) -> None:
     dialog = open_dialog(store, controller, waiting, widgets)
     dialog.submit_button.click()
+    # The dialog does not judge the answers: the controller's one validator does.
+    wait_until(qloop, lambda: bool(dialog.form.error_text("sample_count")))
     assert dialog.form.error_text("sample_count") == "Required"
     assert dialog.general_error.text() == "Please correct the marked fields."
-    settle(qloop)
     assert state_of(store, waiting) is SessionState.INPUT_REQUIRED
-    assert dialog.submit_button.isEnabled()
+    assert dialog.submit_button.isEnabled() and dialog.banner.isHidden()
     # Editing clears the general line; a good answer then goes through.
     dialog.form.editors["sample_count"].widget.setValue(8)
     assert dialog.general_error.isHidden()
@@ -112,13 +113,20 @@ def test_answers_the_controller_refuses_are_shown_next_to_their_fields(
     widgets: list[Any],
 ) -> None:
     dialog = open_dialog(store, controller, waiting, widgets)
-    with pytest.raises(CreationError) as refused:
-        run(qloop, controller.resume(waiting, {"sample_count": 0, "plate_type": "1536-well"}))
-    dialog.show_refusal(refused.value)
-    assert dialog.form.error_text("sample_count") == "Must be at least 1"
-    assert dialog.form.error_text("plate_type") == "Must be one of: 96-well, 384-well"
+    dialog.form.editors["sample_count"].widget.setValue(8)
+    notes = dialog.form.editors["notes"].widget
+    assert isinstance(notes, QPlainTextEdit)
+    notes.setPlainText("x" * 2001)  # the plugin allows 2000 characters
+    dialog.submit_button.click()
+    wait_until(qloop, lambda: bool(dialog.form.error_text("notes")))
+    assert dialog.form.error_text("notes") == "Must be at most 2000 characters"
+    assert dialog.form.error_text("sample_count") == ""
     assert state_of(store, waiting) is SessionState.INPUT_REQUIRED
-    assert is_alive(dialog)
+    assert is_alive(dialog) and dialog.submit_button.isEnabled()
+    # The same validator answers the API and the CLI: the same words come back there.
+    with pytest.raises(CreationError) as refused:
+        run(qloop, controller.resume(waiting, {"sample_count": 8, "notes": "x" * 2001}))
+    assert refused.value.details == {"fields": {"notes": "must be at most 2000 characters"}}
 
 
 def test_submit_resumes_and_the_dialog_closes_when_the_session_moves_on(

@@ -6,7 +6,7 @@ import asyncio
 import os
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from aiohttp import web
 
@@ -17,22 +17,14 @@ from tray_app.api.events import EventStream
 from tray_app.api.middleware import json_response
 from tray_app.api.schemas import CancelBody, CreateRequest, ResumeBody, decode_body
 from tray_app.api.wire import FrameEncoder
+from tray_app.creation.seam import CreationSeam
 from tray_app.sessions import SessionState, SessionStore, to_handle
 
 PREFIX = "/api/v1"
 
 
-class SessionController(Protocol):
-    """What the API needs of :class:`tray_app.creation.controller.CreationController`."""
-
-    @property
-    def accepting(self) -> bool: ...
-
-    async def create(self, request: CreateRequest) -> dict[str, Any]: ...
-
-    async def resume(self, session_id: str, answers: dict[str, Any]) -> dict[str, Any]: ...
-
-    async def cancel(self, session_id: str, discard_files: bool = False) -> dict[str, Any]: ...
+#: What the API needs of the controller: the seam the dialogs use too.
+SessionController = CreationSeam
 
 
 class ApiRoutes:

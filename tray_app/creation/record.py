@@ -6,12 +6,20 @@ trust what they read.
 
 from __future__ import annotations
 
+import platform
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from tray_app import __version__ as app_version
 from tray_app import fileio
+from tray_app.config import Settings
+from tray_app.creation.requests import ProjectRequest
+from tray_app.sessions.session import iso_z
+
+if TYPE_CHECKING:
+    from tray_app.creation.session_run import SessionRun
 
 __all__ = [
     "RECORD_DIR",
@@ -20,6 +28,7 @@ __all__ = [
     "PathsRecord",
     "PluginRecord",
     "TemplateRecord",
+    "build_record",
     "read_record",
     "record_path",
     "write_record",
@@ -78,6 +87,55 @@ class CreationRecord(msgspec.Struct, kw_only=True):
     app_version: str
     warnings: list[str] = msgspec.field(default_factory=list)
     findings: list[str] = msgspec.field(default_factory=list)
+
+
+def build_record(
+    run: SessionRun, settings: Settings, sync_status: str, warnings: list[str]
+) -> CreationRecord:
+    """The record of a run that has rendered its folder and run its plugins."""
+    assert run.template is not None and run.destination is not None
+    local_root = settings.local_root_path()
+    # A run's folder is <project>/Runs/Run_<stamp>: its project is two levels up.
+    project = (
+        run.destination
+        if isinstance(run.request, ProjectRequest)
+        else run.destination.parent.parent
+    )
+    return CreationRecord(
+        session_id=run.session_id,
+        kind=run.variables.get("exlab_kind", "run"),
+        request=run.request_data,
+        template=TemplateRecord(
+            name=run.template.name,
+            version=run.template.version,
+            kind=run.template.kind,
+            path=str(run.template.path),
+        ),
+        variables=run.variables,
+        answers=run.answers,
+        plugins=list(run.plugins),
+        paths=PathsRecord(
+            destination=str(run.destination),
+            local_root=str(local_root),
+            relative=relative_to(run.destination, local_root),
+            project=str(project),
+        ),
+        sync_status=sync_status,
+        created_by=run.request.operator,
+        created_at=iso_z(run.created_at),
+        host=platform.node(),
+        app_version=app_version,
+        warnings=list(warnings),
+        findings=list(run.findings),
+    )
+
+
+def relative_to(path: Path, root: Path) -> str:
+    """``path`` below ``root`` with "/" separators (its NAS path too); else its name."""
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.name
 
 
 def record_path(destination: Path) -> Path:

@@ -14,6 +14,7 @@ from typing import Any
 from tray_app.config import Settings
 from tray_app.creation.naming import project_name_problem
 from tray_app.creation.requests import CreateRequest, ProjectRequest, RunRequest
+from tray_app.creation.template_fields import check_template_answers
 from tray_app.creation.templates import DEFAULT_TEMPLATES, TemplateCatalog, TemplateInfo
 
 __all__ = [
@@ -211,23 +212,9 @@ def check_variables(
                 f"Template {template.name!r} needs values for: {', '.join(missing)}.",
             )
         )
-    for question in template.questions:
-        if question.name in supplied and question.name not in standard:
-            problem = _value_problem(question.type, question.choices, supplied[question.name])
-            if problem:
-                errors.append(FieldError("invalid_variable", f"variables.{question.name}", problem))
-    return answers, errors
-
-
-def _value_problem(kind: str, choices: list[Any] | None, value: Any) -> str | None:
-    if choices is not None and value not in choices:
-        return f"{value!r} is not one of {choices!r}"
-    if kind == "int" and (isinstance(value, bool) or not isinstance(value, int)):
-        return f"expected a whole number, got {value!r}"
-    if kind == "float" and (isinstance(value, bool) or not isinstance(value, int | float)):
-        return f"expected a number, got {value!r}"
-    if kind == "bool" and not isinstance(value, bool):
-        return f"expected true or false, got {value!r}"
-    if kind == "str" and not isinstance(value, str):
-        return f"expected text, got {value!r}"
-    return None
+    given = {name: value for name, value in supplied.items() if name not in standard}
+    # The prompt's validator, so a variable is refused in the same words as an answer.
+    values, problems = check_template_answers(template.questions, given)
+    for name, problem in problems.items():
+        errors.append(FieldError("invalid_variable", f"variables.{name}", f"{name} {problem}"))
+    return {**supplied, **values, **standard}, errors

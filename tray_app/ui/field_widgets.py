@@ -1,8 +1,8 @@
 """Widgets for prompt fields (DESIGN §4): one fitting editor per field type, in a form
 with required marks, muted hints and a per-field error line.
 
-Used by the prompt dialog (plugin fields) and the new-session dialog
-(template variables, turned into fields by :func:`fields_from_questions`).
+Used by the prompt dialog (plugin fields) and the new-session dialog (template
+variables, turned into fields in ``creation/template_fields.py``).
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tray_app.creation.fields import Field, FieldSpecError, parse_fields
+from tray_app.creation.fields import Field
+from tray_app.creation.template_fields import question_options
 
 _log = logging.getLogger(__name__)
 
@@ -195,7 +196,7 @@ class ChoiceEditor(FieldEditor):
     def __init__(self, field: Field) -> None:
         self.combo = QComboBox()
         self.combo.addItem("Choose…" if field.required else _NOT_SET, None)
-        for value, label in _options(field.options):
+        for value, label in question_options(field.options):
             self.combo.addItem(label, value)
         self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         super().__init__(field, self.combo)
@@ -408,102 +409,6 @@ class FieldForm(QWidget):
         for editor in self.editors.values():
             widget = editor.widget
         return widget
-
-
-def fields_from_questions(questions: Iterable[Any], *, skip: Iterable[str] = ()) -> list[Field]:
-    """Template questions (``Question`` objects or {name, type, default, help, choices}
-    dicts) as prompt fields.
-
-    Copier types map to field types (int -> integer, float -> number, bool ->
-    boolean, yaml/json -> text, anything else -> string); a question with
-    choices becomes a choice field (options as text; see :func:`choice_value`).
-    A question without a default is required. One that cannot be expressed is
-    shown as a plain string field rather than dropped. Names in ``skip`` (the
-    variables ExLab fills in itself) and private ``_names`` are left out.
-    """
-    skipped = set(skip)
-    fields: list[Field] = []
-    for question in questions:
-        data = _question_data(question)
-        name = str(data.get("name") or "")
-        if not name or name.startswith("_") or name in skipped:
-            continue
-        label = name.replace("_", " ").capitalize()
-        spec: dict[str, Any] = {
-            "id": name,
-            "label": label,
-            "type": _COPIER_TYPES.get(str(data.get("type") or "str"), "string"),
-            "required": not data.get("has_default") and not data.get("conditional"),
-        }
-        if data.get("help"):
-            spec["hint"] = str(data["help"])
-        choices = data.get("choices")
-        if choices:
-            spec["type"] = "choice"
-            spec["options"] = [str(value) for value, _ in _options(choices)]
-        default = data.get("default")
-        if default is not None and not (isinstance(default, str) and "{{" in default):
-            spec["default"] = str(default) if spec["type"] == "choice" else default
-        try:
-            fields.extend(parse_fields([spec]))
-        except FieldSpecError as error:
-            _log.warning("template question %s shown as text: %s", name, error)
-            fields.extend(parse_fields([{"id": name, "label": label, "type": "string"}]))
-    return fields
-
-
-def choice_value(question: Any, text: object) -> object:
-    """The original choice (e.g. the int 3) behind the option text a choice field gave."""
-    for value, _ in _options(_question_data(question).get("choices")):
-        if str(value) == text:
-            return value
-    return text
-
-
-def _question_data(question: Any) -> dict[str, Any]:
-    if isinstance(question, dict):
-        data = dict(question)
-        data.setdefault("has_default", "default" in question)
-        return data
-    return {
-        "name": getattr(question, "name", ""),
-        "type": getattr(question, "type", "str"),
-        "default": getattr(question, "default", None),
-        "help": getattr(question, "help", ""),
-        "choices": getattr(question, "choices", None),
-        "has_default": getattr(question, "has_default", True),
-        "conditional": getattr(question, "conditional", False),
-    }
-
-
-_COPIER_TYPES = {
-    "str": "string",
-    "path": "string",
-    "int": "integer",
-    "float": "number",
-    "bool": "boolean",
-    "yaml": "text",
-    "json": "text",
-}
-
-
-def _options(raw: object) -> list[tuple[Any, str]]:
-    """(value, label) pairs from a list of values, of {value, label} dicts,
-    of [label, value] pairs, or a {label: value} mapping (Copier's form)."""
-    pairs: list[tuple[Any, str]] = []
-    if isinstance(raw, dict):
-        return [(value, str(label)) for label, value in raw.items()]
-    if not isinstance(raw, list | tuple):
-        return pairs
-    for item in raw:
-        if isinstance(item, dict):
-            value = item.get("value", item.get("label"))
-            pairs.append((value, str(item.get("label", value))))
-        elif isinstance(item, list | tuple) and len(item) == 2:
-            pairs.append((item[1], str(item[0])))
-        else:
-            pairs.append((item, str(item)))
-    return pairs
 
 
 def _clamp_int(value: object, fallback: int) -> int:

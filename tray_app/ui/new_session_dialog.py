@@ -26,19 +26,15 @@ from PySide6.QtWidgets import (
 )
 
 from tray_app import paths
+from tray_app.config import Settings
 from tray_app.creation.errors import VALIDATION_FAILED, CreationError
-from tray_app.creation.fields import validate_answers
 from tray_app.creation.requests import CreateRequest, ProjectRequest, RunRequest
+from tray_app.creation.seam import CreationSeam
+from tray_app.creation.template_fields import choice_value, fields_from_questions
+from tray_app.creation.templates import Question, TemplateInfo
 from tray_app.creation.validation import RESERVED_VARIABLES
 from tray_app.ui.async_bridge import error_message, run_async
-from tray_app.ui.field_widgets import (
-    HINT_STYLE,
-    FieldCell,
-    FieldForm,
-    choice_value,
-    error_label,
-    fields_from_questions,
-)
+from tray_app.ui.field_widgets import HINT_STYLE, FieldCell, FieldForm, error_label
 
 _log = logging.getLogger(__name__)
 
@@ -73,7 +69,11 @@ class NewSessionDialog(QDialog):
     created = Signal(dict)
 
     def __init__(
-        self, kind: str, controller: Any, settings: Any, parent: QWidget | None = None
+        self,
+        kind: str,
+        controller: CreationSeam,
+        settings: Settings,
+        parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         if kind not in KINDS:
@@ -82,8 +82,8 @@ class NewSessionDialog(QDialog):
         self.controller = controller
         self.settings = settings
         self._busy = False
-        self._templates: dict[str, Any] = {}
-        self._questions: dict[str, Any] = {}
+        self._templates: dict[str, TemplateInfo] = {}
+        self._questions: dict[str, Question] = {}
         self.errors: dict[str, QLabel] = {}
         self.hints: dict[str, QLabel] = {}
         self.setObjectName(f"new_{kind}_dialog")
@@ -263,8 +263,8 @@ class NewSessionDialog(QDialog):
 
     def _template_changed(self) -> None:
         template = self._templates.get(self.template.currentData() or "")
-        questions = list(getattr(template, "questions", []) or [])
-        self._questions = {getattr(q, "name", ""): q for q in questions}
+        questions = template.questions if template is not None else []
+        self._questions = {q.name: q for q in questions}
         fields = fields_from_questions(questions, skip=RESERVED_VARIABLES)
         form = FieldForm(fields)
         self.variables_layout.replaceWidget(self.variables, form)
@@ -316,14 +316,16 @@ class NewSessionDialog(QDialog):
             return str(self.operator.currentData() or "")
         return self.operator.text().strip()
 
-    def _variables(self) -> tuple[dict[str, Any], dict[str, str]]:
-        values = self.variables.values()
-        _, problems = validate_answers(self.variables.fields, values)
-        typed = {
+    def _variables(self) -> dict[str, Any]:
+        """The variables as the form has them, choices back to their template values.
+
+        Not checked here: the controller checks them with the prompt's validator and
+        its refusals come back as errors on ``variables.<name>``.
+        """
+        return {
             name: choice_value(self._questions[name], value) if name in self._questions else value
-            for name, value in values.items()
+            for name, value in self.variables.values().items()
         }
-        return typed, problems
 
     def build_request(self) -> tuple[CreateRequest | None, dict[str, str]]:
         """The request from the form, or the problems found before asking the controller."""
@@ -343,8 +345,7 @@ class NewSessionDialog(QDialog):
         template = self.template.currentData()
         if not template:
             problems["template"] = "Choose a template."
-        variables, variable_problems = self._variables()
-        problems.update({f"variables.{k}": v for k, v in variable_problems.items()})
+        variables = self._variables()
         if problems:
             return None, problems
         objective = self.objective.toPlainText().strip() or None

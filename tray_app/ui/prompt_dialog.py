@@ -8,7 +8,6 @@ a session that ends or is answered elsewhere is announced and the dialog closes.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from PySide6.QtCore import QMargins, Qt, QTimer, Signal
@@ -26,7 +25,9 @@ from PySide6.QtWidgets import (
 )
 
 from tray_app.creation.errors import INVALID_ANSWERS, CreationError
-from tray_app.creation.fields import Field, FieldSpecError, parse_fields, validate_answers
+from tray_app.creation.fields import Field
+from tray_app.creation.prompt import Prompt
+from tray_app.creation.seam import CreationSeam
 from tray_app.sessions.session import Session
 from tray_app.sessions.states import TERMINAL_STATES, SessionState
 from tray_app.sessions.store import Change, SessionStore
@@ -34,8 +35,6 @@ from tray_app.ui.async_bridge import error_message, run_async
 from tray_app.ui.cancel_confirm import ask_cancel
 from tray_app.ui.field_widgets import HINT_STYLE, FieldForm, error_label
 from tray_app.ui.wording import session_title, was_abandoned
-
-_log = logging.getLogger(__name__)
 
 HEARTBEAT_MS = 60_000
 CLOSE_DELAY_MS = 4_000
@@ -60,7 +59,7 @@ class PromptDialog(QDialog):
     def __init__(
         self,
         store: SessionStore,
-        controller: Any,
+        controller: CreationSeam,
         session_id: str,
         parent: QWidget | None = None,
         *,
@@ -72,7 +71,9 @@ class PromptDialog(QDialog):
         self.controller = controller
         self.session_id = session_id
         self._close_delay_ms = close_delay_ms
-        self._prompt: dict[str, Any] | None = None
+        #: The controller's typed prompt this form was built from (the same object while
+        #: the session waits on it; a new one means a new question).
+        self._prompt: Prompt | None = None
         self._fields: list[Field] = []
         self._busy = False
         self._answers_sent = False  # our resume went through; wait for what comes next
@@ -163,7 +164,7 @@ class PromptDialog(QDialog):
 
     @property
     def attempt(self) -> int:
-        return int((self._prompt or {}).get("attempt") or 1)
+        return self._prompt.attempt if self._prompt is not None else 1
 
     @property
     def heartbeat_active(self) -> bool:
@@ -183,9 +184,15 @@ class PromptDialog(QDialog):
             return
         title = session_title(session)
         self.setWindowTitle(f"Input needed: {title}")
-        if session.state is SessionState.INPUT_REQUIRED and session.pending_input:
-            if session.pending_input is not self._prompt:
-                self._build(session, session.pending_input)
+        if session.state is SessionState.INPUT_REQUIRED:
+            prompt = self.controller.pending_prompt(self.session_id)
+            if prompt is None:
+                # Waiting, but not on a pipeline of this app's controller: nothing here
+                # could resume it.
+                self._show_general_error("This question cannot be answered here.")
+                self.submit_button.setEnabled(False)
+            elif prompt is not self._prompt:
+                self._build(session, prompt)
             return
         if self._cancelling:
             return  # our own cancel: the dialog closes when it returns
@@ -202,36 +209,27 @@ class PromptDialog(QDialog):
             )
 
     # ---- building the form ---------------------------------------------------------------
-    def _build(self, session: Session, prompt: dict[str, Any]) -> None:
+    def _build(self, session: Session, prompt: Prompt) -> None:
         self._close_timer.stop()
         self._prompt = prompt
         self._answers_sent = False
         self._ended = False
         title = session_title(session)
         self.heading.setText(f"{title} needs your input")
-        self.reason.setText(str(prompt.get("reason") or "A plugin needs more information."))
+        self.reason.setText(prompt.reason or "A plugin needs more information.")
         self.reason.setVisible(True)
-        plugin = prompt.get("plugin") or "a plugin"
-        attempt = self.attempt
-        meta = f"Asked by plugin {plugin}"
-        if attempt > 1:
-            meta += f" · attempt {attempt}"
+        meta = f"Asked by plugin {prompt.plugin or 'a plugin'}"
+        if prompt.attempt > 1:
+            meta += f" · attempt {prompt.attempt}"
         self.meta.setText(meta + " · fields marked * are required")
         self.banner.hide()
         self.general_error.hide()
-        try:
-            self._fields = parse_fields(prompt.get("fields"))
-        except FieldSpecError as error:
-            _log.error("session %s has an unusable prompt: %s", self.session_id, error)
-            self._fields = []
-            self._show_general_error(f"This question cannot be shown: {error.message}")
+        self._fields = list(prompt.fields)
         form = FieldForm(self._fields)
-        previous = prompt.get("answers")
-        if isinstance(previous, dict):
-            for field_id, value in previous.items():
-                editor = form.editors.get(field_id)
-                if editor is not None and value is not None:
-                    editor.set_value(value)
+        for field_id, value in prompt.answers.items():
+            editor = form.editors.get(field_id)
+            if editor is not None and value is not None:
+                editor.set_value(value)
         form.edited.connect(self.general_error.hide)
         old = self.scroll_area.takeWidget()
         if old is not None:
@@ -269,14 +267,11 @@ class PromptDialog(QDialog):
 
     # ---- submitting ------------------------------------------------------------------------
     def submit(self) -> None:
-        """Check the answers here first, then resume the session with them."""
+        """Resume the session with the form's answers. The controller checks them (the
+        one validator); what it refuses comes back in :meth:`_refused`, field by field."""
         if self._busy or self._ended or not self._fields:
             return
         answers = self.form.values()
-        _, errors = validate_answers(self._fields, answers)
-        if errors:
-            self._show_field_errors(errors)
-            return
         self.form.clear_errors()
         self.general_error.hide()
         self._set_busy(True)
@@ -284,7 +279,7 @@ class PromptDialog(QDialog):
         run_async(
             self.controller.resume(self.session_id, answers),
             on_result=self._resumed,
-            on_error=self.show_refusal,
+            on_error=self._refused,
             owner=self,
             what=f"answering session {self.session_id}",
         )
@@ -294,7 +289,7 @@ class PromptDialog(QDialog):
         self._busy = False
         self._sync_with_session()
 
-    def show_refusal(self, error: BaseException) -> None:
+    def _refused(self, error: BaseException) -> None:
         self._set_busy(False)
         self.banner.hide()
         if isinstance(error, CreationError) and error.code == INVALID_ANSWERS:

@@ -9,11 +9,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Protocol
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMessageBox, QPushButton
 
+from tray_app.creation.seam import CreationSeam
 from tray_app.sessions.session import Session
 from tray_app.sessions.store import Change, SessionStore
 
@@ -25,15 +25,6 @@ QUIT_WAIT_S = 30.0
 SIGNAL_WAIT_S = 2.5
 
 
-class Quitter(Protocol):
-    def begin_shutdown(self) -> None: ...
-
-    @property
-    def live_task_count(self) -> int: ...
-
-    async def wait_idle(self, timeout: float) -> bool: ...  # noqa: ASYNC109 (contract)
-
-
 class QuitCoordinator(QObject):
     """Runs one quit at a time; ``finished`` fires once, when the app may shut down."""
 
@@ -43,7 +34,7 @@ class QuitCoordinator(QObject):
 
     def __init__(
         self,
-        controller: Quitter,
+        controller: CreationSeam,
         store: SessionStore,
         *,
         wait_s: float = QUIT_WAIT_S,

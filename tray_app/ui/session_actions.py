@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from tray_app.config import Settings
+from tray_app.creation.seam import CreationSeam
 from tray_app.sessions.states import SessionState
 from tray_app.sessions.store import SessionStore
 from tray_app.ui.async_bridge import error_message, run_async
@@ -44,8 +46,8 @@ class SessionActions(QObject):
     def __init__(
         self,
         store: SessionStore,
-        controller: Any,
-        settings: Any,
+        controller: CreationSeam,
+        settings: Settings,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)

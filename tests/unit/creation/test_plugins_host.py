@@ -23,6 +23,7 @@ from plugin_helpers import (
     wait_until,
 )
 
+from tray_app.creation.fields import Field, field_to_dict
 from tray_app.creation.plugins import host
 from tray_app.creation.plugins.host import DEFAULT_OUTPUT_CAP, run_plugin, worker_command
 
@@ -154,7 +155,9 @@ async def test_input_required_fields_come_back_checked_and_complete(destination:
     result = await run_mode(destination, "wrong_shape", envelope=envelope)
     assert result.status == "input_required"
     assert result.reason == "Which plate?"
-    assert result.fields == [
+    # Typed once, here: the controller keeps these and the dialog draws them.
+    assert result.fields == [Field(id="plate", label="Plate", type="choice", options=["96", "384"])]
+    assert [field_to_dict(f) for f in result.fields] == [
         {
             "id": "plate", "label": "Plate", "type": "choice", "required": False,
             "default": None, "options": ["96", "384"], "hint": None, "pattern": None,

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import Any
 
 import pytest
 from plugin_helpers import BUNDLED_PLUGINS, make_payload, matching
 
-from tray_app.creation.fields import parse_fields, validate_answers
 from tray_app.creation.plugins.host import PluginResult, run_plugin
 from tray_app.creation.plugins.manifest import PluginManifest, discover_plugins
+from tray_app.creation.prompt import check_answers
 
 
 @pytest.fixture
@@ -36,11 +35,9 @@ def read_map(destination: Path) -> list[dict[str, str]]:
 
 
 def answer(result: PluginResult, given: dict[str, object]) -> dict[str, object]:
-    """What the pipeline does with a prompt: check the spec, validate the answers."""
-    fields = parse_fields(result.fields)
-    coerced, errors = validate_answers(fields, given)
-    assert errors == {}
-    return coerced
+    """What the controller does with a prompt: check the answers against its typed fields."""
+    assert result.fields is not None
+    return check_answers(result.fields, given)
 
 
 async def test_variables_that_say_everything_need_no_prompt(
@@ -64,13 +61,13 @@ async def test_prompt_then_second_prompt_then_a_384_well_map(
     first = await run_plugin(plate_map, make_payload(destination), destination)
     assert first.status == "input_required"
     assert first.fields is not None
-    by_id: dict[str, dict[str, Any]] = {f["id"]: f for f in first.fields}
-    assert by_id["sample_count"]["type"] == "integer"
-    assert (by_id["sample_count"]["min"], by_id["sample_count"]["max"]) == (1, 384)
-    assert by_id["plate_type"]["options"] == ["96-well", "384-well"]
-    assert by_id["prep_date"]["type"] == "date"
-    assert by_id["include_controls"]["type"] == "boolean"
-    assert by_id["notes"]["required"] is False
+    by_id = {f.id: f for f in first.fields}
+    assert by_id["sample_count"].type == "integer"
+    assert (by_id["sample_count"].min, by_id["sample_count"].max) == (1, 384)
+    assert by_id["plate_type"].options == ["96-well", "384-well"]
+    assert by_id["prep_date"].type == "date"
+    assert by_id["include_controls"].type == "boolean"
+    assert by_id["notes"].required is False
     assert not (destination / "plate_map.csv").exists()
 
     # Answers as typed on the command line: strings all round.
@@ -85,7 +82,7 @@ async def test_prompt_then_second_prompt_then_a_384_well_map(
     assert second.reason is not None
     assert "holds 94 samples" in second.reason and "100 were requested" in second.reason
     assert second.fields is not None
-    defaults = {f["id"]: f["default"] for f in second.fields}
+    defaults = {f.id: f.default for f in second.fields}
     assert defaults["sample_count"] == 100 and defaults["include_controls"] is True
 
     merged = {**answers, **answer(second, {"plate_type": "384-well", "sample_count": 100,

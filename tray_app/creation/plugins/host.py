@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
 
-from tray_app.creation.fields import FieldSpecError, fields_to_dicts, parse_fields
+from tray_app.creation.fields import Field, FieldSpecError, parse_fields
 from tray_app.creation.plugins.manifest import PluginManifest
 
 if TYPE_CHECKING:
@@ -53,7 +53,8 @@ _READ_CHUNK = 64 * 1024
 class PluginResult:
     """The outcome of one plugin call. ``status`` is stable; ``message`` is for a person.
 
-    ``fields`` (for ``input_required``) are checked field dicts with every key present.
+    ``fields`` (for ``input_required``) are the typed, checked fields: the one shape the
+    controller keeps and the dialog draws (see ``creation/prompt.py``).
     ``log`` is the tail of the worker's stderr: plugin prints and tracebacks.
     """
 
@@ -61,7 +62,7 @@ class PluginResult:
     status: PluginStatus
     message: str = ""
     reason: str | None = None
-    fields: list[dict[str, Any]] | None = None
+    fields: list[Field] | None = None
     files: list[str] = field(default_factory=list)
     duration_s: float = 0.0
     data: dict[str, Any] = field(default_factory=dict)
@@ -267,15 +268,14 @@ def _interpret(
     if not stdout.strip():
         return result("bad_output", f"plugin {name!r} finished without a result", log=log)
     try:
-        raw = msgspec.json.decode(stdout)
+        # Straight from the bytes to the envelope: one shape change, not two.
+        envelope = msgspec.json.decode(stdout, type=_Envelope)
+    except msgspec.ValidationError as exc:  # JSON, but not an envelope
+        return result("bad_output", f"plugin {name!r} returned a malformed result: {exc}", log=log)
     except msgspec.DecodeError as exc:
         return result(
             "bad_output", f"plugin {name!r} wrote output that is not JSON: {exc}", log=log
         )
-    try:
-        envelope = msgspec.convert(raw, _Envelope)
-    except msgspec.ValidationError as exc:
-        return result("bad_output", f"plugin {name!r} returned a malformed result: {exc}", log=log)
 
     if isinstance(envelope, _Ok):
         bad = [path for path in envelope.files if not _is_inside_path(path)]
@@ -299,7 +299,7 @@ def _interpret(
             "input_required",
             envelope.reason,
             reason=envelope.reason,
-            fields=fields_to_dicts(fields),
+            fields=fields,
             log=log,
         )
     if isinstance(envelope, _Escaped):

@@ -1,0 +1,307 @@
+"""One pipeline run per session (DESIGN §6): VALIDATING → RENDERING → PLUGIN_PASS (⇄
+INPUT_REQUIRED) → CACHE_WRITE → POST_VALIDATE → SYNC_QUEUED → DONE, each step a method
+here, state changed only through ``store.transition``. Blocking work runs in threads, the
+render in the render worker, plugins in their own processes (``plugin_pass.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tray_app.config import Settings
+from tray_app.creation import errors as codes
+from tray_app.creation.destinations import DestinationClaimed, Destinations, project_folder
+from tray_app.creation.errors import CreationError
+from tray_app.creation.naming import find_unsafe_entries
+from tray_app.creation.plugin_pass import PluginPass
+from tray_app.creation.plugins.pool import WorkerPool
+from tray_app.creation.readme import readme_text
+from tray_app.creation.record import CreationRecord, build_record, relative_to, write_record
+from tray_app.creation.render import RenderError
+from tray_app.creation.render_process import RenderProcess
+from tray_app.creation.requests import RunRequest
+from tray_app.creation.session_run import Abort, PipelineFailure, SessionRun
+from tray_app.creation.sync import SyncQueue
+from tray_app.creation.templates import TemplateCatalog
+from tray_app.creation.validation import (
+    FieldError,
+    check_request,
+    check_variables,
+    standard_variables,
+)
+from tray_app.fileio import atomic_write_text
+from tray_app.sessions.session import JsonDict
+from tray_app.sessions.states import SessionState
+from tray_app.sessions.store import SessionStore
+
+__all__ = ["Pipeline"]
+
+_log = logging.getLogger(__name__)
+
+
+class Pipeline:
+    """The steps every session of one controller goes through."""
+
+    def __init__(
+        self,
+        store: SessionStore,
+        settings: Settings,
+        *,
+        catalog: TemplateCatalog,
+        renderer: RenderProcess,
+        workers: Callable[[], WorkerPool],
+        sync_queue: Callable[[], SyncQueue],
+    ) -> None:
+        self._store = store
+        self._settings = settings
+        self._catalog = catalog
+        self._renderer = renderer
+        self._workers = workers
+        #: The NAS sync queue (made on first use by the controller).
+        self._sync_queue = sync_queue
+        self.plugin_pass = PluginPass(store, settings, workers)
+
+    async def run(self, run: SessionRun) -> None:
+        """Drive one session to its end; never raises (every end is a state)."""
+        session_id = run.session_id
+        try:
+            try:
+                await self._validate(run)
+            except CreationError as exc:
+                self._end(session_id, SessionState.FAILED, {**exc.to_dict(), "path": None})
+                run.validated.set_exception(exc)
+                return
+            run.validated.set_result(None)
+            await self._render(run)
+            if not await self.plugin_pass.run(run):
+                await self._ended_elsewhere(run)
+                return
+            nas_root = self._settings.nas_root_path()
+            sync_status = "queued" if nas_root is not None else "not_configured"
+            await self._write_cache(run, sync_status)
+            blocked = await self._post_validate(run)
+            result = await self._queue_sync(run, nas_root, sync_status, blocked=blocked)
+            self._end(session_id, SessionState.DONE, result)
+        except asyncio.CancelledError:
+            await self._aborted(run)
+        except PipelineFailure as failure:
+            self._fail(run, failure.code, failure.message, failure.details)
+        except Exception as exc:
+            _log.exception("creation pipeline of session %s failed", session_id)
+            self._fail(run, "internal_error", f"Unexpected error: {exc}")
+        finally:
+            if not run.validated.done():
+                run.validated.set_result(None)
+
+    # ---- how a run ends ------------------------------------------------------------
+    def _end(self, session_id: str, state: SessionState, outcome: JsonDict) -> None:
+        session = self._store.get(session_id)
+        if session is not None and not session.is_terminal():
+            self._store.transition(session_id, state, outcome=outcome)
+
+    def _fail(
+        self, run: SessionRun, code: str, message: str, details: dict[str, Any] | None = None
+    ) -> None:
+        path = run.path
+        if path:
+            message = f"{message} The partial folder is kept at {path}."
+        outcome: JsonDict = {"code": code, "message": message, "path": path}
+        if details:
+            outcome["details"] = details
+        self._end(run.session_id, SessionState.FAILED, outcome)
+
+    async def _aborted(self, run: SessionRun) -> None:
+        """Cancelled (operator or shutdown): ABORTED, then keep or remove the folder."""
+        abort = run.abort or Abort("cancelled", "Cancelled.")
+        self._end(run.session_id, SessionState.ABORTED, abort.outcome(run.path))
+        job = run.render_job
+        if job is not None and not job.done():
+            # A render thread cannot be stopped; let it finish before touching its files.
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.shield(job)
+        if abort.discard_files and run.claimed and run.destination is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.to_thread(shutil.rmtree, run.destination, ignore_errors=True)
+
+    async def _ended_elsewhere(self, run: SessionRun) -> None:
+        """Ended while waiting (the GC abandoned it): keep the files, name them in the outcome."""
+        session = self._store.get(run.session_id)
+        if session is not None and session.outcome is not None:
+            self._store.close(
+                run.session_id,
+                {**session.outcome, "discard_files": False, "path": run.path},
+            )
+
+    # ---- VALIDATING ------------------------------------------------------------------
+    async def _validate(self, run: SessionRun) -> None:
+        self._store.transition(run.session_id, SessionState.VALIDATING)
+        request = run.request
+        template, problems = check_request(request, self._settings, self._catalog)
+        destination = run.destination
+        if destination is not None:
+            problems.extend(self._destination_problems(run, destination))
+            if template is not None:
+                standard = standard_variables(
+                    request,
+                    self._settings,
+                    session_id=run.session_id,
+                    destination=destination,
+                    created_at=run.created_at,
+                )
+                run.variables, variable_problems = check_variables(
+                    template, standard, request.variables
+                )
+                problems.extend(variable_problems)
+        if not problems and destination is not None:
+            try:
+                await asyncio.to_thread(Destinations.claim, destination)
+            except DestinationClaimed:
+                problems.append(_exists(destination))
+            except OSError as exc:
+                problems.append(
+                    FieldError("destination_unwritable", "destination", f"{destination}: {exc}")
+                )
+            else:
+                run.claimed = True
+        if problems:
+            first = problems[0]
+            message = (
+                first.message
+                if len(problems) == 1
+                else (f"{len(problems)} problems: " + " ".join(p.message for p in problems))
+            )
+            raise CreationError(
+                codes.VALIDATION_FAILED,
+                message,
+                field=first.field,
+                details={
+                    "session_id": run.session_id,
+                    "errors": [p.to_dict() for p in problems],
+                },
+            )
+        run.template = template
+
+    def _destination_problems(self, run: SessionRun, destination: Path) -> list[FieldError]:
+        if not run.reserved:
+            return [
+                FieldError(
+                    "destination_exists",
+                    "project_name",
+                    f"Another session is creating {destination} right now.",
+                )
+            ]
+        if isinstance(run.request, RunRequest):
+            project = project_folder(self._settings, run.request)
+            if project is None or not project.is_dir():
+                return [
+                    FieldError(
+                        "project_not_found",
+                        "project_name",
+                        f"Project {run.request.project_name!r} does not exist on "
+                        f"{run.request.equipment_id} (looked for {project}).",
+                    )
+                ]
+        if os.path.lexists(destination):
+            return [_exists(destination)]
+        return []
+
+    # ---- RENDERING -------------------------------------------------------------------
+    async def _render(self, run: SessionRun) -> None:
+        self._store.transition(run.session_id, SessionState.RENDERING)
+        assert run.template is not None and run.destination is not None
+        if run.template.plugins:
+            self._workers().warm()  # the first plugin's worker starts while we render
+        job = asyncio.ensure_future(
+            self._renderer.render(run.template.path, run.destination, run.variables)
+        )
+        run.render_job = job
+        try:
+            # Shielded: on cancel, _aborted waits for the render before cleaning up.
+            await asyncio.shield(job)
+        except RenderError as exc:
+            raise PipelineFailure(
+                exc.code, f"Rendering {run.template.name!r} failed: {exc}"
+            ) from exc
+
+    # ---- CACHE_WRITE -----------------------------------------------------------------
+    def _record(self, run: SessionRun, sync_status: str) -> CreationRecord:
+        return build_record(run, self._settings, sync_status, self._warnings(run))
+
+    def _warnings(self, run: SessionRun) -> list[str]:
+        # A live session is never evicted, so it is there for the whole run.
+        return list(self._store.handle(run.session_id)["warnings"])
+
+    async def _write_cache(self, run: SessionRun, sync_status: str) -> None:
+        self._store.transition(run.session_id, SessionState.CACHE_WRITE)
+        assert run.template is not None and run.destination is not None
+        record = self._record(run, sync_status)
+        readme = readme_text(
+            run.variables, run.template.name, [(p.name, p.status) for p in run.plugins]
+        )
+        await asyncio.to_thread(_write_cache_files, run.destination, record, readme)
+
+    # ---- POST_VALIDATE ---------------------------------------------------------------
+    async def _post_validate(self, run: SessionRun) -> bool:
+        """Check the folder against the naming rules; True when sync must be blocked."""
+        self._store.transition(run.session_id, SessionState.POST_VALIDATE)
+        assert run.destination is not None
+        findings = await asyncio.to_thread(find_unsafe_entries, run.destination)
+        root = run.destination.resolve()
+        for plugin in run.plugins:
+            for name in plugin.files:
+                produced = (run.destination / name).resolve()
+                if not produced.is_relative_to(root):
+                    findings.append(f"{name}: plugin {plugin.name!r} reported a file outside")
+        run.findings = findings
+        if findings:
+            shown = "; ".join(findings[:3]) + ("; ..." if len(findings) > 3 else "")
+            self._store.warn(
+                run.session_id,
+                f"Sync blocked: {len(findings)} problem(s) in the folder: {shown}",
+            )
+        return bool(findings)
+
+    # ---- SYNC_QUEUED -----------------------------------------------------------------
+    async def _queue_sync(
+        self, run: SessionRun, nas_root: Path | None, sync_status: str, *, blocked: bool
+    ) -> JsonDict:
+        """Queue the NAS copy; the record is written again only if its sync status changed."""
+        self._store.transition(run.session_id, SessionState.SYNC_QUEUED)
+        assert run.destination is not None
+        status = sync_status
+        if blocked:
+            status = "blocked_by_validation"
+        elif nas_root is not None:
+            relative = relative_to(run.destination, self._settings.local_root_path())
+            try:
+                await self._sync_queue().enqueue(
+                    run.destination, nas_root / relative, session_id=run.session_id
+                )
+            except OSError as exc:
+                status = "queue_failed"
+                self._store.warn(run.session_id, f"Could not queue the NAS sync: {exc}")
+        if status != sync_status:
+            await asyncio.to_thread(write_record, run.destination, self._record(run, status))
+        return {
+            "path": str(run.destination),
+            "sync_status": status,
+            "warnings": self._warnings(run),
+        }
+
+
+def _exists(destination: Path) -> FieldError:
+    return FieldError("destination_exists", "project_name", f"{destination} already exists.")
+
+
+def _write_cache_files(destination: Path, record: CreationRecord, readme: str) -> None:
+    write_record(destination, record)
+    has_readme = any(p.name.lower().startswith("readme") for p in destination.iterdir())
+    if not has_readme:
+        atomic_write_text(destination / "README.md", readme)

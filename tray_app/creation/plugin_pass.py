@@ -1,0 +1,147 @@
+"""PLUGIN_PASS: run the template's plugins in order, each in its own worker process, and
+the prompt loop: a plugin that asks for input puts its session in INPUT_REQUIRED until the
+operator answers (``CreationController.resume``), then runs again with the merged answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable
+from typing import Any
+
+from tray_app.config import Settings
+from tray_app.creation.plugins.host import run_plugin
+from tray_app.creation.plugins.manifest import PluginManifest, discover_plugins
+from tray_app.creation.plugins.pool import WorkerPool
+from tray_app.creation.prompt import Prompt
+from tray_app.creation.record import PluginRecord
+from tray_app.creation.session_run import PipelineFailure, SessionRun, Waiting
+from tray_app.sessions.states import SessionState
+from tray_app.sessions.store import SessionStore
+
+__all__ = ["PluginPass"]
+
+_log = logging.getLogger(__name__)
+
+#: The one plugin status that is not a problem; every other is a warning, or FAILED
+#: when the template makes plugins fatal.
+_OK = "ok"
+
+
+class PluginPass:
+    """The plugin pass of every session of one controller."""
+
+    def __init__(
+        self, store: SessionStore, settings: Settings, workers: Callable[[], WorkerPool]
+    ) -> None:
+        self._store = store
+        self._settings = settings
+        #: The pool with a spare plugin worker (made on first use by the controller).
+        self._workers = workers
+
+    async def run(self, run: SessionRun) -> bool:
+        """Run the template's plugins in order; False when the session ended meanwhile."""
+        session_id = run.session_id
+        template = run.template
+        assert template is not None
+        self._store.transition(session_id, SessionState.PLUGIN_PASS)
+        if not template.plugins:
+            return True
+        manifests, problems = await asyncio.to_thread(
+            discover_plugins, self._settings.plugin_paths()
+        )
+        for problem in problems:
+            _log.info("plugin discovery: %s", problem)
+        total = len(template.plugins)
+        for index, name in enumerate(template.plugins, start=1):
+            self._store.report_progress(session_id, index, total, name)
+            manifest = manifests.get(name)
+            if manifest is None:
+                record = PluginRecord(name=name, version=None, status="missing")
+                # A broken manifest in a folder of that name explains more than "missing".
+                related = [p for p in problems if f"{os.sep}{name}{os.sep}" in p]
+                record.message = related[0] if related else "not installed in any plugin folder"
+                run.plugins.append(record)
+                self._problem(run, record)
+                continue
+            record = PluginRecord(name=name, version=manifest.version, status="running")
+            run.plugins.append(record)
+            if not await self._run_one(run, manifest, record):
+                return False
+            if record.status != _OK:
+                self._problem(run, record)
+        return True
+
+    async def _run_one(
+        self, run: SessionRun, manifest: PluginManifest, record: PluginRecord
+    ) -> bool:
+        """Run one plugin until it is done, asking the operator as often as it needs."""
+        assert run.template is not None and run.destination is not None
+        answers: dict[str, Any] = {}
+        limit = self._settings.max_prompts_per_plugin
+        while True:
+            record.runs += 1
+            payload = {
+                "destination": str(run.destination),
+                "request": run.request_data,
+                "variables": run.variables,
+                "answers": answers,
+                "attempt": record.runs,
+                "template": run.template.name,
+            }
+            result = await run_plugin(manifest, payload, run.destination, pool=self._workers())
+            record.duration_s = round(record.duration_s + result.duration_s, 6)
+            if result.status != "input_required":
+                record.status = result.status
+                record.message = result.message
+                record.files = list(result.files)
+                return True
+            if record.prompts >= limit:
+                raise PipelineFailure(
+                    "too_many_prompts",
+                    f"Plugin {record.name!r} asked for input more than {limit} times.",
+                    {"plugin": record.name, "prompts": record.prompts},
+                )
+            assert result.fields is not None  # the host types them for every input_required
+            record.prompts += 1
+            prompt = Prompt(
+                plugin=record.name,
+                reason=result.reason or "",
+                fields=result.fields,
+                attempt=record.prompts,
+                answers=dict(answers),
+            )
+            new_answers = await self._ask(run, prompt)
+            if new_answers is None:
+                return False
+            answers = {**answers, **new_answers}
+            run.answers[record.name] = answers
+
+    async def _ask(self, run: SessionRun, prompt: Prompt) -> dict[str, Any] | None:
+        """INPUT_REQUIRED until resume() answers (the answers) or the session ends (None)."""
+        session_id = run.session_id
+        waiting = Waiting(prompt)
+        run.waiting = waiting
+        try:
+            # The prompt goes out once, as the wire's plain data; the typed prompt stays here.
+            self._store.await_input(session_id, prompt.to_wire())
+            # Resolved by resume() (-> PLUGIN_PASS) or by the GC or anyone else ending it.
+            state = await self._store.next_transition(session_id)
+        finally:
+            run.waiting = None
+        return waiting.answers if state is SessionState.PLUGIN_PASS else None
+
+    def _problem(self, run: SessionRun, record: PluginRecord) -> None:
+        assert run.template is not None
+        message = f"Plugin {record.name!r}: {record.status}"
+        if record.message:
+            message += f" ({record.message})"
+        if run.template.plugins_fatal:
+            raise PipelineFailure(
+                "plugin_failed",
+                message + ".",
+                {"plugin": record.name, "status": record.status},
+            )
+        self._store.warn(run.session_id, message + "; the session goes on without it.")

@@ -1,0 +1,60 @@
+"""The typed seam between the front ends (the API routes, the tray's dialogs) and the
+creation controller: what they may ask of it, as one protocol. The UI calls the
+controller in-process through this; it never goes through the API."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from tray_app.creation.prompt import Prompt
+from tray_app.creation.requests import CreateRequest
+from tray_app.creation.templates import TemplateInfo
+from tray_app.sessions.session import JsonDict
+
+__all__ = ["CreationSeam"]
+
+
+class CreationSeam(Protocol):
+    """What :class:`tray_app.creation.controller.CreationController` offers its callers.
+
+    Refusals are ``CreationError`` values with stable codes (``creation/errors.py``).
+    """
+
+    @property
+    def accepting(self) -> bool:
+        """False once shutdown has begun: new sessions are refused."""
+        ...
+
+    async def create(self, request: CreateRequest) -> JsonDict:
+        """Open a session for ``request``; answers with its handle once it is validated."""
+        ...
+
+    async def resume(self, session_id: str, answers: dict[str, Any]) -> JsonDict:
+        """Answer the session's pending prompt (checked first: ``invalid_answers``)."""
+        ...
+
+    async def cancel(self, session_id: str, discard_files: bool = False) -> JsonDict:
+        """Abort the session; ``discard_files`` removes its partial folder."""
+        ...
+
+    def templates(self, kind: str | None = None) -> list[TemplateInfo]:
+        """Usable templates, of ``kind`` (``project``, ``run``, ``test-run``) when given."""
+        ...
+
+    def pending_prompt(self, session_id: str) -> Prompt | None:
+        """The typed prompt the session waits on, or None."""
+        ...
+
+    # ---- quitting ----------------------------------------------------------------
+    @property
+    def live_task_count(self) -> int:
+        """Sessions whose pipeline is still running."""
+        ...
+
+    def begin_shutdown(self) -> None:
+        """Refuse new sessions from now on; running ones go on."""
+        ...
+
+    async def wait_idle(self, timeout: float) -> bool:  # noqa: ASYNC109 (contract)
+        """True once no pipeline is left, within ``timeout`` seconds."""
+        ...

@@ -1,0 +1,181 @@
+"""Sessions in words: the one mapping from states, phases, end reasons, ages and titles to
+the text people read. The tray menu, the sessions window, the dialogs, notifications, the
+CLI and the controller all take their words from here, so a session reads the same
+everywhere. No Qt: it works on sessions and on their JSON handles alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from tray_app.creation.requests import CreateRequest, ProjectRequest
+from tray_app.sessions.session import Session
+from tray_app.sessions.states import PHASE_OF_STATE, Phase, SessionState
+from tray_app.sessions.store import ABANDONED_CODE
+
+__all__ = [
+    "STATE_WORDS",
+    "age_words",
+    "doing_words",
+    "elide",
+    "error_words",
+    "handle_title",
+    "phase_words",
+    "reason_words",
+    "request_title",
+    "session_title",
+    "state_words",
+    "was_abandoned",
+]
+
+#: Each state as an operator reads it; a phase reads as the state it is the phase of.
+STATE_WORDS: Mapping[SessionState, str] = {
+    SessionState.PENDING: "Starting",
+    SessionState.VALIDATING: "Checking the request",
+    SessionState.RENDERING: "Creating folders",
+    SessionState.PLUGIN_PASS: "Running plugins",
+    SessionState.INPUT_REQUIRED: "Needs input",
+    SessionState.CACHE_WRITE: "Writing the record",
+    SessionState.POST_VALIDATE: "Checking the result",
+    SessionState.SYNC_QUEUED: "Queueing NAS sync",
+    SessionState.DONE: "Done",
+    SessionState.FAILED: "Failed",
+    SessionState.ABORTED: "Cancelled",
+}
+
+_STATE_OF_PHASE = {phase: state for state, phase in PHASE_OF_STATE.items()}
+
+#: Why a session was aborted, by outcome code, to follow "Cancelled: ".
+_REASON_WORDS: Mapping[str, str] = {
+    "cancelled": "cancelled",
+    ABANDONED_CODE: "abandoned (no answer in time)",
+    "shutdown": "stopped when the app quit",
+    "shutting_down": "stopped when the app quit",
+    "interrupted": "interrupted when the app stopped",
+}
+
+
+def state_words(state: SessionState | str) -> str:
+    """A short label for a state, e.g. "Needs input"."""
+    try:
+        return STATE_WORDS[SessionState(state)]
+    except ValueError:
+        return _fallback(state)
+
+
+def phase_words(phase: Phase | str | None) -> str:
+    """A phase wire name in words, e.g. "Creating folders"; "" for no phase."""
+    if phase is None:
+        return ""
+    try:
+        return STATE_WORDS[_STATE_OF_PHASE[Phase(phase)]]
+    except ValueError:
+        return _fallback(phase)
+
+
+def reason_words(code: str | None) -> str:
+    """Why a session was aborted, e.g. "abandoned (no answer in time)"."""
+    code = code or "cancelled"
+    return _REASON_WORDS.get(code, code.replace("_", " "))
+
+
+def was_abandoned(session: Session) -> bool:
+    """True when the GC aborted the session because nobody answered its prompt."""
+    outcome = session.result or {}
+    return session.state is SessionState.ABORTED and outcome.get("code") == ABANDONED_CODE
+
+
+def doing_words(session: Session) -> str:
+    """What the session is doing, or how it ended, in a few words (the state's words,
+    with the plugin, the progress or the phase it ended in)."""
+    state = session.state
+    words = STATE_WORDS[state]
+    if state is SessionState.PLUGIN_PASS and session.progress:
+        progress = session.progress
+        plugin = progress.get("plugin") or "plugin"
+        return f"{words} ({progress.get('current')} of {progress.get('total')}: {plugin})"
+    if state is SessionState.INPUT_REQUIRED:
+        plugin = (session.pending_input or {}).get("plugin")
+        return f"{words} ({plugin})" if plugin else words
+    if state is SessionState.ABORTED:
+        code = (session.result or {}).get("code")
+        if code not in (None, "cancelled"):
+            return f"{words}: {reason_words(code)}"
+    if state in (SessionState.FAILED, SessionState.ABORTED):
+        where = phase_words(session.ended_in_phase).lower()
+        return f"{words} while {where}" if where else words
+    return words
+
+
+def error_words(session: Session, limit: int = 120) -> str:
+    """A failed session's error message, on one line of at most ``limit`` characters."""
+    error = session.error or {}
+    return elide(str(error.get("message") or error.get("code") or "unknown error"), limit)
+
+
+def age_words(seconds: float) -> str:
+    """A short human duration: "just now", "42 s", "4 min", "2 h 5 min", "3 d"."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return "just now" if seconds < 10 else f"{seconds} s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{hours // 24} d"
+
+
+def request_title(request: CreateRequest) -> str:
+    """The title a session is opened with, from its request."""
+    if isinstance(request, ProjectRequest):
+        return f"Project {request.project_name} ({request.equipment_id})"
+    kind = "Test run" if request.run_kind == "test" else "Run"
+    return f"{kind} {request.label!r} of {request.project_name} ({request.equipment_id})"
+
+
+def session_title(session: Session) -> str:
+    """The title people see for a session, wherever it is shown."""
+    return _title(session.title, session.kind, session.session_id, session.request)
+
+
+def handle_title(handle: Mapping[str, Any]) -> str:
+    """:func:`session_title` of a session's JSON handle (the CLI's view of it)."""
+    request = handle.get("request")
+    return _title(
+        str(handle.get("title") or ""),
+        str(handle.get("kind") or "session"),
+        str(handle.get("session_id") or ""),
+        request if isinstance(request, Mapping) else None,
+    )
+
+
+def elide(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, with "…" where it was cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _title(title: str, kind: str, session_id: str, request: Any) -> str:
+    # Sessions the controller opens always have a title; others (opened on the store
+    # directly, or by an older version) are named from their request, else their id.
+    if title:
+        return title
+    project = _request_field(request, "project_name")
+    label = _request_field(request, "label")
+    name = " ".join(str(part) for part in (project, label) if part)
+    kind_word = str(kind).capitalize()
+    if name:
+        return f"{kind_word} {name}"
+    return f"{kind_word} {session_id[-6:]}"
+
+
+def _request_field(request: Any, name: str) -> Any:
+    if isinstance(request, Mapping):
+        return request.get(name)
+    return getattr(request, name, None)
+
+
+def _fallback(value: object) -> str:
+    return str(value).replace("_", " ").capitalize()

@@ -212,6 +212,11 @@ class DesktopApp:
         self.api_ready_s: float | None = None
         self.no_tray = False
         self.demo_task: asyncio.Task[Any] | None = None
+        self._settings_window: Any = None
+        self._settings_watcher: Any = None
+        self._reloading: asyncio.Task[None] | None = None
+        #: The running loop, for slots that Qt calls outside a loop turn.
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     # ---- lifecycle ---------------------------------------------------------------------------
     async def run(self) -> int:
@@ -225,7 +230,7 @@ class DesktopApp:
 
     async def start(self) -> int | None:
         """Bring everything up. Returns an exit code if the app must not run (another instance)."""
-        loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
         loop.set_exception_handler(self._loop_exception)
         # Closing a dialog or the sessions window must never end the app.
         self.app.setQuitOnLastWindowClosed(False)
@@ -286,6 +291,7 @@ class DesktopApp:
         self.gc_timer.setInterval(max(1, round(loaded.settings.gc_interval_s * 1000)))
         self.gc_timer.timeout.connect(self.run_gc)
         self.gc_timer.start()
+        self._watch_settings()
         if self.demo:
             from tray_app.demo import open_demo_sessions
 
@@ -372,6 +378,10 @@ class DesktopApp:
         timer = getattr(self, "gc_timer", None)
         if timer is not None:
             timer.stop()
+        if self._settings_watcher is not None:
+            self._settings_watcher.stop()
+        if self._reloading is not None and not self._reloading.done():
+            await asyncio.wait([self._reloading], timeout=2)
         if self.demo_task is not None and not self.demo_task.done():
             self.demo_task.cancel()
             await asyncio.wait([self.demo_task], timeout=2)
@@ -424,6 +434,10 @@ class DesktopApp:
                 self.open_data_folder()
             elif command is Command.OPEN_SETTINGS:
                 self.open_settings()
+            elif command is Command.SHOW_SETTINGS_PROBLEMS:
+                self.show_settings_window()
+            elif command is Command.RELOAD_SETTINGS:
+                self.reload_settings_soon()
             elif command is Command.TOGGLE_AUTOSTART:
                 self.toggle_autostart()
             elif command is Command.NEW_PROJECT:
@@ -462,12 +476,74 @@ class DesktopApp:
         _open_path(root)
 
     def open_settings(self) -> None:
+        """The settings file in the desktop's editor; its path and problems if none opens it."""
         from tray_app.config import write_default_settings
+        from tray_app.ui.settings_window import open_in_editor
 
         path = self.loaded.path
         if not path.exists():
             write_default_settings(path)
-        _open_path(path)
+
+        def no_editor(reason: str) -> None:
+            _log.warning("cannot open %s in an editor: %s", path, reason)
+            self.show_settings_window(
+                f"The settings file could not be opened in an editor: {reason}. "
+                "Open it in any text editor; saved changes apply at once."
+            )
+
+        open_in_editor(path, no_editor)
+
+    def show_settings_window(self, reason: str | None = None) -> Any:
+        """The settings window: the file's path (Copy path, Open folder) and its problems."""
+        from tray_app.ui.settings_window import SettingsWindow
+
+        if self._settings_window is None:
+            self._settings_window = SettingsWindow()
+            self._settings_window.reload_requested.connect(self.reload_settings_soon)
+        window = self._settings_window
+        window.show_settings(self.loaded, reason)
+        window.show()
+        window.raise_()
+        window.activateWindow()
+        return window
+
+    # ---- settings reloaded after an edit -----------------------------------------------------
+    def _watch_settings(self) -> None:
+        from tray_app.ui.settings_watch import SettingsWatcher
+
+        with contextlib.suppress(OSError):
+            self.loaded.path.parent.mkdir(parents=True, exist_ok=True)
+        self._settings_watcher = SettingsWatcher(self.loaded.watched_files())
+        self._settings_watcher.changed.connect(self.reload_settings_soon)
+
+    def reload_settings_soon(self) -> None:
+        """Read the settings files again (off the loop) and apply them; one at a time."""
+        if self._reloading is not None and not self._reloading.done():
+            return
+        if self._loop is None:
+            return
+        self._reloading = self._loop.create_task(
+            self.reload_settings(), name="exlab-reload-settings"
+        )
+
+    async def reload_settings(self) -> None:
+        from tray_app.config import load_settings
+
+        before = [str(p) for p in self.loaded.problems]
+        loaded = await asyncio.to_thread(
+            load_settings, self.loaded.path, site_dir=self.loaded.site_dir
+        )
+        self.loaded = loaded
+        self.service.apply_settings(loaded)
+        self.actions.settings = loaded.settings
+        self.gc_timer.setInterval(max(1, round(loaded.settings.gc_interval_s * 1000)))
+        problems = [str(p) for p in loaded.problems]
+        self.tray.set_flags(settings_problems=tuple(problems))
+        _log.info("settings reloaded from %s (%d problems)", loaded.path, len(problems))
+        if self._settings_window is not None and self._settings_window.isVisible():
+            self._settings_window.show_settings(loaded)
+        if problems and problems != before:
+            self._notice_settings_problems()
 
     def toggle_autostart(self) -> None:
         from tray_app import autostart

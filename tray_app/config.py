@@ -113,6 +113,12 @@ class LoadedSettings:
     site_path: Path | None = None
     #: Keys the site's policy fixes.
     locked: frozenset[str] = frozenset()
+    #: The site folder read (reloading reads the same one); None: the platform's.
+    site_dir: Path | None = None
+
+    def watched_files(self) -> list[Path]:
+        """The files these settings came from or would come from, to notice edits."""
+        return [self.path, site_settings_path(self.site_dir)]
 
 
 def _expand(value: str) -> Path:
@@ -181,6 +187,7 @@ def load_settings(path: Path | None = None, *, site_dir: Path | None = None) -> 
         from_file=user.exists,
         site_path=site_path if site.exists else None,
         locked=frozenset(locked),
+        site_dir=site_path.parent,
     )
 
 
@@ -209,7 +216,7 @@ def _read_layer(path: Path, problems: list[SettingsProblem], *, site: bool = Fal
         return layer
     layer.exists = True
     layer.raw, layer.text, syntax = parse_salvaging(layer.text, str(path))
-    reader = TableReader(str(path), layer.text)
+    reader = TableReader(str(path), layer.text, Settings)
     values, _bad = reader.read(
         layer.raw, Settings, skip=frozenset({LOCKED_KEY}) if site else frozenset()
     )

@@ -216,9 +216,11 @@ def _list_of_struct(hint: Any) -> type[msgspec.Struct] | None:
 class TableReader:
     """Checks one file's tables against the schema, collecting problems as it goes."""
 
-    def __init__(self, file: str, text: str) -> None:
+    def __init__(self, file: str, text: str, root: type[msgspec.Struct] | None = None) -> None:
         self.file = file
         self.text = text
+        #: The file's top-level fields: a key of theirs found inside a table was misplaced.
+        self.top_level: tuple[str, ...] = tuple(root.__struct_fields__) if root else ()
         self.problems: list[SettingsProblem] = []
 
     def problem(self, key: str | None, message: str) -> None:
@@ -248,6 +250,13 @@ class TableReader:
             if name not in struct.__struct_fields__:
                 close = difflib.get_close_matches(name, struct.__struct_fields__, n=1)
                 hint = f" (did you mean `{close[0]}`?)" if close else ""
+                top = difflib.get_close_matches(name, self.top_level, n=1) if entry_name else []
+                if top and not close:
+                    # TOML puts every key after a [[table]] header into that table.
+                    hint = (
+                        f" (`{top[0]}` is a setting of its own: write it above the "
+                        "first [table] or [[table]] line)"
+                    )
                 where = f"{entry_name} has" if entry_name else "there is"
                 self.problem(key, f"{where} no setting `{name}`{hint}; it is ignored")
                 continue

@@ -48,6 +48,7 @@ def test_empty_store_is_idle_with_the_app_entries(
         "Sessions…",
         "Open data folder",
         "Settings",
+        "Reload settings",
         "Quit",
     ]
     # Without autostart support the item is hidden.
@@ -201,7 +202,7 @@ def test_settings_problems_are_listed_under_the_header(
     model = model_of(store, clock, settings_problems=problems)
     header = model.sections[0].entries
     assert header[1].label == "⚠ Settings file has 1 problem…"
-    assert header[1].action == Action(Command.OPEN_SETTINGS)
+    assert header[1].action == Action(Command.SHOW_SETTINGS_PROBLEMS)
     assert header[1].tooltip == problems[0]
 
 

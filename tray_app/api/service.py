@@ -61,6 +61,18 @@ class ExlabService:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Task[None] | None = None
 
+    def apply_settings(self, loaded: LoadedSettings) -> None:
+        """Use reloaded settings from now on: new sessions, GC and retention follow them;
+        sessions already open keep the paths they were given."""
+        self.loaded = loaded
+        self.settings = settings = loaded.settings
+        self.store.abandon_after = timedelta(seconds=settings.abandon_after_s)
+        self.store.retention = Retention(
+            max_finished=settings.retention_max_finished,
+            max_age=timedelta(seconds=settings.retention_max_age_s),
+        )
+        self.controller.use_settings(settings)
+
     @property
     def url(self) -> str:
         return self.api.url

@@ -69,6 +69,11 @@ class CreationController:
     def settings(self) -> Settings:
         return self._settings
 
+    def use_settings(self, settings: Settings) -> None:
+        """Reloaded settings: new sessions use them (templates are looked up again)."""
+        self._settings = settings
+        self._catalog = TemplateCatalog(settings.template_paths())
+
     @property
     def accepting(self) -> bool:
         return self._accepting

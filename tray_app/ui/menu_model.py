@@ -50,6 +50,8 @@ class Command(StrEnum):
     SHOW_SESSIONS = "show_sessions"
     OPEN_DATA_FOLDER = "open_data_folder"
     OPEN_SETTINGS = "open_settings"
+    SHOW_SETTINGS_PROBLEMS = "show_settings_problems"
+    RELOAD_SETTINGS = "reload_settings"
     TOGGLE_AUTOSTART = "toggle_autostart"
     QUIT = "quit"
 
@@ -269,7 +271,7 @@ def _header_entries(counts: Counts, flags: MenuFlags) -> tuple[Entry, ...]:
         entries.append(
             Entry(
                 f"⚠ Settings file has {n} problem{'s' if n != 1 else ''}…",
-                Action(Command.OPEN_SETTINGS),
+                Action(Command.SHOW_SETTINGS_PROBLEMS),
                 tooltip="\n".join(flags.settings_problems),
             )
         )
@@ -342,6 +344,7 @@ def _app_entries(flags: MenuFlags) -> tuple[Entry, ...]:
     entries = [
         Entry("Open data folder", Action(Command.OPEN_DATA_FOLDER)),
         Entry("Settings", Action(Command.OPEN_SETTINGS)),
+        Entry("Reload settings", Action(Command.RELOAD_SETTINGS)),
     ]
     if flags.autostart_enabled is not None:
         entries.append(

@@ -277,3 +277,19 @@ def test_settings_reject_unknown_fields_in_code_too() -> None:
             operators=None,
             colour="red",
         )
+
+
+def test_a_top_level_key_written_inside_a_table_is_named_as_misplaced(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "settings.toml",
+        '[[equipment]]\nid = "A"\nname = "a"\ngc_interval_s = 5\n',
+    )
+    loaded = load_settings(path)
+    assert [e.id for e in loaded.settings.equipment] == ["A"]
+    assert [(p.line, p.message) for p in loaded.problems] == [
+        (
+            4,
+            "equipment #1 has no setting `gc_interval_s` (`gc_interval_s` is a setting of its "
+            "own: write it above the first [table] or [[table]] line); it is ignored",
+        )
+    ]

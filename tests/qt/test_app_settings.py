@@ -17,6 +17,8 @@ from tests.qt.loop_helpers import run, wait_until
 from tray_app import paths
 from tray_app.app import DesktopApp
 from tray_app.config import load_settings
+from tray_app.creation.requests import ProjectRequest
+from tray_app.sessions.states import SessionState
 from tray_app.ui.tray import find_action
 
 GOOD = """\
@@ -90,8 +92,14 @@ def test_a_saved_change_applies_without_a_restart_with_its_problems_shown(
         "(`abandon_after_s` is a setting of its own: write it above the first [table] "
         "or [[table]] line); it is ignored",
     )
-    # The new equipment is offered to new sessions too (the dialogs read these settings).
+    # The new equipment is offered to new sessions too (the dialogs read these settings),
+    # and a new session on it is created where the settings say.
     assert desktop.actions.settings.find_equipment("HPLC_2") is not None
+    request = ProjectRequest(equipment_id="HPLC_2", project_name="Fresh", operator="ada")
+    handle = run(tray_loop, desktop.controller.create_project(request))
+    sid = handle["session_id"]
+    wait_until(tray_loop, lambda: desktop.store.get(sid).state is SessionState.DONE)
+    assert (tmp_path / "ExLab" / "HPLC_2" / "Fresh" / ".exlab-wizard" / "creation.json").is_file()
 
     # The fix is picked up the same way, and the problem goes.
     fixed = "abandon_after_s = 60\n" + TYPO.replace("abandon_after = 60", "")

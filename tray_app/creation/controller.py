@@ -55,9 +55,12 @@ class CreationController:
         self._worker_pool: WorkerPool | None = None
         # Copier lives in this worker process, never in the tray's (see render_worker).
         self._renderer = RenderProcess()
-        self._pipeline = Pipeline(
-            store,
-            settings,
+        self._pipeline = self._make_pipeline()
+
+    def _make_pipeline(self) -> Pipeline:
+        return Pipeline(
+            self._store,
+            self._settings,
             catalog=self._catalog,
             renderer=self._renderer,
             workers=self._plugin_workers,
@@ -70,9 +73,11 @@ class CreationController:
         return self._settings
 
     def use_settings(self, settings: Settings) -> None:
-        """Reloaded settings: new sessions use them (templates are looked up again)."""
+        """Reloaded settings: new sessions use them (templates are looked up again);
+        a session under way keeps the pipeline, and so the settings, it started with."""
         self._settings = settings
         self._catalog = TemplateCatalog(settings.template_paths())
+        self._pipeline = self._make_pipeline()
 
     @property
     def accepting(self) -> bool:

@@ -1,4 +1,5 @@
-"""Cross-cutting request rules: the error envelope, the Host/Origin guard, the token check.
+"""Cross-cutting request rules: the error envelope, the Host/Origin guard, the token check,
+and the body deadline.
 
 Handlers stay small: they raise :class:`ApiError` (or let anything else
 escape) and these middlewares turn every outcome into the JSON envelope.
@@ -6,25 +7,33 @@ escape) and these middlewares turn every outcome into the JSON envelope.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
+import msgspec
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from tray_app.api import errors
+from tray_app.api.contract import public_paths
 from tray_app.api.errors import ApiError
-from tray_app.api.wire import encode
+from tray_app.api.schemas import ErrorEnvelope
+from tray_app.api.wire import encode, encode_as
 from tray_app.creation.errors import CreationError
 
 _log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-#: Answers without a token (still Host-checked): lets clients probe liveness.
-PUBLIC_PATHS = frozenset({"/api/v1/health"})
+#: Answer without a token (still Host-checked): liveness and the API document.
+PUBLIC_PATHS = public_paths()
+
+#: Refusals after which the connection is closed rather than kept alive.
+_CLOSING_STATUSES = frozenset({408, 413})
 
 _HTTP_CODES = {
     400: errors.BAD_REQUEST,
@@ -35,12 +44,23 @@ _HTTP_CODES = {
 }
 
 
-def json_response(body: object, status: int = 200) -> web.Response:
+def json_response(body: msgspec.Struct, status: int = 200) -> web.Response:
+    """A response whose body is already a wire type."""
     return web.Response(body=encode(body), status=status, content_type="application/json")
 
 
+def typed_response(body: Any, wire_type: Any, status: int = 200) -> web.Response:
+    """A response from store/controller data, encoded through its wire type."""
+    return web.Response(
+        body=encode_as(body, wire_type), status=status, content_type="application/json"
+    )
+
+
 def error_response(error: ApiError) -> web.Response:
-    return json_response(error.envelope(), status=error.status)
+    response = json_response(ErrorEnvelope.of(error), status=error.status)
+    if error.status in _CLOSING_STATUSES:
+        response.force_close()
+    return response
 
 
 @web.middleware
@@ -83,6 +103,8 @@ class Guard:
     token: str
     allowed_hosts: frozenset[str] = field(default_factory=frozenset)
     allowed_origins: frozenset[str] = field(default_factory=frozenset)
+    #: Told of every request that showed the token (the connection gate counts them).
+    on_authorised: Callable[[web.Request], None] | None = None
 
     def bind_port(self, port: int) -> None:
         self.allowed_hosts = frozenset({f"127.0.0.1:{port}", f"localhost:{port}"})
@@ -111,15 +133,17 @@ class Guard:
             raise ApiError(
                 403, errors.FORBIDDEN_ORIGIN, f"Cross-origin requests are refused ({origin})."
             )
-        if request.path in PUBLIC_PATHS:
-            return
         if not self.token_matches(request.headers.get("Authorization")):
+            if request.path in PUBLIC_PATHS:
+                return
             raise ApiError(
                 401,
                 errors.UNAUTHORIZED,
                 "Missing or wrong token: send 'Authorization: Bearer <token>' "
                 "with the token from runtime.json.",
             )
+        if self.on_authorised is not None:
+            self.on_authorised(request)
 
 
 def guard_middleware(guard: Guard) -> Middleware:
@@ -129,3 +153,39 @@ def guard_middleware(guard: Guard) -> Middleware:
         return await handler(request)
 
     return guard_requests
+
+
+def body_deadline(
+    max_bytes: int, timeout_s: float, on_slow: Callable[[], None], on_large: Callable[[], None]
+) -> Middleware:
+    """Read the whole body before the handler, within ``timeout_s``: 408 otherwise.
+
+    Runs after the guard, so only clients with the token make the server wait
+    for a body at all. A declared length over ``max_bytes`` is refused at once.
+    """
+
+    @web.middleware
+    async def read_body_in_time(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.body_exists:
+            length = request.content_length
+            if length is not None and length > max_bytes:
+                on_large()
+                raise ApiError(
+                    413, errors.PAYLOAD_TOO_LARGE, f"The body is over {max_bytes} bytes."
+                )
+            try:
+                async with asyncio.timeout(timeout_s):
+                    await request.read()  # kept by aiohttp: the handler's read() returns it
+            except TimeoutError:
+                on_slow()
+                raise ApiError(
+                    408,
+                    errors.REQUEST_TIMEOUT,
+                    f"The request body did not arrive within {timeout_s:g} s.",
+                ) from None
+            except web.HTTPRequestEntityTooLarge:
+                on_large()
+                raise
+        return await handler(request)
+
+    return read_body_in_time

@@ -1,4 +1,8 @@
-"""The ``/api/v1`` routes of DESIGN §5: thin handlers over the store and the controller."""
+"""The ``/api/v1`` routes of DESIGN §5: thin handlers over the store and the controller.
+
+Which handler answers which method and path is the table in
+:mod:`tray_app.api.contract`; every body leaves through its wire type.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +10,33 @@ import asyncio
 import os
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 
 from tray_app import __version__
 from tray_app.api import errors
+from tray_app.api.contract import OPERATIONS, PREFIX
 from tray_app.api.errors import ApiError, session_not_found
 from tray_app.api.events import EventStream
-from tray_app.api.middleware import json_response
-from tray_app.api.schemas import CancelBody, CreateRequest, ResumeBody, decode_body
+from tray_app.api.middleware import json_response, typed_response
+from tray_app.api.schemas import (
+    CancelBody,
+    CreateRequest,
+    Health,
+    HealthComponents,
+    HealthSessions,
+    ResumeBody,
+    SessionHandle,
+    SessionList,
+    decode_body,
+)
+from tray_app.api.shedding import ConnectionGate
 from tray_app.api.wire import FrameEncoder
 from tray_app.creation.seam import CreationSeam
 from tray_app.sessions import SessionState, SessionStore, to_handle
 
-PREFIX = "/api/v1"
+__all__ = ["PREFIX", "ApiRoutes", "SessionController"]
 
 
 #: What the API needs of the controller: the seam the dialogs use too.
@@ -37,82 +53,85 @@ class ApiRoutes:
         *,
         activate_callback: Callable[[], None] | None = None,
         heartbeat_interval_s: float = 60.0,
+        gate: ConnectionGate | None = None,
+        stall_timeout_s: float = 10.0,
+        close_linger_s: float = 5.0,
     ) -> None:
         self.store = store
         self.controller = controller
         self.activate_callback = activate_callback
         self.heartbeat_interval_s = heartbeat_interval_s
+        self.gate = gate or ConnectionGate()
+        self._stall_timeout_s = stall_timeout_s
+        self._close_linger_s = close_linger_s
+        self._document: bytes | None = None
         #: Open event sockets and the handler task serving each.
         self.streams: dict[EventStream, asyncio.Task[object] | None] = {}
         self._encoder = FrameEncoder()
         self._started = time.monotonic()
 
     def add_to(self, app: web.Application) -> None:
-        app.router.add_routes(
-            [
-                web.get(f"{PREFIX}/health", self.health),
-                web.post(f"{PREFIX}/sessions", self.create_session),
-                web.get(f"{PREFIX}/sessions", self.list_sessions),
-                web.get(f"{PREFIX}/sessions/{{session_id}}", self.get_session),
-                web.post(f"{PREFIX}/sessions/{{session_id}}/resume", self.resume_session),
-                web.post(f"{PREFIX}/sessions/{{session_id}}/cancel", self.cancel_session),
-                web.post(f"{PREFIX}/sessions/{{session_id}}/heartbeat", self.heartbeat),
-                web.get(f"{PREFIX}/sessions/{{session_id}}/events", self.session_events),
-                web.get(f"{PREFIX}/events", self.all_events),
-                web.post(f"{PREFIX}/app/activate", self.activate),
-            ]
-        )
+        """Register every operation of the contract table (and only those)."""
+        for op in OPERATIONS:
+            app.router.add_route(op.method, op.full_path, getattr(self, op.handler))
 
     # ---- HTTP ----------------------------------------------------------------
     async def health(self, request: web.Request) -> web.Response:
         store = self.store
         controller = self.controller
-        if controller is None:
-            pipeline = "unavailable"
-        else:
+        pipeline: Literal["ok", "shutting_down", "unavailable"] = "unavailable"
+        if controller is not None:
             pipeline = "ok" if controller.accepting else "shutting_down"
         return json_response(
-            {
-                "status": "ok",
-                "version": __version__,
-                "pid": os.getpid(),
-                "uptime_s": round(time.monotonic() - self._started, 3),
-                "sessions": {
-                    "total": len(store),
-                    "live": store.live_count,
-                    "waiting": store.waiting_count,
-                    "finished": store.finished_count,
-                },
-                "components": {
-                    "store": "ok",
-                    "controller": pipeline,
-                    "api": "ok",
-                    "event_sockets": len(self.streams),
-                },
-            }
+            Health(
+                status="ok",
+                version=__version__,
+                pid=os.getpid(),
+                uptime_s=round(time.monotonic() - self._started, 3),
+                sessions=HealthSessions(
+                    total=len(store),
+                    live=store.live_count,
+                    waiting=store.waiting_count,
+                    finished=store.finished_count,
+                ),
+                components=HealthComponents(
+                    store="ok", controller=pipeline, api="ok", event_sockets=len(self.streams)
+                ),
+                connections=self.gate.snapshot(),
+                shed=self.gate.counters.snapshot(),
+            )
         )
+
+    async def openapi(self, request: web.Request) -> web.Response:
+        if self._document is None:  # built on first use: serve's start-up does not pay for it
+            from tray_app.api.openapi import build_document
+            from tray_app.api.wire import encode
+
+            self._document = encode(build_document(__version__))
+        return web.Response(body=self._document, content_type="application/json")
 
     async def create_session(self, request: web.Request) -> web.Response:
         body: CreateRequest = decode_body(await request.read(), CreateRequest)
         handle = await self._call(lambda controller: controller.create(body))
-        return json_response(handle, status=201)
+        return typed_response(handle, SessionHandle, status=201)
 
     async def list_sessions(self, request: web.Request) -> web.Response:
         states = _parse_states(request.query.getall("state", []))
-        return json_response({"sessions": [to_handle(s) for s in self.store.sessions(states)]})
+        handles = [to_handle(s) for s in self.store.sessions(states)]
+        return typed_response({"sessions": handles}, SessionList)
 
     async def get_session(self, request: web.Request) -> web.Response:
         session_id = request.match_info["session_id"]
         session = self.store.get(session_id)
         if session is None:
             raise session_not_found(session_id)
-        return json_response(to_handle(session))
+        return typed_response(to_handle(session), SessionHandle)
 
     async def resume_session(self, request: web.Request) -> web.Response:
         session_id = request.match_info["session_id"]
         body: ResumeBody = decode_body(await request.read(), ResumeBody)
         handle = await self._call(lambda controller: controller.resume(session_id, body.answers))
-        return json_response(handle)
+        return typed_response(handle, SessionHandle)
 
     async def cancel_session(self, request: web.Request) -> web.Response:
         session_id = request.match_info["session_id"]
@@ -120,7 +139,7 @@ class ApiRoutes:
         handle = await self._call(
             lambda controller: controller.cancel(session_id, discard_files=body.discard_files)
         )
-        return json_response(handle)
+        return typed_response(handle, SessionHandle)
 
     async def heartbeat(self, request: web.Request) -> web.Response:
         session_id = request.match_info["session_id"]
@@ -143,16 +162,30 @@ class ApiRoutes:
         if session_id not in self.store:
             raise session_not_found(session_id)
         store = self.store
-        stream = EventStream(
+        stream = self._stream(
             store.subscribe(session_id),
-            self._encoder,
             heartbeat=lambda: store.heartbeat(session_id),
             heartbeat_interval_s=self.heartbeat_interval_s,
         )
         return await self._serve(stream, request)
 
     async def all_events(self, request: web.Request) -> web.StreamResponse:
-        return await self._serve(EventStream(self.store.subscribe_all(), self._encoder), request)
+        return await self._serve(self._stream(self.store.subscribe_all()), request)
+
+    def _stream(self, subscription: Any, **kwargs: Any) -> EventStream:
+        counters = self.gate.counters
+
+        def count_slow() -> None:
+            counters.slow_event_sockets += 1
+
+        return EventStream(
+            subscription,
+            self._encoder,
+            stall_timeout_s=self._stall_timeout_s,
+            close_linger_s=self._close_linger_s,
+            on_slow=count_slow,
+            **kwargs,
+        )
 
     async def _serve(self, stream: EventStream, request: web.Request) -> web.StreamResponse:
         self.streams[stream] = asyncio.current_task()

@@ -4,6 +4,7 @@
 default), then publishes url, port and token in ``runtime.json`` (0600).
 ``stop()`` closes event sockets with 1001, stops the server and removes the
 file. No Qt here: the tray, ``serve`` and the tests share this class.
+Slow and anonymous clients are shed as :mod:`tray_app.api.shedding` says.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from aiohttp import web
 
 from tray_app import __version__
 from tray_app.api import runtime_file
-from tray_app.api.middleware import Guard, error_envelope, guard_middleware
+from tray_app.api.middleware import Guard, body_deadline, error_envelope, guard_middleware
 from tray_app.api.routes import ApiRoutes, SessionController
 from tray_app.api.runtime_file import RuntimeInfo
+from tray_app.api.shedding import ConnectionGate, SheddingRunner, ShedPolicy
 from tray_app.sessions import SessionStore
 
 _log = logging.getLogger(__name__)
@@ -59,20 +61,34 @@ class LocalApi:
         publish_runtime: bool = True,
         runtime_path: Path | None = None,
         token: str | None = None,
+        shed_policy: ShedPolicy | None = None,
+        stall_timeout_s: float = 10.0,
+        close_linger_s: float = 5.0,
     ) -> None:
-        """``publish_runtime=False`` writes no runtime.json (benchmarks, embedded servers)."""
+        """``publish_runtime=False`` writes no runtime.json (benchmarks, embedded servers).
+
+        ``stall_timeout_s``: an event socket whose send waits this long is closed
+        with 4008; ``close_linger_s``: then how long it may take to read the close.
+        """
         self.store = store
+        self.gate = ConnectionGate(policy=shed_policy or ShedPolicy())
         self.routes = ApiRoutes(
             store,
             controller,
             activate_callback=activate_callback,
             heartbeat_interval_s=heartbeat_interval_s,
+            gate=self.gate,
+            stall_timeout_s=stall_timeout_s,
+            close_linger_s=close_linger_s,
         )
         self._requested_port = port
         self._max_body_bytes = max_body_bytes
         self._publish_runtime = publish_runtime
         self._runtime_path_setting = runtime_path
-        self._guard = Guard(token=token or secrets.token_urlsafe(32))
+        self._guard = Guard(
+            token=token or secrets.token_urlsafe(32),
+            on_authorised=lambda request: self.gate.prove(request.protocol),
+        )
         self._runner: web.AppRunner | None = None
         self._runtime_path: Path | None = None
         self._port: int | None = None
@@ -108,12 +124,29 @@ class LocalApi:
         runtime_path = self._resolve_runtime_path()
         if runtime_path is not None:
             await _refuse_if_running(runtime_path)
+        counters = self.gate.counters
+
+        def count_slow_body() -> None:
+            counters.slow_bodies += 1
+
+        def count_large_body() -> None:
+            counters.oversize_requests += 1
+
         app = web.Application(
-            middlewares=[error_envelope, guard_middleware(self._guard)],
+            middlewares=[
+                error_envelope,
+                guard_middleware(self._guard),
+                body_deadline(
+                    self._max_body_bytes,
+                    self.gate.policy.body_timeout_s,
+                    on_slow=count_slow_body,
+                    on_large=count_large_body,
+                ),
+            ],
             client_max_size=self._max_body_bytes,
         )
         self.routes.add_to(app)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        runner = SheddingRunner(app, self.gate, shutdown_timeout=1.0)
         await runner.setup()
         try:
             site = web.TCPSite(runner, LOOPBACK, self._requested_port)

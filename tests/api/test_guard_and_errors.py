@@ -232,7 +232,7 @@ async def test_routes_that_need_the_pipeline_say_so_when_it_is_missing(make_api:
     body = {"kind": "project", "equipment_id": "X", "project_name": "P", "operator": "o"}
     response = await api.http.post(f"{api.base}/sessions", json=body)
     assert response.status == 503
-    assert (await error_of(response))["code"] == "not_supported"
+    assert (await error_of(response))["code"] == "pipeline_unavailable"
 
 
 async def test_activate_calls_back_or_is_not_supported(make_api: Any) -> None:

@@ -53,6 +53,8 @@ class Operation:
     public: bool = False  # answers without a token (still Host-checked)
     websocket: bool = False  # upgrades; ``response`` is then the frame type
     links: dict[str, tuple[str, str]] = field(default_factory=dict)  # name: (operationId, param)
+    #: Named request bodies that work against the default settings (docs and fuzzers use them).
+    examples: dict[str, Any] = field(default_factory=dict)
 
     @property
     def full_path(self) -> str:
@@ -68,7 +70,9 @@ _HANDLE_LINKS = {
     "HeartbeatSession": ("heartbeatSession", _SESSION),
 }
 _NOT_FOUND = (404, creation.SESSION_NOT_FOUND)
-_UNAVAILABLE = (503, creation.SHUTTING_DOWN, errors.NOT_SUPPORTED)
+_WEBSOCKET = ((400, errors.BAD_REQUEST), (426, errors.UPGRADE_REQUIRED))
+_DEMO = {"equipment_id": "DEMO", "project_name": "Demo", "operator": "ana"}
+_UNAVAILABLE = (503, creation.SHUTTING_DOWN, errors.PIPELINE_UNAVAILABLE)
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation(
@@ -104,6 +108,10 @@ OPERATIONS: tuple[Operation, ...] = (
         "pipeline; answers once validation has passed. Watch it with the events socket.",
         errors=((400, errors.BAD_REQUEST), (422, creation.VALIDATION_FAILED), _UNAVAILABLE),
         links=_HANDLE_LINKS,
+        examples={
+            "project": {"kind": "project", **_DEMO},
+            "run": {"kind": "run", **_DEMO, "label": "first plate", "run_kind": "test"},
+        },
     ),
     Operation(
         "GET",
@@ -153,6 +161,11 @@ OPERATIONS: tuple[Operation, ...] = (
             _UNAVAILABLE,
         ),
         links={"CancelSession": ("cancelSession", _SESSION)},
+        examples={
+            "plate_map": {
+                "answers": {"sample_count": 8, "plate_type": "96-well", "prep_date": "2026-01-05"}
+            }
+        },
     ),
     Operation(
         "POST",
@@ -194,7 +207,7 @@ OPERATIONS: tuple[Operation, ...] = (
         websocket=True,
         description="A snapshot first, then every frame until the terminal one; the server "
         "then closes with 1000. Any client message is a heartbeat for the session.",
-        errors=((400, errors.BAD_REQUEST), _NOT_FOUND),
+        errors=(*_WEBSOCKET, _NOT_FOUND),
     ),
     Operation(
         "GET",
@@ -207,7 +220,7 @@ OPERATIONS: tuple[Operation, ...] = (
         websocket=True,
         description="A snapshot of every session first, then `opened` and every session's "
         "frames, each with `session_id`.",
-        errors=((400, errors.BAD_REQUEST),),
+        errors=_WEBSOCKET,
     ),
     Operation(
         "POST",
@@ -244,6 +257,31 @@ COMMON_ERRORS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
         (errors.TOO_MANY_CONNECTIONS,),
     ),
 )
+
+#: Every error code the API answers, with its HTTP status and what it means (docs/api.md).
+ERROR_CODES: dict[str, tuple[int, str]] = {
+    errors.BAD_REQUEST: (400, "The body, a parameter or the HTTP itself is malformed."),
+    errors.UNAUTHORIZED: (401, "No valid bearer token."),
+    errors.FORBIDDEN_HOST: (403, "The Host header is not 127.0.0.1 or localhost at this port."),
+    errors.FORBIDDEN_ORIGIN: (403, "A browser Origin other than this server's."),
+    errors.NOT_FOUND: (404, "No such route."),
+    creation.SESSION_NOT_FOUND: (404, "No session with that id (or it was evicted)."),
+    errors.METHOD_NOT_ALLOWED: (405, "The route exists with other methods (see Allow)."),
+    errors.REQUEST_TIMEOUT: (408, "Headers or body too slow; the connection is closed."),
+    creation.SESSION_ALREADY_COMPLETED: (409, "The session has ended."),
+    creation.NOT_AWAITING_INPUT: (409, "The session is not waiting for answers."),
+    errors.NOT_SUPPORTED: (409, "A headless instance has no window to show."),
+    errors.PAYLOAD_TOO_LARGE: (413, "The body is over 64 KiB."),
+    errors.UNSUPPORTED_MEDIA_TYPE: (415, "A body in a form the API does not read."),
+    creation.VALIDATION_FAILED: (422, "The request is well-formed but refused (details.errors)."),
+    creation.INVALID_ANSWERS: (422, "Some answers are wrong (details.fields); still waiting."),
+    errors.UPGRADE_REQUIRED: (426, "An event stream needs a WebSocket handshake."),
+    errors.HEADERS_TOO_LARGE: (431, "The request line or a header is over 8190 bytes."),
+    errors.INTERNAL_ERROR: (500, "A server bug; the log has the details."),
+    creation.SHUTTING_DOWN: (503, "The instance is shutting down; no new work."),
+    errors.PIPELINE_UNAVAILABLE: (503, "This server has no creation pipeline (embedded use)."),
+    errors.TOO_MANY_CONNECTIONS: (503, "Too many connections without a token; this one closed."),
+}
 
 #: WebSocket close codes of the event streams.
 CLOSE_CODES: dict[int, str] = {

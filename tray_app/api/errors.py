@@ -17,11 +17,13 @@ METHOD_NOT_ALLOWED = "method_not_allowed"
 PAYLOAD_TOO_LARGE = "payload_too_large"
 UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
 NOT_SUPPORTED = "not_supported"
+PIPELINE_UNAVAILABLE = "pipeline_unavailable"
 INTERNAL_ERROR = "internal_error"
 # Refusals of the HTTP layer itself (tray_app.api.shedding).
 REQUEST_TIMEOUT = "request_timeout"
 HEADERS_TOO_LARGE = "headers_too_large"
 TOO_MANY_CONNECTIONS = "too_many_connections"
+UPGRADE_REQUIRED = "upgrade_required"
 
 #: HTTP status of each CreationError code; other creation codes are 422 (a refused request).
 CREATION_STATUS: dict[str, int] = {

@@ -60,6 +60,8 @@ def error_response(error: ApiError) -> web.Response:
     response = json_response(ErrorEnvelope.of(error), status=error.status)
     if error.status in _CLOSING_STATUSES:
         response.force_close()
+    elif error.code == errors.UPGRADE_REQUIRED:
+        response.headers["Upgrade"] = "websocket"
     return response
 
 

@@ -18,8 +18,11 @@ from typing import Any
 
 import msgspec
 
-from tray_app.api.contract import CLOSE_CODES, COMMON_ERRORS, OPERATIONS, Operation
-from tray_app.api.schemas import ErrorEnvelope, Frame
+from tray_app.api.contract import CLOSE_CODES, COMMON_ERRORS, ERROR_CODES, OPERATIONS, Operation
+from tray_app.api.schemas import CreateRequest, ErrorEnvelope, Frame
+
+#: Unions msgspec inlines; named here so that clients and tools can refer to them.
+_NAMED_UNIONS: dict[str, Any] = {"Frame": Frame, "CreateRequest": CreateRequest}
 
 _REF = "#/components/schemas/{name}"
 _PARAM = re.compile(r"{(\w+)}")
@@ -33,6 +36,10 @@ def build_document(version: str, operations: Iterable[Operation] = OPERATIONS) -
         types.extend(t for t in (op.body, op.response) if t is not None)
     refs, components = msgspec.json.schema_components(types, ref_template=_REF)
     schema_of = dict(zip(map(id, types), refs, strict=True))
+    for name, union in _NAMED_UNIONS.items():
+        if id(union) in schema_of:
+            components[name] = schema_of[id(union)]
+            schema_of[id(union)] = {"$ref": _REF.format(name=name)}
     paths: dict[str, dict[str, Any]] = {}
     for op in operations:
         paths.setdefault(op.full_path, {})[op.method.lower()] = _operation(op, schema_of)
@@ -47,6 +54,10 @@ def build_document(version: str, operations: Iterable[Operation] = OPERATIONS) -
         "servers": [{"url": "http://127.0.0.1:{port}", "variables": {"port": {"default": "0"}}}],
         "security": [{"bearer": []}],
         "paths": paths,
+        "x-error-codes": {
+            code: {"status": status, "meaning": meaning}
+            for code, (status, meaning) in ERROR_CODES.items()
+        },
         "components": {
             "schemas": components,
             "responses": _common_responses(),
@@ -86,10 +97,10 @@ def _operation(op: Operation, schema_of: dict[int, dict[str, Any]]) -> dict[str,
     if parameters:
         entry["parameters"] = parameters
     if op.body is not None:
-        entry["requestBody"] = {
-            "required": op.body_required,
-            "content": {_JSON: {"schema": schema_of[id(op.body)]}},
-        }
+        media: dict[str, Any] = {"schema": schema_of[id(op.body)]}
+        if op.examples:
+            media["examples"] = {name: {"value": value} for name, value in op.examples.items()}
+        entry["requestBody"] = {"required": op.body_required, "content": {_JSON: media}}
     entry["responses"] = {**_success(op, schema_of), **_errors(op)}
     return entry
 

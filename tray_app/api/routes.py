@@ -161,6 +161,7 @@ class ApiRoutes:
         session_id = request.match_info["session_id"]
         if session_id not in self.store:
             raise session_not_found(session_id)
+        _require_upgrade(request)
         store = self.store
         stream = self._stream(
             store.subscribe(session_id),
@@ -170,6 +171,7 @@ class ApiRoutes:
         return await self._serve(stream, request)
 
     async def all_events(self, request: web.Request) -> web.StreamResponse:
+        _require_upgrade(request)
         return await self._serve(self._stream(self.store.subscribe_all()), request)
 
     def _stream(self, subscription: Any, **kwargs: Any) -> EventStream:
@@ -203,10 +205,20 @@ class ApiRoutes:
         controller = self.controller
         if controller is None:
             raise ApiError(
-                503, errors.NOT_SUPPORTED, "The creation pipeline is not available here."
+                503, errors.PIPELINE_UNAVAILABLE, "The creation pipeline is not available here."
             )
         result: dict[str, Any] = await action(controller)
         return result
+
+
+def _require_upgrade(request: web.Request) -> None:
+    """A plain GET of an event stream is told to come back as a WebSocket (426)."""
+    if request.headers.get("Upgrade", "").lower() != "websocket":
+        raise ApiError(
+            426,
+            errors.UPGRADE_REQUIRED,
+            f"{request.path} is a WebSocket: connect with a WebSocket client.",
+        )
 
 
 def _parse_states(values: list[str]) -> list[SessionState] | None:

@@ -24,6 +24,7 @@ import msgspec
 
 from tray_app.api.errors import BAD_REQUEST, ApiError
 from tray_app.creation.fields import Field
+from tray_app.creation.prompt import Prompt
 from tray_app.creation.requests import CreateRequest, ProjectRequest, RunRequest
 from tray_app.sessions.states import NextAction, Phase, SessionKind, SessionState
 
@@ -95,16 +96,7 @@ class ErrorEnvelope(msgspec.Struct):
 
 
 # ---- session handles ---------------------------------------------------------------------------
-
-
-class Prompt(msgspec.Struct):
-    """What a plugin asks the operator (DESIGN §4); answers so far are merged in."""
-
-    plugin: str
-    reason: str
-    fields: list[Field]
-    attempt: int
-    answers: dict[str, Any] = msgspec.field(default_factory=dict)
+# ``pending_input`` is the creation layer's own Prompt type (creation/prompt.py).
 
 
 class SessionHandle(msgspec.Struct, kw_only=True):

@@ -1,7 +1,7 @@
 """``exlab-tray serve``: the store, the pipeline, the GC and the local API on plain asyncio.
 
 For machines with no desktop, and for tests. Never imports Qt. Logs go to
-stderr; stdout gets one line, ``ExLab Tray API ready at <url>``, once the
+the tray's log file and to stderr; stdout gets one line, ``ExLab Tray API ready at <url>``, once the
 API answers. SIGTERM or SIGINT stop it gracefully (exit 0).
 """
 
@@ -24,17 +24,22 @@ STOP_TIMEOUT_S = 5.0
 _log = logging.getLogger("tray_app.headless")
 
 
-def serve(*, port: int = 0, log_level: str = "info") -> int:
-    """Run until a signal; the exit status (0 after a clean stop, 1 if it cannot start)."""
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=getattr(logging, log_level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+def serve(*, port: int = 0, log_level: str | None = None) -> int:
+    """Run until a signal; the exit status (0 after a clean stop, 1 if it cannot start).
+
+    Logs go to the tray's log file and to stderr, at ``log_level`` (default: the
+    ``log_level`` setting).
+    """
+    from tray_app import logs
     from tray_app.config import load_settings
 
+    # Logging first: the loader logs each settings problem it finds.
+    logs.setup_logging(log_level or "info", stderr_level=log_level or "info")
     loaded = load_settings()
-    # The loader has logged them (to stderr here); the rest of each file applies.
+    # The loader has logged them (to stderr and the log file); the rest of each file applies.
+    if log_level is None:
+        level = loaded.settings.log_level
+        logs.setup_logging(level, stderr_level=level)
     try:
         return asyncio.run(_serve(loaded, port))
     except KeyboardInterrupt:  # a second Ctrl-C during the stop

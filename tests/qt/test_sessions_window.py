@@ -316,3 +316,25 @@ def test_details_follow_the_session_while_open(
     assert not dialog.answer_button.isVisible()
     assert '"code": "cancelled"' in dialog.outcome.toPlainText()
     actions.close_all()
+
+
+def test_details_link_the_sessions_plugin_log_once_there_is_one(
+    qtbot: QtBot, qloop: asyncio.AbstractEventLoop, store: SessionStore
+) -> None:
+    from tray_app import logs
+    from tray_app.ui.details_dialog import session_details_text
+
+    broken = open_session(store, "Broken run")
+    dialog = DetailsDialog(store, broken)
+    qtbot.addWidget(dialog)
+    assert dialog.values["Plugin log"].text() == ""  # no plugin has run yet
+    path = logs.append_plugin_log(
+        broken, plugin="plate_map", attempt=1, status="crashed", duration_s=0.2,
+        stderr="Traceback: boom\n", at=store.clock(),
+    )  # fmt: skip
+    store.transition(broken, SessionState.FAILED, outcome={"code": "x", "message": "boom"})
+    settle(qloop)
+    link = dialog.values["Plugin log"].text()
+    assert link == f'<a href="file://{path}">{path}</a>'
+    assert f"Plugin log: {path}" in session_details_text(store.get(broken))  # type: ignore[arg-type]
+    dialog.close()

@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from tray_app import logs
 from tray_app.config import Settings
 from tray_app.creation.plugins.host import run_plugin
 from tray_app.creation.plugins.manifest import PluginManifest, discover_plugins
@@ -93,6 +94,15 @@ class PluginPass:
             }
             result = await run_plugin(manifest, payload, run.destination, pool=self._workers())
             record.duration_s = round(record.duration_s + result.duration_s, 6)
+            await logs.keep_plugin_log(
+                run.session_id,
+                plugin=record.name,
+                attempt=record.runs,
+                status=result.status,
+                duration_s=result.duration_s,
+                stderr=result.log,
+                at=self._store.clock(),
+            )
             if result.status != "input_required":
                 record.status = result.status
                 record.message = result.message

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from tray_app import logs
 from tray_app.sessions.session import Session
 from tray_app.sessions.states import SessionState
 from tray_app.sessions.store import Change, SessionStore
@@ -59,6 +60,15 @@ def plugin_statuses(session: Session) -> list[str]:
     return lines
 
 
+def plugin_log_of(session_id: str) -> str | None:
+    """The session's plugin log (its plugins' stderr), if one was written."""
+    try:
+        path = logs.plugin_log_path(session_id)
+    except ValueError:
+        return None
+    return str(path) if path.is_file() else None
+
+
 def session_details_text(session: Session) -> str:
     """Plain text for the clipboard: title, state, destination, times, warnings, outcome."""
     lines = [
@@ -74,6 +84,9 @@ def session_details_text(session: Session) -> str:
     for warning in session.warnings:
         lines.append(f"Warning: {warning}")
     lines.extend(f"Plugin {line}" for line in plugin_statuses(session))
+    log = plugin_log_of(session.session_id)
+    if log:
+        lines.append(f"Plugin log: {log}")
     text = outcome_json(session)
     if text:
         lines.append(
@@ -117,6 +130,7 @@ class DetailsDialog(QDialog):
             "Waiting for",
             "Warnings",
             "Plugins",
+            "Plugin log",
             "Problem",
         ):
             value = QLabel()
@@ -125,8 +139,9 @@ class DetailsDialog(QDialog):
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
             self.values[key] = value
             self.rows.addRow(f"{key}:", value)
-        self.values["Destination"].setOpenExternalLinks(False)
-        self.values["Destination"].linkActivated.connect(self._open_link)
+        for linked in ("Destination", "Plugin log"):
+            self.values[linked].setOpenExternalLinks(False)
+            self.values[linked].linkActivated.connect(self._open_link)
         self.outcome = QPlainTextEdit()
         self.outcome.setObjectName("detail_outcome")
         self.outcome.setReadOnly(True)
@@ -180,13 +195,7 @@ class DetailsDialog(QDialog):
         self._set("Created", f"{local_time(session.created_at)} ({ago})")
         self._set("Last heartbeat", local_time(session.last_heartbeat))
         self._set("Finished", local_time(session.finished_at))
-        if session.destination:
-            url = QUrl.fromLocalFile(session.destination).toString()
-            self._set(
-                "Destination", f'<a href="{url}">{_escape(session.destination)}</a>', rich=True
-            )
-        else:
-            self._set("Destination", "")
+        self._set_link("Destination", session.destination)
         prompt = session.pending_input or {}
         waiting = ""
         if session.state is SessionState.INPUT_REQUIRED:
@@ -194,6 +203,7 @@ class DetailsDialog(QDialog):
         self._set("Waiting for", waiting)
         self._set("Warnings", "\n".join(session.warnings))
         self._set("Plugins", "\n".join(plugin_statuses(session)))
+        self._set_link("Plugin log", plugin_log_of(session.session_id))
         problem = ""
         if session.error:
             problem = f"{session.error.get('message', '')} ({session.error.get('code', '')})"
@@ -211,6 +221,13 @@ class DetailsDialog(QDialog):
         value.setText(text)
         # Hide rows with nothing to say.
         self.rows.setRowVisible(value, bool(text))
+
+    def _set_link(self, key: str, path: str | None) -> None:
+        if not path:
+            self._set(key, "")
+            return
+        url = QUrl.fromLocalFile(path).toString()
+        self._set(key, f'<a href="{url}">{_escape(path)}</a>', rich=True)
 
     def _open_link(self, link: str) -> None:
         QDesktopServices.openUrl(QUrl(link))

@@ -13,10 +13,10 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
+from datetime import datetime
 from typing import Any, Protocol
 
-from PySide6.QtCore import QObject, QTimer, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtWidgets import QSystemTrayIcon
 
 from tray_app.sessions.session import Session
@@ -25,6 +25,12 @@ from tray_app.sessions.store import ABANDONED_CODE, Change, SessionStore
 from tray_app.ui.freedesktop_notify import FreedesktopNotifications
 from tray_app.ui.icons import APP_ICON_NAME, icons_dir
 from tray_app.ui.menu_model import Action, Command, describe, error_text
+from tray_app.ui.notification_policy import (
+    EventKind,
+    NotificationPolicy,
+    SessionEvent,
+    Verdict,
+)
 
 _log = logging.getLogger(__name__)
 
@@ -33,20 +39,6 @@ BURST_WINDOW_S = 1.5
 #: Environment override of the backend: "freedesktop", "tray" or "none".
 BACKEND_ENV = "EXLAB_TRAY_NOTIFICATIONS"
 _BURST_BODY_LINES = 5
-
-
-class EventKind(StrEnum):
-    NEEDS_INPUT = "needs_input"
-    FAILED = "failed"
-    ABANDONED = "abandoned"
-
-
-@dataclass(frozen=True, slots=True)
-class SessionEvent:
-    kind: EventKind
-    session_id: str
-    title: str
-    detail: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,11 +107,11 @@ def notice_for(events: list[SessionEvent]) -> Notice:
                 (("default", "Answer…"), ("answer", "Answer…"), ("details", "Details…")),
                 (event,),
             )
-        summary = (
-            f"Session failed: {event.title}"
-            if event.kind is EventKind.FAILED
-            else f"Session abandoned: {event.title}"
-        )
+        summary = {
+            EventKind.FAILED: f"Session failed: {event.title}",
+            EventKind.ABANDONED: f"Session abandoned: {event.title}",
+            EventKind.SYNC_PROBLEM: f"NAS sync problem: {event.title}",
+        }[event.kind]
         return Notice(
             summary, event.detail, (("default", "Details…"), ("details", "Details…")), (event,)
         )
@@ -141,6 +133,39 @@ def notice_for(events: list[SessionEvent]) -> Notice:
     )
 
 
+def paused_summary(events: list[SessionEvent]) -> Notice | None:
+    """The one notice for what a pause held back, or None when nothing is left to say.
+
+    A session that asked more than once while paused is named once.
+    """
+    unique = list({(e.kind, e.session_id): e for e in events}.values())
+    if not unique:
+        return None
+    if len(unique) == 1:
+        single = notice_for(unique)
+        return Notice(
+            f"While notifications were paused: {single.summary}",
+            single.body,
+            single.actions,
+            single.events,
+        )
+    waiting = sum(1 for e in unique if e.kind is EventKind.NEEDS_INPUT)
+    parts = []
+    if waiting:
+        parts.append(f"{waiting} need{'s' if waiting == 1 else ''} input")
+    if len(unique) - waiting:
+        parts.append(f"{len(unique) - waiting} abandoned")
+    lines = [f"• {e.title}: {_event_words(e)}" for e in unique[:_BURST_BODY_LINES]]
+    if len(unique) > _BURST_BODY_LINES:
+        lines.append(f"… and {len(unique) - _BURST_BODY_LINES} more")
+    return Notice(
+        f"While notifications were paused: {len(unique)} sessions ({', '.join(parts)})",
+        "\n".join(lines),
+        (("default", "Show sessions…"), ("sessions", "Show sessions…")),
+        tuple(unique),
+    )
+
+
 def action_for(notice: Notice, key: str) -> Action | None:
     """What choosing ``key`` on ``notice`` does; None for an unknown key."""
     if len(notice.events) != 1:
@@ -155,10 +180,16 @@ def action_for(notice: Notice, key: str) -> Action | None:
     return None
 
 
+_EVENT_WORDS = {
+    EventKind.NEEDS_INPUT: "needs input",
+    EventKind.FAILED: "failed",
+    EventKind.ABANDONED: "abandoned",
+    EventKind.SYNC_PROBLEM: "NAS sync problem",
+}
+
+
 def _event_words(event: SessionEvent) -> str:
-    if event.kind is EventKind.NEEDS_INPUT:
-        return "needs input"
-    return "failed" if event.kind is EventKind.FAILED else "abandoned"
+    return _EVENT_WORDS[event.kind]
 
 
 # ---- coalescing -----------------------------------------------------------------------------
@@ -213,7 +244,17 @@ def qt_schedule(delay_s: float, callback: Callable[[], None]) -> None:
 
 
 class Notifier(QObject):
-    """Watches the store and shows notices; acting on one calls ``dispatch(action)``."""
+    """Watches the store and shows notices as ``policy`` allows; acting on one calls
+    ``dispatch(action)``.
+
+    Other sources (the NAS sync queue) hand their events to :meth:`notify`. A pause ends on
+    a single-shot timer at its end (re-checked against ``clock``, so a timer that fires early
+    after a suspend just waits again); then the held needs-input notices of sessions that
+    still wait, and the abandoned ones, become one summary notice.
+    """
+
+    #: The end of the pause (a datetime), or None once notifications are on again.
+    pause_changed = Signal(object)
 
     def __init__(
         self,
@@ -223,10 +264,17 @@ class Notifier(QObject):
         *,
         schedule: Schedule = qt_schedule,
         window_s: float = BURST_WINDOW_S,
+        policy: NotificationPolicy | None = None,
+        clock: Callable[[], datetime] | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.backend = backend
+        self.policy = policy if policy is not None else NotificationPolicy()
+        self._store = store
+        self._clock = clock if clock is not None else store.clock
+        self._schedule = schedule
+        self._pause_generation = 0
         self._dispatch = dispatch
         self._coalescer = Coalescer(self._show, schedule, window_s)
         self._remove_observer = store.add_observer(self._on_change)
@@ -236,8 +284,77 @@ class Notifier(QObject):
             return
         event = event_for(session, change)
         if event is not None:
-            self._coalescer.push(event)
+            self.notify(event)
 
+    def notify(self, event: SessionEvent) -> Verdict:
+        """Show ``event`` now, hold it for the end of a pause, or drop it (switched off)."""
+        self.check_pause()
+        verdict = self.policy.decide(event, self._clock())
+        if verdict is Verdict.SEND:
+            self._coalescer.push(event)
+        else:
+            _log.info("notice %s for %s: %s", event.kind, event.session_id, verdict)
+        return verdict
+
+    # ---- pausing -----------------------------------------------------------------------
+    @property
+    def paused_until(self) -> datetime | None:
+        self.check_pause()
+        return self.policy.paused_until
+
+    def pause(self, until: datetime) -> None:
+        """Hold the notices that can wait until ``until``; failures still go out."""
+        self.policy.pause(until)
+        _log.info("notifications paused until %s", until.isoformat())
+        self._arm_pause_timer(until)
+        self.pause_changed.emit(until)
+
+    def resume(self) -> None:
+        """Notifications on again now; what the pause held is summed up in one notice."""
+        was_paused = self.policy.paused_until is not None
+        self._pause_generation += 1
+        self._summarise(self.policy.resume())
+        if was_paused:
+            _log.info("notifications resumed")
+            self.pause_changed.emit(None)
+
+    def check_pause(self) -> None:
+        """End the pause if its time has passed (called by its timer and on every event)."""
+        held = self.policy.expire(self._clock())
+        if held is None:
+            return
+        self._pause_generation += 1
+        _log.info("notification pause over")
+        self._summarise(held)
+        self.pause_changed.emit(None)
+
+    def _arm_pause_timer(self, until: datetime) -> None:
+        self._pause_generation += 1
+        generation = self._pause_generation
+
+        def fired() -> None:
+            if generation != self._pause_generation:
+                return  # a newer pause or a resume replaced this one
+            self.check_pause()
+            end = self.policy.paused_until
+            if end is not None:
+                self._arm_pause_timer(end)  # fired early (suspend, clock change): wait again
+
+        delay = max(0.0, (until - self._clock()).total_seconds())
+        self._schedule(delay, fired)
+
+    def _summarise(self, held: list[SessionEvent]) -> None:
+        def still_relevant(event: SessionEvent) -> bool:
+            if event.kind is not EventKind.NEEDS_INPUT:
+                return True
+            session = self._store.get(event.session_id)
+            return session is not None and session.state is SessionState.INPUT_REQUIRED
+
+        notice = paused_summary([e for e in held if still_relevant(e)])
+        if notice is not None:
+            self._show(notice)
+
+    # ---- showing -----------------------------------------------------------------------
     def _show(self, notice: Notice) -> None:
         try:
             self.backend.show(notice, lambda key: self._acted(notice, key))
@@ -252,6 +369,7 @@ class Notifier(QObject):
             self._dispatch(action)
 
     def close(self) -> None:
+        self._pause_generation += 1
         self._remove_observer()
         self.backend.close()
 

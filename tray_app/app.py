@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import logging.handlers
 import os
 import signal
 import sys
@@ -86,29 +85,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def setup_logging() -> None:
-    """Log to ``<log_dir>/exlab-tray.log`` (rotated) and warnings to stderr."""
-    root = logging.getLogger()
-    if any(getattr(h, "_exlab", False) for h in root.handlers):
-        return
-    root.setLevel(logging.INFO)
-    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    stderr = logging.StreamHandler()
-    stderr.setLevel(logging.WARNING)
-    stderr.setFormatter(formatter)
-    stderr._exlab = True  # type: ignore[attr-defined]
-    root.addHandler(stderr)
-    try:
-        log_dir = paths.log_dir()
-        log_dir.mkdir(parents=True, exist_ok=True)
-        to_file = logging.handlers.RotatingFileHandler(
-            log_dir / "exlab-tray.log", maxBytes=1_000_000, backupCount=3, encoding="utf-8"
-        )
-    except OSError as exc:
-        _log.warning("logging to stderr only: %s", exc)
-        return
-    to_file.setFormatter(formatter)
-    to_file._exlab = True  # type: ignore[attr-defined]
-    root.addHandler(to_file)
+    """Log to the shared rotating file (see :mod:`tray_app.logs`) and warnings to stderr."""
+    from tray_app import logs
+
+    logs.setup_logging()
 
 
 # ---- single instance ------------------------------------------------------------------------
@@ -250,6 +230,9 @@ class DesktopApp:
 
         loaded = self._loaded or load_settings()
         self.loaded = loaded
+        from tray_app import logs
+
+        logs.set_level(loaded.settings.log_level)
         service_kwargs: dict[str, Any] = {
             "activate_callback": self.activate,
             "port": self._api_port,
@@ -324,7 +307,17 @@ class DesktopApp:
         from tray_app.ui.session_actions import SessionActions
 
         self.actions = SessionActions(self.store, self.controller, self.loaded.settings)
-        self.notifier = Notifier(self.store, notices, self.dispatch)
+        from tray_app.ui.notification_policy import NotificationPolicy
+
+        self.notifier = Notifier(
+            self.store,
+            notices,
+            self.dispatch,
+            policy=NotificationPolicy(self.loaded.settings.notifications),
+        )
+        self.notifier.pause_changed.connect(
+            lambda until: self.tray.set_flags(notifications_paused_until=until)
+        )
         _log.info("notifications via %s", self.notifier.backend.name)
         self.tray.set_flags(
             autostart_enabled=_autostart_state(),
@@ -448,11 +441,34 @@ class DesktopApp:
                 self.actions.new_session("run")
             elif command is Command.SHOW_SESSIONS:
                 self.actions.show_sessions_window(NO_TRAY_REASON if self.no_tray else None)
+            elif command in _NOTIFICATION_COMMANDS:
+                self._notification_command(command)
+            elif command is Command.SAVE_REPORT:
+                self.save_report()
             elif sid is not None:
                 self._session_command(command, sid)
         except Exception as exc:
             _log.exception("menu action %s failed", action)
             self._notice("ExLab Tray could not do that", str(exc) or type(exc).__name__)
+
+    def _notification_command(self, command: Any) -> None:
+        from tray_app.ui.menu_model import Command
+        from tray_app.ui.notification_policy import PauseChoice, pause_end
+
+        if command is Command.RESUME_NOTIFICATIONS:
+            self.notifier.resume()
+            return
+        hour = command is Command.PAUSE_NOTIFICATIONS_HOUR
+        choice = PauseChoice.HOUR if hour else PauseChoice.TOMORROW
+        self.notifier.pause(pause_end(choice, self.store.clock()))
+
+    def save_report(self) -> None:
+        """Ask where, then write the support report off the loop and say where it went."""
+        from tray_app.ui.report_dialog import ask_and_save_report
+
+        self.report_dialog = ask_and_save_report(
+            self.store, self.controller, self.loaded, on_done=self._notice
+        )
 
     def _session_command(self, command: Any, sid: str) -> None:
         from tray_app.ui.menu_model import Command
@@ -589,6 +605,11 @@ class DesktopApp:
             "ExLab Tray hit an internal error",
             f"{detail}\nDetails are in {paths.log_dir() / 'exlab-tray.log'}.",
         )
+
+
+_NOTIFICATION_COMMANDS = frozenset(
+    {"pause_notifications_hour", "pause_notifications_tomorrow", "resume_notifications"}
+)
 
 
 def _open_path(path: os.PathLike[str] | str) -> None:

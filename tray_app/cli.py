@@ -159,7 +159,24 @@ def build_parser() -> _Parser:
         "serve", parents=[json_flag], help="run the local API headless (no tray, no Qt)"
     )
     serve.add_argument("--port", type=int, default=0, help="TCP port (default: a free one)")
-    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve.add_argument(
+        "--log-level",
+        choices=["debug", "info", "warning", "error"],
+        help="default: the log_level setting",
+    )
+
+    report = commands.add_parser(
+        "report",
+        parents=[json_flag],
+        help="write a zip for support: logs, settings without secrets, versions, sessions",
+    )
+    report.add_argument(
+        "--output",
+        "-o",
+        type=Path,
+        metavar="PATH",
+        help="the zip to write, or a folder for it (default: the current folder)",
+    )
 
     helper = commands.add_parser("help", help="show this help, or a command's")
     helper.add_argument("topic", nargs="?", metavar="COMMAND", help="the command to explain")
@@ -205,6 +222,10 @@ def main(argv: list[str] | None = None) -> int:
         from tray_app.headless import serve
 
         return serve(port=args.port, log_level=args.log_level)
+    if args.command == "report":
+        from tray_app.report_cli import run_report
+
+        return run_report(args.output, as_json=args.json)
     try:
         return asyncio.run(_run(args))
     except BrokenPipeError:

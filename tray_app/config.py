@@ -16,7 +16,7 @@ import os
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 import msgspec.inspect as mi
@@ -29,6 +29,8 @@ __all__ = [
     "LOCKED_KEY",
     "Equipment",
     "LoadedSettings",
+    "LogLevel",
+    "NotificationSettings",
     "Settings",
     "SettingsProblem",
     "default_settings",
@@ -70,6 +72,19 @@ class Equipment(msgspec.Struct, forbid_unknown_fields=True):
     name: NonEmpty
 
 
+class NotificationSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """``[notifications]``: which kinds of desktop notice are shown (the menu shows all)."""
+
+    needs_input: bool = True
+    failed: bool = True
+    abandoned: bool = True
+    sync_problems: bool = True
+
+
+#: ``log_level``: how much goes into the log file (and the journal under systemd).
+LogLevel = Literal["debug", "info", "warning", "error"]
+
+
 class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Everything an operator may set in ``settings.toml``."""
 
@@ -84,6 +99,8 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     retention_max_age_s: Annotated[float, msgspec.Meta(ge=0)] = 86400
     nas_root: Annotated[str, msgspec.Meta(extra={"path": True})] | None = None
     max_prompts_per_plugin: Annotated[int, msgspec.Meta(ge=1)] = 5
+    log_level: LogLevel = "info"
+    notifications: NotificationSettings = msgspec.field(default_factory=NotificationSettings)
 
     def local_root_path(self) -> Path:
         return _expand(self.local_root)
@@ -337,6 +354,16 @@ retention_max_age_s = {retention_max_age_s}
 
 # How many times one plugin may ask the operator for input in one session.
 max_prompts_per_plugin = {max_prompts_per_plugin}
+
+# How much goes into the log file: "debug", "info", "warning" or "error".
+# log_level = "info"
+
+# Desktop notices by kind (the menu and the icon always show everything).
+# [notifications]
+# needs_input = true
+# failed = true
+# abandoned = true
+# sync_problems = true
 
 # Instruments: id (upper case letters, digits, "_", at most 32) and a display name.
 {equipment}

@@ -49,6 +49,8 @@ def test_empty_store_is_idle_with_the_app_entries(
         "Open data folder",
         "Settings",
         "Reload settings",
+        "Pause notifications",
+        "Save a report for support…",
         "Quit",
     ]
     # Without autostart support the item is hidden.
@@ -121,7 +123,7 @@ def test_recent_done_offers_open_folder(tray_store: SessionStore, tray_clock: Fa
     (entry,) = section(model_of(store, clock), "Recent")
     assert entry.label == "✓ Project Alpha: done"
     assert entry.children[0] == Entry(
-        "Open folder", Action(Command.OPEN_FOLDER, session.session_id)
+        "Open folder", Action(Command.OPEN_FOLDER, session.session_id), mnemonic="O"
     )
 
 
@@ -137,7 +139,8 @@ def test_recent_failure_shows_the_error_and_copy_details(
     assert entry.tooltip == "plate_map crashed: ZeroDivisionError"
     assert entry.children[0].label == "plate_map crashed: ZeroDivisionError"
     assert not entry.children[0].enabled
-    assert Entry("Copy details", Action(Command.COPY_DETAILS, session.session_id)) in entry.children
+    copy = Entry("Copy details", Action(Command.COPY_DETAILS, session.session_id), mnemonic="y")
+    assert copy in entry.children
     assert model.icon_state is IconState.FAILED_UNSEEN
     assert model.tooltip == "ExLab Tray: 1 failed"
     # Once seen, the failure no longer drives the icon.

@@ -31,3 +31,19 @@ def test_qts_own_menu_reads_the_name_as_typed(name: str) -> None:
 def test_offscreen_never_exports_the_menu(qapp: QApplication) -> None:
     assert qapp.platformName() == "offscreen"
     assert dbus_menu_in_use() is False
+
+
+@pytest.mark.parametrize("dbus_menu", [True, False])
+def test_a_mnemonic_reads_as_the_words_with_its_letter_marked(dbus_menu: bool) -> None:
+    from tray_app.ui.tray_host import mnemonic_label
+
+    label = mnemonic_label("Save a report for support…", "v", dbus_menu=dbus_menu)
+    assert label == "Sa&ve a report for support…"
+    assert label_text(label, dbus_menu=dbus_menu) == "Save a report for support…"
+    if dbus_menu:
+        # Exported as "Sa_ve ...": the host underlines the v and shows the words as typed.
+        assert host_reading(label.replace("&", "_", 1)) == "Save a report for support…"
+    # Text with its own "&" or "_" keeps no mnemonic rather than reading wrong.
+    assert mnemonic_label("R&D_1", "d", dbus_menu=dbus_menu) == menu_label(
+        "R&D_1", dbus_menu=dbus_menu
+    )

@@ -53,6 +53,10 @@ class Command(StrEnum):
     SHOW_SETTINGS_PROBLEMS = "show_settings_problems"
     RELOAD_SETTINGS = "reload_settings"
     TOGGLE_AUTOSTART = "toggle_autostart"
+    PAUSE_NOTIFICATIONS_HOUR = "pause_notifications_hour"
+    PAUSE_NOTIFICATIONS_TOMORROW = "pause_notifications_tomorrow"
+    RESUME_NOTIFICATIONS = "resume_notifications"
+    SAVE_REPORT = "save_report"
     QUIT = "quit"
 
 
@@ -73,6 +77,8 @@ class Entry:
     checked: bool = False
     tooltip: str = ""
     children: tuple[Entry, ...] = ()
+    #: The letter of ``label`` that is its keyboard mnemonic (first match, any case).
+    mnemonic: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +100,8 @@ class MenuFlags:
     settings_problems: tuple[str, ...] = ()
     #: Failed sessions the operator has not looked at yet.
     unseen_failures: frozenset[str] = field(default_factory=frozenset)
+    #: End of a notification pause (aware datetime); None while notices are on.
+    notifications_paused_until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +182,7 @@ def build_menu(
         entries = [_finished_entry(s, flags.unseen_failures) for s in finished[: limit + 1]]
         sections.append(Section("Recent", _limited(entries, limit, len(finished))))
     sections.append(Section(None, _create_entries(flags)))
-    sections.append(Section(None, _app_entries(flags)))
+    sections.append(Section(None, _app_entries(flags, now)))
 
     return MenuModel(
         header=header_text(counts, flags),
@@ -297,8 +305,8 @@ def _running_entry(session: Session) -> Entry:
         )
     sid = session.session_id
     children = (
-        Entry("Details…", Action(Command.SHOW_DETAILS, sid)),
-        Entry("Cancel…", Action(Command.CANCEL, sid)),
+        Entry("Details…", Action(Command.SHOW_DETAILS, sid), mnemonic="D"),
+        Entry("Cancel…", Action(Command.CANCEL, sid), mnemonic="C"),
     )
     return Entry(f"{describe(session)}: {words}", children=children)
 
@@ -306,10 +314,10 @@ def _running_entry(session: Session) -> Entry:
 def _finished_entry(session: Session, unseen: frozenset[str]) -> Entry:
     sid = session.session_id
     name = describe(session)
-    details = Entry("Details…", Action(Command.SHOW_DETAILS, sid))
+    details = Entry("Details…", Action(Command.SHOW_DETAILS, sid), mnemonic="D")
     if session.state is SessionState.DONE:
         children: tuple[Entry, ...] = (
-            Entry("Open folder", Action(Command.OPEN_FOLDER, sid)),
+            Entry("Open folder", Action(Command.OPEN_FOLDER, sid), mnemonic="O"),
             details,
         )
         return Entry(f"✓ {name}: done", children=children)
@@ -317,34 +325,74 @@ def _finished_entry(session: Session, unseen: frozenset[str]) -> Entry:
         message = error_text(session)
         failed_children = [
             Entry(message, enabled=False),
-            Entry("Copy details", Action(Command.COPY_DETAILS, sid)),
+            Entry("Copy details", Action(Command.COPY_DETAILS, sid), mnemonic="y"),
             details,
         ]
         if session.destination:
-            failed_children.insert(2, Entry("Open folder", Action(Command.OPEN_FOLDER, sid)))
+            failed_children.insert(
+                2, Entry("Open folder", Action(Command.OPEN_FOLDER, sid), mnemonic="O")
+            )
         mark = "● " if sid in unseen else ""
         return Entry(f"✗ {mark}{name}: failed", tooltip=message, children=tuple(failed_children))
     reason = abort_reason_text(session)
     aborted_children = [Entry(f"Cancelled: {reason}", enabled=False), details]
     if session.destination:
-        aborted_children.insert(1, Entry("Open folder", Action(Command.OPEN_FOLDER, sid)))
+        aborted_children.insert(
+            1, Entry("Open folder", Action(Command.OPEN_FOLDER, sid), mnemonic="O")
+        )
     return Entry(f"⊘ {name}: {reason}", children=tuple(aborted_children))
 
 
 def _create_entries(flags: MenuFlags) -> tuple[Entry, ...]:
     enabled = not flags.quitting
     return (
-        Entry("New project…", Action(Command.NEW_PROJECT), enabled=enabled),
-        Entry("New run…", Action(Command.NEW_RUN), enabled=enabled),
-        Entry("Sessions…", Action(Command.SHOW_SESSIONS)),
+        Entry("New project…", Action(Command.NEW_PROJECT), enabled=enabled, mnemonic="N"),
+        Entry("New run…", Action(Command.NEW_RUN), enabled=enabled, mnemonic="u"),
+        Entry("Sessions…", Action(Command.SHOW_SESSIONS), mnemonic="e"),
     )
 
 
-def _app_entries(flags: MenuFlags) -> tuple[Entry, ...]:
+def pause_words(until: datetime, now: datetime) -> str:
+    """ "14:30" today, "tomorrow 08:00", else the date: when a pause ends, in local time."""
+    end, today = until.astimezone(), now.astimezone().date()
+    if end.date() == today:
+        return end.strftime("%H:%M")
+    if (end.date() - today).days == 1:
+        return end.strftime("tomorrow %H:%M")
+    return end.strftime("%Y-%m-%d %H:%M")
+
+
+def _notification_entry(flags: MenuFlags, now: datetime) -> Entry:
+    until = flags.notifications_paused_until
+    if until is not None and until > now:
+        return Entry(
+            f"Resume notifications (paused until {pause_words(until, now)})",
+            Action(Command.RESUME_NOTIFICATIONS),
+            mnemonic="m",
+            tooltip="Failures and sync problems are still shown while paused.",
+        )
+    return Entry(
+        "Pause notifications",
+        mnemonic="P",
+        tooltip="Failures and sync problems are still shown; questions wait for the end.",
+        children=(
+            Entry("For 1 hour", Action(Command.PAUSE_NOTIFICATIONS_HOUR), mnemonic="1"),
+            Entry(
+                "Until tomorrow morning",
+                Action(Command.PAUSE_NOTIFICATIONS_TOMORROW),
+                mnemonic="t",
+            ),
+        ),
+    )
+
+
+def _app_entries(flags: MenuFlags, now: datetime) -> tuple[Entry, ...]:
     entries = [
-        Entry("Open data folder", Action(Command.OPEN_DATA_FOLDER)),
-        Entry("Settings", Action(Command.OPEN_SETTINGS)),
-        Entry("Reload settings", Action(Command.RELOAD_SETTINGS)),
+        Entry("Open data folder", Action(Command.OPEN_DATA_FOLDER), mnemonic="d"),
+        Entry("Settings", Action(Command.OPEN_SETTINGS), mnemonic="S"),
+        Entry("Reload settings", Action(Command.RELOAD_SETTINGS), mnemonic="R"),
+        _notification_entry(flags, now),
+        Entry("Save a report for support…", Action(Command.SAVE_REPORT), mnemonic="v"),
     ]
     if flags.autostart_enabled is not None:
         entries.append(
@@ -353,9 +401,10 @@ def _app_entries(flags: MenuFlags) -> tuple[Entry, ...]:
                 Action(Command.TOGGLE_AUTOSTART),
                 checkable=True,
                 checked=flags.autostart_enabled,
+                mnemonic="l",
             )
         )
-    entries.append(Entry("Quit", Action(Command.QUIT), enabled=not flags.quitting))
+    entries.append(Entry("Quit", Action(Command.QUIT), enabled=not flags.quitting, mnemonic="Q"))
     return tuple(entries)
 
 

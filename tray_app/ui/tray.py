@@ -29,7 +29,7 @@ from tray_app.ui.menu_model import (
     MenuModel,
     build_menu,
 )
-from tray_app.ui.tray_host import dbus_menu_in_use, label_text, menu_label
+from tray_app.ui.tray_host import dbus_menu_in_use, label_text, menu_label, mnemonic_label
 
 #: A QMenu property: its labels are written for a dbusmenu host (see tray_host).
 _DBUS_MENU = "exlab_dbus_menu"
@@ -232,7 +232,7 @@ def _submenus(menu: QMenu) -> dict[QAction, QMenu]:
 def _add_entry(
     menu: QMenu, entry: Entry, trigger: Callable[[Action], None], dbus_menu: bool
 ) -> None:
-    label = menu_label(entry.label, dbus_menu=dbus_menu)
+    label = entry_label(entry, dbus_menu=dbus_menu)
     if entry.children:
         submenu = menu.addMenu(label)
         submenu.setToolTipsVisible(True)
@@ -251,6 +251,13 @@ def _add_entry(
     if action is not None:
         qaction.triggered.connect(lambda _checked=False, a=action: trigger(a))
     menu.setToolTipsVisible(True)
+
+
+def entry_label(entry: Entry, *, dbus_menu: bool) -> str:
+    """The entry's label for this host, with its mnemonic marked when it has one."""
+    if entry.mnemonic:
+        return mnemonic_label(entry.label, entry.mnemonic, dbus_menu=dbus_menu)
+    return menu_label(entry.label, dbus_menu=dbus_menu)
 
 
 def iter_actions(menu: QMenu, depth: int = 0) -> Iterator[tuple[int, QAction]]:

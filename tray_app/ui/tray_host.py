@@ -62,8 +62,22 @@ def menu_label(text: str, *, dbus_menu: bool) -> str:
     return text.replace("_", "__").replace("&", "&&", 1)
 
 
+def mnemonic_label(text: str, letter: str, *, dbus_menu: bool) -> str:
+    """:func:`menu_label` with ``letter`` (its first match in ``text``, any case) marked as
+    the mnemonic: ``&`` before it, which Qt's menu underlines and Qt turns into dbusmenu's
+    ``_`` for the host. Text holding ``&`` or ``_`` itself keeps no mnemonic (the two
+    escapings would collide); the labels that have one are the app's own words."""
+    at = text.lower().find(letter.lower())
+    if at < 0 or "&" in text or "_" in text:
+        return menu_label(text, dbus_menu=dbus_menu)
+    return text[:at] + "&" + text[at:]
+
+
 def label_text(label: str, *, dbus_menu: bool) -> str:
-    """What :func:`menu_label` was given (to find an entry by the words it shows)."""
+    """What :func:`menu_label` or :func:`mnemonic_label` was given (to find an entry by the
+    words it shows)."""
+    if "&&" not in label and label.count("&") == 1:
+        return label.replace("&", "")  # a mnemonic marker
     if not dbus_menu:
         return label.replace("&&", "&")
     return label.replace("&&", "&", 1).replace("__", "_")

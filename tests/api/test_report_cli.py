@@ -1,0 +1,77 @@
+"""``serve`` logs to the tray's file at the settings' level, and ``exlab-tray report`` writes
+the support zip, with the running instance's sessions or without an instance at all."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.api.test_serve_e2e import EXE, cli, read_ready_line
+from tray_app import logs, paths
+from tray_app.headless import READY_PREFIX
+
+
+def test_report_without_a_running_instance(tmp_path: Path) -> None:
+    done = cli("report", "--output", str(tmp_path), "--json")
+    assert done.returncode == 0, done.stderr
+    written = Path(json.loads(done.stdout)["path"])
+    assert written.parent == tmp_path and written.name.startswith("exlab-tray-report-")
+    with zipfile.ZipFile(written) as archive:
+        summary = archive.read("summary.txt").decode()
+        versions = json.loads(archive.read("versions.json"))
+    assert "Sessions: not included (no running ExLab Tray to ask)." in summary
+    assert versions["report_made_by"] == "exlab-tray report"
+    assert versions["qt"]["pyside6"]  # the installed Qt, read without a display
+
+
+def test_report_to_a_folder_that_cannot_be_written_says_so(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    done = cli("report", "--output", str(blocker / "r.zip"))
+    assert done.returncode == 1
+    assert "cannot write the report" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.slow
+def test_serve_logs_to_the_shared_file_and_report_includes_its_sessions(tmp_path: Path) -> None:
+    settings = paths.settings_path()
+    settings.parent.mkdir(parents=True, exist_ok=True)
+    settings.write_text('log_level = "debug"\n', encoding="utf-8")
+    stderr_path = tmp_path / "serve.stderr"
+    with stderr_path.open("w") as stderr:
+        server = subprocess.Popen([*EXE, "serve"], stdout=subprocess.PIPE, stderr=stderr, text=True)
+    try:
+        assert read_ready_line(server).startswith(READY_PREFIX)
+        project = cli("new", "project", "-e", "DEMO", "-p", "Logged", "-o", "ana", "--watch")
+        assert project.returncode == 0, project.stderr
+        report = cli("report", "-o", str(tmp_path / "r.zip"), "--json")
+        assert report.returncode == 0, report.stderr
+        assert json.loads(report.stdout)["sessions_included"] is True
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=10) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+        if server.stdout is not None:
+            server.stdout.close()
+    text = logs.log_file().read_text()
+    assert "local API listening" in text
+    assert " DEBUG asyncio: Using selector" in text  # the settings' debug level reached the file
+    with zipfile.ZipFile(tmp_path / "r.zip") as archive:
+        sessions = json.loads(archive.read("sessions.json"))
+        logged = archive.read("logs/exlab-tray.log").decode()
+    assert sessions["by_state"] == {"done": 1}
+    assert "local API listening" in logged
+
+
+def test_serve_log_level_option_overrides_the_setting() -> None:
+    from tray_app.cli import build_parser
+
+    assert build_parser().parse_args(["serve"]).log_level is None
+    assert build_parser().parse_args(["serve", "--log-level", "error"]).log_level == "error"

@@ -1,7 +1,7 @@
 """Desktop notices when a session needs input, fails or is abandoned, coalesced into one per burst.
 
-The backend is chosen at run time: the freedesktop service over D-Bus (with action buttons),
-else ``QSystemTrayIcon.showMessage``, else nothing (logged). Acting on a notice becomes a menu
+Which notices go out is :mod:`notification_policy`'s call; where they go is
+:mod:`notice_backends`'. Acting on a notice becomes a menu
 :class:`~tray_app.ui.menu_model.Action`, so it opens the same prompt or details as the menu.
 """
 
@@ -10,21 +10,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
-from PySide6.QtCore import QObject, QTimer, Signal, Slot
-from PySide6.QtWidgets import QSystemTrayIcon
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from tray_app.sessions.session import Session
 from tray_app.sessions.states import SessionState
 from tray_app.sessions.store import ABANDONED_CODE, Change, SessionStore
-from tray_app.ui.freedesktop_notify import FreedesktopNotifications
-from tray_app.ui.icons import APP_ICON_NAME, icons_dir
 from tray_app.ui.menu_model import Action, Command, describe, error_text
+from tray_app.ui.notice_backends import (
+    BACKEND_ENV,
+    FreedesktopBackend,
+    Notice,
+    NotificationBackend,
+    NullBackend,
+    TrayMessageBackend,
+    choose_backend,
+)
 from tray_app.ui.notification_policy import (
     EventKind,
     NotificationPolicy,
@@ -32,38 +36,31 @@ from tray_app.ui.notification_policy import (
     Verdict,
 )
 
+__all__ = [
+    "BACKEND_ENV",
+    "BURST_WINDOW_S",
+    "Coalescer",
+    "EventKind",
+    "FreedesktopBackend",
+    "Notice",
+    "NotificationBackend",
+    "Notifier",
+    "NullBackend",
+    "SessionEvent",
+    "TrayMessageBackend",
+    "action_for",
+    "choose_backend",
+    "event_for",
+    "notice_for",
+    "paused_summary",
+    "qt_schedule",
+]
+
 _log = logging.getLogger(__name__)
 
 #: Events closer together than this become one notice with a count.
 BURST_WINDOW_S = 1.5
-#: Environment override of the backend: "freedesktop", "tray" or "none".
-BACKEND_ENV = "EXLAB_TRAY_NOTIFICATIONS"
 _BURST_BODY_LINES = 5
-
-
-@dataclass(frozen=True, slots=True)
-class Notice:
-    """One desktop notice. ``actions`` are (key, label) pairs; "default" is a click on the body."""
-
-    summary: str
-    body: str
-    actions: tuple[tuple[str, str], ...]
-    events: tuple[SessionEvent, ...]
-
-
-ActionHandler = Callable[[str], None]
-
-
-class NotificationBackend(Protocol):
-    name: str
-
-    def show(self, notice: Notice, on_action: ActionHandler) -> None: ...
-
-    def close(self) -> None: ...
-
-    async def closed(self) -> None:
-        """Wait until :meth:`close` has let go of everything (most let go at once)."""
-        ...
 
 
 # ---- what to say, and what acting on it does (pure) -----------------------------------------
@@ -378,98 +375,3 @@ class Notifier(QObject):
         self.close()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.backend.closed(), timeout_s)
-
-
-# ---- backends -------------------------------------------------------------------------------
-
-
-class NullBackend:
-    """No notification service: notices are only logged."""
-
-    name = "none"
-
-    def __init__(self) -> None:
-        self.shown: list[Notice] = []
-
-    def show(self, notice: Notice, on_action: ActionHandler) -> None:
-        self.shown.append(notice)
-        _log.info("notice (no notification service): %s: %s", notice.summary, notice.body)
-
-    def close(self) -> None:
-        pass
-
-    async def closed(self) -> None:
-        pass
-
-
-class TrayMessageBackend(QObject):
-    """``QSystemTrayIcon.showMessage``; a click on the balloon acts as "default"."""
-
-    name = "tray"
-
-    def __init__(self, tray_icon: QSystemTrayIcon, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._tray_icon = tray_icon
-        self._last: ActionHandler | None = None
-        tray_icon.messageClicked.connect(self._clicked)
-
-    def show(self, notice: Notice, on_action: ActionHandler) -> None:
-        self._last = on_action
-        self._tray_icon.showMessage(
-            notice.summary, notice.body, QSystemTrayIcon.MessageIcon.Information, 15000
-        )
-
-    @Slot()
-    def _clicked(self) -> None:
-        if self._last is not None:
-            self._last("default")
-
-    def close(self) -> None:
-        self._last = None
-
-    async def closed(self) -> None:
-        pass
-
-
-class FreedesktopBackend:
-    """org.freedesktop.Notifications with action buttons; sends never block (see
-    :mod:`tray_app.ui.freedesktop_notify`)."""
-
-    name = "freedesktop"
-
-    def __init__(self, connection: FreedesktopNotifications) -> None:
-        self.connection = connection
-
-    @classmethod
-    async def connect(cls) -> FreedesktopBackend | None:
-        """The backend, or None when there is no session bus or notification service."""
-        connection = await FreedesktopNotifications.connect(
-            app_name="ExLab Tray",
-            app_icon=str(icons_dir() / f"{APP_ICON_NAME}.svg"),
-            desktop_entry=APP_ICON_NAME,
-        )
-        return None if connection is None else cls(connection)
-
-    def show(self, notice: Notice, on_action: ActionHandler) -> None:
-        self.connection.show(notice.summary, notice.body, notice.actions, on_action)
-
-    def close(self) -> None:
-        self.connection.close()
-
-    async def closed(self) -> None:
-        """Wait until :meth:`close` has let go of the bus connection."""
-        await self.connection.aclose()
-
-
-async def choose_backend(
-    tray_icon: QSystemTrayIcon | None, parent: QObject | None = None
-) -> NotificationBackend:
-    """The best available backend: freedesktop, else the tray balloon, else none."""
-    wanted = os.environ.get(BACKEND_ENV, "").strip().lower()
-    if wanted in ("", "freedesktop"):
-        backend = await FreedesktopBackend.connect()
-        if backend is not None:
-            return backend
-    if wanted in ("", "tray") and tray_icon is not None and QSystemTrayIcon.supportsMessages():
-        return TrayMessageBackend(tray_icon, parent)
-    return NullBackend()

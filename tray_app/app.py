@@ -20,7 +20,7 @@ import urllib.request
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from tray_app import paths
+from tray_app import logs, paths
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication
@@ -86,8 +86,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def setup_logging() -> None:
     """Log to the shared rotating file (see :mod:`tray_app.logs`) and warnings to stderr."""
-    from tray_app import logs
-
     logs.setup_logging()
 
 
@@ -230,8 +228,6 @@ class DesktopApp:
 
         loaded = self._loaded or load_settings()
         self.loaded = loaded
-        from tray_app import logs
-
         logs.set_level(loaded.settings.log_level)
         service_kwargs: dict[str, Any] = {
             "activate_callback": self.activate,
@@ -552,6 +548,8 @@ class DesktopApp:
         self.loaded = loaded
         self.service.apply_settings(loaded)
         self.actions.settings = loaded.settings
+        self.notifier.policy.switches = loaded.settings.notifications
+        logs.set_level(loaded.settings.log_level)
         self.gc_timer.setInterval(max(1, round(loaded.settings.gc_interval_s * 1000)))
         problems = [str(p) for p in loaded.problems]
         self.tray.set_flags(settings_problems=tuple(problems))

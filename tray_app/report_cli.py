@@ -67,6 +67,7 @@ def run_report(output: Path | None, *, as_json: bool = False) -> int:
         settings=loaded.settings,
         settings_problems=[str(p) for p in loaded.problems],
         settings_file=loaded.path,
+        site_dir=loaded.site_dir,
     )
     try:
         written = write_report(target, inputs)

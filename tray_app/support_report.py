@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-import platformdirs
 
 from tray_app import __version__, fileio, logs, paths
+from tray_app.config import site_settings_path
 
 __all__ = [
     "REDACTED",
@@ -36,7 +36,6 @@ __all__ = [
     "default_report_name",
     "redact",
     "redact_toml_text",
-    "site_settings_path",
     "write_report",
 ]
 
@@ -85,6 +84,8 @@ class ReportInputs:
     settings: Any = None
     settings_problems: list[str] = field(default_factory=list)
     settings_file: Path | None = None
+    #: The site's folder the settings came from (None: the platform's site config folder).
+    site_dir: Path | None = None
     now: datetime | None = None
 
 
@@ -92,11 +93,6 @@ def default_report_name(now: datetime | None = None) -> str:
     moment = (now or datetime.now(UTC)).astimezone()
     host = re.sub(r"[^A-Za-z0-9-]+", "-", platform.node() or "host").strip("-") or "host"
     return f"exlab-tray-report-{host}-{moment:%Y%m%d-%H%M%S}.zip"
-
-
-def site_settings_path() -> Path:
-    """The system-wide settings file (``/etc/xdg/exlab-tray/settings.toml`` on Linux)."""
-    return Path(platformdirs.site_config_dir(paths.APP_NAME)) / "settings.toml"
 
 
 # ---- secrets out ---------------------------------------------------------------------------
@@ -287,7 +283,7 @@ def _json(value: Any) -> bytes:
 def _settings_members(inputs: ReportInputs) -> Iterable[tuple[str, bytes]]:
     files = {
         "settings/user-settings.toml": inputs.settings_file or paths.settings_path(),
-        "settings/site-settings.toml": site_settings_path(),
+        "settings/site-settings.toml": site_settings_path(inputs.site_dir),
     }
     for name, path in files.items():
         try:

@@ -254,3 +254,42 @@ def test_menu_entries_have_mnemonics(
         assert letter not in marked, f"{text!r} and {marked.get(letter)!r} share &{letter}"
         marked[letter] = text
     assert {"n", "q", "p", "v"} <= set(marked)
+
+
+def test_reloaded_settings_reach_the_switches_and_the_log_level(
+    tray_loop: asyncio.AbstractEventLoop, desktop: tuple[DesktopApp, FakeClock]
+) -> None:
+    import logging
+
+    from tray_app import logs
+
+    app, _clock = desktop
+    root = logging.getLogger()
+    logs.setup_logging()  # the tray's handlers, as main() sets them up
+    ours = [h for h in root.handlers if getattr(h, "_exlab", None)]
+    try:
+        check_reload(tray_loop, app)
+    finally:
+        for handler in ours:
+            root.removeHandler(handler)
+            handler.close()
+
+
+def check_reload(tray_loop: asyncio.AbstractEventLoop, app: DesktopApp) -> None:
+    import logging
+
+    from tray_app import paths
+
+    path = paths.settings_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('log_level = "debug"\n[notifications]\nneeds_input = false\n')
+    run(tray_loop, app.reload_settings())
+    assert app.notifier.policy.switches.needs_input is False
+    file_handlers = [
+        h for h in logging.getLogger().handlers if getattr(h, "_exlab", None) == "file"
+    ]
+    assert [h.level for h in file_handlers] == [logging.DEBUG]
+    waiting(app.store, "Run quiet")
+    settle(tray_loop)
+    assert app.notifier.backend.shown == []  # type: ignore[attr-defined]
+    assert app.tray.model.counts.waiting == 1

@@ -41,6 +41,7 @@ def tray_report_inputs(store: SessionStore, controller: Any, loaded: Any) -> Rep
         settings=loaded.settings,
         settings_problems=[str(p) for p in loaded.problems],
         settings_file=loaded.path,
+        site_dir=loaded.site_dir,
         now=store.clock(),
     )
 

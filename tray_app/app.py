@@ -49,10 +49,15 @@ def main(argv: list[str] | None = None) -> int:
         print(missing, file=sys.stderr)
         return 1
     if options.demo:
-        from tray_app.demo import prepare_home
+        from tray_app.demo import demo_home
 
-        home = prepare_home()
-        print(f"ExLab Tray demo: EXLAB_TRAY_HOME={home}", flush=True)
+        with demo_home() as home:
+            print(f"ExLab Tray demo: EXLAB_TRAY_HOME={home}", flush=True)
+            return _start(options)
+    return _start(options)
+
+
+def _start(options: argparse.Namespace) -> int:
     setup_logging()
     running = running_instance()
     if running is not None and activate_instance(running):

@@ -7,10 +7,14 @@ field types) and one run fails validation (its project does not exist).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import os
+import shutil
+import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,16 +32,36 @@ OPERATOR = "demo-operator"
 STEP_TIMEOUT_S = 120.0
 
 
-def prepare_home() -> Path:
-    """Use ``EXLAB_TRAY_HOME`` if set, else a fresh temporary folder (set before paths are read)."""
+@contextlib.contextmanager
+def demo_home() -> Iterator[Path]:
+    """``EXLAB_TRAY_HOME`` if set, else a fresh temporary folder (set before paths are read).
+
+    A temporary folder is the demo's alone: it is removed when the demo quits, log file
+    included (its handlers are closed first).
+    """
     current = os.environ.get(HOME_ENV)
     if current:
         home = Path(current).expanduser()
         home.mkdir(parents=True, exist_ok=True)
-        return home
+        yield home
+        return
     home = Path(tempfile.mkdtemp(prefix="exlab-tray-demo-"))
     os.environ[HOME_ENV] = str(home)
-    return home
+    try:
+        yield home
+    finally:
+        root = logging.getLogger()
+        for handler in list(root.handlers):
+            filename = getattr(handler, "baseFilename", None)
+            if filename and Path(filename).is_relative_to(home):
+                root.removeHandler(handler)
+                handler.close()
+        shutil.rmtree(home, onerror=_report_leftover)
+        del os.environ[HOME_ENV]
+
+
+def _report_leftover(_function: object, path: str, error: object) -> None:
+    print(f"exlab-tray demo: could not remove {path}: {error}", file=sys.stderr)
 
 
 async def open_demo_sessions(controller: Any, store: SessionStore) -> dict[str, str]:

@@ -4,7 +4,6 @@ package and check that nothing of it is left in /opt or /usr."""
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
@@ -17,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.machine_lock import opt_lock
+
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE = "exlab-tray"
 INSTALLED = [
@@ -27,7 +28,9 @@ INSTALLED = [
     Path("/usr/share/icons/hicolor/48x48/apps/exlab-tray.png"),
     Path("/usr/share/icons/hicolor/scalable/apps/exlab-tray.svg"),
     Path("/usr/share/doc/exlab-tray"),
+    Path("/etc/xdg/exlab-tray/settings.toml"),
 ]
+SITE_SETTINGS = "/etc/xdg/exlab-tray/settings.toml"
 
 # Wait for dpkg's lock (an unattended upgrade, say) instead of failing at once.
 APT_OPTIONS = ("-y", "-q", "-o", "DPkg::Lock::Timeout=300")
@@ -139,26 +142,24 @@ def apt_env() -> dict[str, str]:
     return {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
 
 
-def purge() -> None:
-    subprocess.run(
+def purge() -> str:
+    """Purge the package; what apt and dpkg said."""
+    result = subprocess.run(
         ["apt-get", *APT_OPTIONS, "purge", PACKAGE],
         capture_output=True,
+        text=True,
         env=apt_env(),
         timeout=120,
         check=False,
     )
+    return result.stdout + result.stderr
 
 
 @pytest.fixture
 def machine_lock() -> Iterator[None]:
-    """The test installs into /opt and /usr: two runs at once (two checkouts, or a developer
-    and CI) would remove each other's package, so they take turns."""
-    with open("/tmp/exlab-tray-deb-test.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    """The test installs into /opt and /usr: two runs at once take turns (tests.support)."""
+    with opt_lock():
+        yield
 
 
 @pytest.mark.timeout(900)
@@ -179,6 +180,10 @@ def test_deb_builds_installs_self_tests_and_removes_cleanly(
     try:
         run("apt-get", *APT_OPTIONS, "install", debs[0], timeout=300, env=apt_env())
         owned = run("dpkg-query", "-L", PACKAGE, timeout=30).split()
+        # The package owns its own folder, not the system's /opt.
+        assert "/opt" not in owned and "/opt/exlab-tray" in owned
+        conffiles = run("dpkg-query", "-W", "-f=${Conffiles}", PACKAGE, timeout=30)
+        assert SITE_SETTINGS in conffiles
         for path in INSTALLED:
             assert path.exists(), f"{path} was not installed"
         assert Path("/usr/bin/exlab-tray").resolve() == Path("/opt/exlab-tray/exlab-tray")
@@ -202,8 +207,10 @@ def test_deb_builds_installs_self_tests_and_removes_cleanly(
         tray_starts_and_quits_on_sigterm(tmp_path / "tray-home", env)
         lab_plugin_gets_the_standard_library(tmp_path / "lab-plugin", env)
     finally:
-        purge()
+        said = purge()
 
+    assert "not empty so not removed" not in said, said
+    assert "warning" not in said.lower(), said
     leftovers = [p for p in INSTALLED if p.exists() or p.is_symlink()]
     assert not leftovers, f"left behind after purge: {leftovers}"
     # Every file the package owned is gone (shared folders like /usr/share stay, of course).

@@ -45,6 +45,9 @@ def test_metainfo_validates() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+    # No error, warning or info either: the build prints whatever appears here.
+    notes = [line for line in result.stdout.splitlines() if re.match(r"^[EWI]: ", line)]
+    assert notes == [], result.stdout
 
 
 def test_desktop_entry_launches_the_installed_command() -> None:

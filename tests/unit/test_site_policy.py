@@ -105,3 +105,23 @@ def test_the_site_folder_is_the_platforms_unless_told_otherwise(
     assert paths.site_config_dir() == tmp_path / "xdg" / "exlab-tray"
     monkeypatch.delenv("XDG_CONFIG_DIRS")
     assert paths.site_config_dir() == Path("/etc/xdg/exlab-tray")
+
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "packaging" / "site" / "settings.toml"
+
+
+def test_the_packaged_example_sets_nothing_and_is_right_once_uncommented(tmp_path: Path) -> None:
+    # As installed: every line a comment, so it changes nothing.
+    loaded = load_settings(tmp_path / "user.toml", site_dir=EXAMPLE.parent)
+    assert loaded.problems == [] and loaded.locked == frozenset()
+    assert loaded.settings.nas_root is None
+    # Each example, uncommented, is a valid setting.
+    text = EXAMPLE.read_text(encoding="utf-8").splitlines()
+    example = [line.removeprefix("# ") for line in text if line.startswith("# ") and (
+        "=" in line or line.startswith("# [[") or line.strip() == "#"
+    )]  # fmt: skip
+    write(tmp_path / "site" / "settings.toml", "\n".join(example) + "\n")
+    loaded = load_settings(tmp_path / "user.toml", site_dir=tmp_path / "site")
+    assert loaded.problems == []
+    assert loaded.locked == {"nas_root", "equipment", "operators"}
+    assert [e.id for e in loaded.settings.equipment] == ["TECAN_1", "HPLC_2"]

@@ -308,6 +308,7 @@ class DesktopApp:
         from tray_app.ui.session_actions import SessionActions
 
         self.actions = SessionActions(self.store, self.controller, self.loaded.settings)
+        self.actions.failures_seen.connect(self.tray.mark_failures_seen)
         from tray_app.ui.notification_policy import NotificationPolicy
 
         self.notifier = Notifier(
@@ -477,14 +478,12 @@ class DesktopApp:
         if command is Command.OPEN_PROMPT:
             self.actions.open_prompt(sid)
         elif command is Command.SHOW_DETAILS:
-            self.tray.mark_failures_seen(sid)
             self.actions.show_details(sid)
         elif command is Command.CANCEL:
             self.actions.cancel(sid)
         elif command is Command.OPEN_FOLDER:
             self.actions.open_folder(sid)
         elif command is Command.COPY_DETAILS:
-            self.tray.mark_failures_seen(sid)
             self.actions.copy_details(sid)
 
     def open_data_folder(self) -> None:

@@ -100,7 +100,7 @@ def test_waiting_session_says_who_asks_and_for_how_long(
     assert entry.action == Action(Command.OPEN_PROMPT, session.session_id)
     assert entry.tooltip == "How many samples?"
     assert model.icon_state is IconState.NEEDS_INPUT
-    assert model.tooltip == "ExLab Tray: 1 running, 1 needs input"
+    assert model.tooltip == "ExLab Tray: 1 needs input, 1 running"
 
 
 def test_waiting_sessions_are_listed_oldest_first(
@@ -147,14 +147,19 @@ def test_recent_failure_shows_the_error_and_copy_details(
     assert model_of(store, clock).icon_state is IconState.IDLE
 
 
-def test_failed_unseen_outranks_needs_input(
+def test_needs_input_outranks_an_unseen_failure_in_icon_and_header(
     tray_store: SessionStore, tray_clock: FakeClock
 ) -> None:
     store, clock = tray_store, tray_clock
     waiting(store)
     broken = failed(store)
+    running(store)
     model = model_of(store, clock, unseen_failures=frozenset({broken.session_id}))
-    assert model.icon_state is IconState.FAILED_UNSEEN
+    # The session that blocks work is the one the icon shows; the failure is still listed.
+    assert model.icon_state is IconState.NEEDS_INPUT
+    assert model.header == "1 needs input, 1 failed, 1 running"
+    assert model.tooltip == "ExLab Tray: 1 needs input, 1 failed, 1 running"
+    assert [s.title for s in model.sections][:2] == [None, "Needs input"]
 
 
 def test_aborted_sessions_say_why(tray_store: SessionStore, tray_clock: FakeClock) -> None:
@@ -179,7 +184,7 @@ def test_long_sections_end_in_n_more(tray_store: SessionStore, tray_clock: FakeC
     assert len(entries) == 6
     assert entries[-1] == Entry("3 more…", Action(Command.SHOW_SESSIONS))
     assert len(section(model, "In progress")) == 3
-    assert model.tooltip == "ExLab Tray: 3 running, 8 need input"
+    assert model.tooltip == "ExLab Tray: 8 need input, 3 running"
 
 
 def test_quitting_is_shown_and_new_sessions_are_disabled(

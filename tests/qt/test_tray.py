@@ -42,7 +42,7 @@ def test_store_changes_reach_menu_tooltip_and_icon(
 
     ask = waiting(tray_store, "Run screen")
     settle(tray_loop)
-    assert tray.icon.toolTip() == "ExLab Tray: 1 running, 1 needs input"
+    assert tray.icon.toolTip() == "ExLab Tray: 1 needs input, 1 running"
     assert tray.model.icon_state is IconState.NEEDS_INPUT
     assert any(t.startswith("Run screen: plate_map asks") for t in texts(tray))
 

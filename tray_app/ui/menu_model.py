@@ -21,7 +21,11 @@ TITLE_LIMIT = 60
 
 
 class IconState(StrEnum):
-    """The tray icon's state, most urgent last in :data:`URGENCY`."""
+    """The tray icon's state, most urgent last in :data:`URGENCY`.
+
+    A session waiting for input blocks work, so it outranks a failure: the failure is
+    already over, and the menu and notices still show it.
+    """
 
     IDLE = "idle"
     WORKING = "working"
@@ -32,8 +36,8 @@ class IconState(StrEnum):
 URGENCY: tuple[IconState, ...] = (
     IconState.IDLE,
     IconState.WORKING,
-    IconState.NEEDS_INPUT,
     IconState.FAILED_UNSEEN,
+    IconState.NEEDS_INPUT,
 )
 
 
@@ -194,10 +198,10 @@ def build_menu(
 
 
 def icon_state(counts: Counts) -> IconState:
-    if counts.failed_unseen:
-        return IconState.FAILED_UNSEEN
     if counts.waiting:
         return IconState.NEEDS_INPUT
+    if counts.failed_unseen:
+        return IconState.FAILED_UNSEEN
     if counts.running:
         return IconState.WORKING
     return IconState.IDLE
@@ -416,13 +420,14 @@ def _limited(entries: Sequence[Entry], limit: int, total: int) -> tuple[Entry, .
 
 
 def _count_parts(counts: Counts) -> list[str]:
+    """Most urgent first: what waits for the operator, then what went wrong, then the rest."""
     parts = []
-    if counts.running:
-        parts.append(f"{counts.running} running")
     if counts.waiting:
         parts.append(f"{counts.waiting} need{'s' if counts.waiting == 1 else ''} input")
     if counts.failed_unseen:
         parts.append(f"{counts.failed_unseen} failed")
+    if counts.running:
+        parts.append(f"{counts.running} running")
     return parts
 
 

@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QUrl, Signal
+from PySide6.QtCore import QEvent, QObject, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QMessageBox, QWidget
 
@@ -42,6 +42,8 @@ class SessionActions(QObject):
     session_created = Signal(dict)
     #: The sessions window stood in for the tray and was closed: the app should quit.
     quit_requested = Signal()
+    #: A failure was looked at (its id), or every listed one (None: the sessions window).
+    failures_seen = Signal(object)
 
     def __init__(
         self,
@@ -81,6 +83,7 @@ class SessionActions(QObject):
         _bring_forward(dialog)
 
     def show_details(self, session_id: str) -> None:
+        self.failures_seen.emit(session_id)
         existing = self.details.get(session_id)
         if existing is not None:
             _bring_forward(existing)
@@ -154,6 +157,7 @@ class SessionActions(QObject):
             return
         from tray_app.ui.details_dialog import session_details_text
 
+        self.failures_seen.emit(session_id)
         QGuiApplication.clipboard().setText(session_details_text(session))
 
     # ---- new sessions and the window ----------------------------------------------------------
@@ -187,10 +191,18 @@ class SessionActions(QObject):
                 self.store, self, reason=reason, quit_on_close=self._quit_on_close
             )
             window.close_requested.connect(self.quit_requested.emit)
+            # Every failure the window lists is seen whenever the operator comes to it.
+            window.installEventFilter(self)
             self.sessions_window = window
         elif reason is not None:
             window.set_reason(reason)
         _bring_forward(window)
+        self.failures_seen.emit(None)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if watched is self.sessions_window and event.type() is QEvent.Type.WindowActivate:
+            self.failures_seen.emit(None)
+        return False
 
     def close_all(self) -> None:
         """Close every dialog and the window (on quit); closing here never asks to quit."""

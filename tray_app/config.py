@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,7 @@ __all__ = [
     "Settings",
     "SettingsProblem",
     "default_settings",
+    "is_remote_root",
     "load_settings",
     "write_default_settings",
 ]
@@ -61,15 +63,26 @@ Seconds = Annotated[float, msgspec.Meta(gt=0)]
 #: The key of the site file that lists the keys a user's file cannot change.
 LOCKED_KEY = "locked"
 
+#: How finished folders reach the NAS: a mounted path copied by the tray, the
+#: rsync program (local path or ``user@host:path`` over SSH), or rclone (``remote:path``).
+SyncTransportName = Literal["copy", "rsync", "rclone"]
+
 
 class Equipment(msgspec.Struct, forbid_unknown_fields=True):
-    """One instrument of the lab: its folder id (``TECAN``) and a display name."""
+    """One instrument of the lab: its folder id (``TECAN``) and a display name.
+
+    ``nas_root`` (an absolute path or a remote), ``sync_transport`` and
+    ``require_mount`` override the top-level settings for its folders.
+    """
 
     #: Two entries may not share an id (the loader skips the second).
     unique_key: ClassVar[str] = "id"
 
     id: EquipmentId
     name: NonEmpty
+    nas_root: NonEmpty | None = None
+    sync_transport: SyncTransportName | None = None
+    require_mount: bool | None = None
 
 
 class NotificationSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -101,6 +114,18 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     max_prompts_per_plugin: Annotated[int, msgspec.Meta(ge=1)] = 5
     log_level: LogLevel = "info"
     notifications: NotificationSettings = msgspec.field(default_factory=NotificationSettings)
+    # ---- NAS sync: nas_root is the default target; an equipment entry may set its own.
+    sync_transport: SyncTransportName = "copy"
+    #: The NAS root must be on a mounted filesystem, not on the local disk's "/".
+    require_mount: bool = False
+    #: KiB/s for one copy, honoured by every transport; leave out for no limit.
+    sync_bwlimit_kib: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    #: SSH for rsync targets ``user@host:path``: port, private key, known_hosts file.
+    sync_ssh_port: Annotated[int, msgspec.Meta(ge=1, le=65535)] | None = None
+    sync_ssh_identity: PathText | None = None
+    sync_ssh_known_hosts: PathText | None = None
+    #: rclone's config file (default: rclone's own).
+    rclone_config: PathText | None = None
 
     def local_root_path(self) -> Path:
         return _expand(self.local_root)
@@ -295,6 +320,11 @@ def _equipment_id(entry: Any) -> str:
     return str(entry["id"] if isinstance(entry, dict) else entry.id)
 
 
+def is_remote_root(value: object) -> bool:
+    """``host:path`` or ``remote:path`` (a colon before any "/"), not a local path."""
+    return isinstance(value, str) and bool(re.match(r"^[^/:~]+:", value))
+
+
 def _holds_paths(info: mi.Type) -> bool:
     """Whether a field holds folders (``Meta(extra={"path": True})``, alone or in a list)."""
     if isinstance(info, mi.Metadata):
@@ -311,7 +341,13 @@ def _anchor_paths(values: dict[str, Any], base: Path) -> dict[str, Any]:
     hints = typing.get_type_hints(Settings, include_extras=True)
 
     def anchor(value: Any) -> Any:
-        if isinstance(value, str) and value and not value.startswith("~"):
+        # An rsync or rclone target (host:path, remote:path) is not a folder here.
+        if (
+            isinstance(value, str)
+            and value
+            and not value.startswith("~")
+            and not is_remote_root(value)
+        ):
             return value if os.path.isabs(value) else str(base / value)
         return value
 
@@ -342,6 +378,13 @@ local_root = {local_root}
 
 # Copy finished folders to the lab NAS, mirroring their path under local_root.
 # nas_root = "/mnt/lab-nas/ExLab"
+# How: "copy" (a mounted path), "rsync" (a path or "user@host:/path" over SSH,
+# key authentication only) or "rclone" ("remote:path" of a configured remote).
+# An [[equipment]] entry may set its own nas_root, sync_transport and require_mount.
+# sync_transport = "copy"
+# require_mount = true          # the NAS root must be a mounted share
+# sync_bwlimit_kib = 20480      # leave bandwidth for acquiring instruments
+# sync_ssh_identity = "~/.ssh/id_ed25519"
 
 # Abandon a session waiting for input after this many seconds without a heartbeat;
 # check every gc_interval_s.

@@ -24,7 +24,7 @@ from tray_app.creation.prompt import Prompt, check_answers
 from tray_app.creation.render_process import RenderProcess
 from tray_app.creation.requests import CreateRequest, ProjectRequest, RunRequest, request_to_dict
 from tray_app.creation.session_run import Abort, SessionRun
-from tray_app.creation.sync import SyncQueue
+from tray_app.creation.sync import SyncQueue, any_target, options_from
 from tray_app.creation.templates import TemplateCatalog, TemplateInfo
 from tray_app.creation.templates import import_parser as import_template_parser
 from tray_app.creation.wording import request_title
@@ -64,7 +64,7 @@ class CreationController:
             catalog=self._catalog,
             renderer=self._renderer,
             workers=self._plugin_workers,
-            sync_queue=self._sync_queue,
+            sync_queue=self.open_sync_queue,
         )
 
     # ---- reading -------------------------------------------------------------------
@@ -78,6 +78,8 @@ class CreationController:
         self._settings = settings
         self._catalog = TemplateCatalog(settings.template_paths())
         self._pipeline = self._make_pipeline()
+        if self._sync is not None:  # the bandwidth limit and SSH options apply to the next copy
+            self._sync.options = options_from(settings)
 
     @property
     def accepting(self) -> bool:
@@ -117,8 +119,8 @@ class CreationController:
         Also restarts NAS copies left unfinished when the app last stopped, and
         starts the spare plugin worker.
         """
-        if self._settings.nas_root and self._sync is None:
-            self._sync_queue().start()
+        if any_target(self._settings):
+            await self.open_sync_queue()
         self._plugin_workers().warm()
         self._renderer.warm()
         await asyncio.to_thread(import_template_parser)
@@ -202,7 +204,7 @@ class CreationController:
             if still:
                 _log.warning("%d creation pipeline(s) did not stop in time", len(still))
         if self._sync is not None:
-            await self._sync.aclose()
+            await self._sync.aclose(grace_s=timeout)  # a copy still running resumes next start
         if self._worker_pool is not None:
             await self._worker_pool.aclose()
         await self._renderer.aclose()
@@ -265,8 +267,13 @@ class CreationController:
                 self._worker_pool.close_nowait()
         return self._worker_pool
 
-    def _sync_queue(self) -> SyncQueue:
-        """The NAS sync queue (made on first use)."""
+    async def open_sync_queue(self) -> SyncQueue:
+        """The NAS sync queue, opened on first use (jobs left from the last run go on)."""
         if self._sync is None:
-            self._sync = SyncQueue()
+            self._sync = SyncQueue(
+                options=options_from(self._settings),
+                clock=self._store.clock,
+                legacy_root=self._settings.nas_root_path(),
+            )
+        await self._sync.open()
         return self._sync

@@ -11,7 +11,8 @@ import contextlib
 import logging
 import os
 import shutil
-from collections.abc import Callable
+import sqlite3
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from tray_app.creation.render import RenderError
 from tray_app.creation.render_process import RenderProcess
 from tray_app.creation.requests import RunRequest
 from tray_app.creation.session_run import Abort, PipelineFailure, SessionRun
-from tray_app.creation.sync import SyncQueue
+from tray_app.creation.sync import SyncPlan, SyncQueue, plan_for
 from tray_app.creation.templates import TemplateCatalog
 from tray_app.creation.validation import (
     FieldError,
@@ -57,7 +58,7 @@ class Pipeline:
         catalog: TemplateCatalog,
         renderer: RenderProcess,
         workers: Callable[[], WorkerPool],
-        sync_queue: Callable[[], SyncQueue],
+        sync_queue: Callable[[], Awaitable[SyncQueue]],
     ) -> None:
         self._store = store
         self._settings = settings
@@ -83,11 +84,11 @@ class Pipeline:
             if not await self.plugin_pass.run(run):
                 await self._ended_elsewhere(run)
                 return
-            nas_root = self._settings.nas_root_path()
-            sync_status = "queued" if nas_root is not None else "not_configured"
+            plan = plan_for(self._settings, run.request.equipment_id)
+            sync_status = "queued" if plan is not None else "not_configured"
             await self._write_cache(run, sync_status)
             blocked = await self._post_validate(run)
-            result = await self._queue_sync(run, nas_root, sync_status, blocked=blocked)
+            result = await self._queue_sync(run, plan, sync_status, blocked=blocked)
             self._end(session_id, SessionState.DONE, result)
         except asyncio.CancelledError:
             await self._aborted(run)
@@ -270,7 +271,7 @@ class Pipeline:
 
     # ---- SYNC_QUEUED -----------------------------------------------------------------
     async def _queue_sync(
-        self, run: SessionRun, nas_root: Path | None, sync_status: str, *, blocked: bool
+        self, run: SessionRun, plan: SyncPlan | None, sync_status: str, *, blocked: bool
     ) -> JsonDict:
         """Queue the NAS copy; the record is written again only if its sync status changed."""
         self._store.transition(run.session_id, SessionState.SYNC_QUEUED)
@@ -278,13 +279,19 @@ class Pipeline:
         status = sync_status
         if blocked:
             status = "blocked_by_validation"
-        elif nas_root is not None:
+        elif plan is not None:
             relative = relative_to(run.destination, self._settings.local_root_path())
             try:
-                await self._sync_queue().enqueue(
-                    run.destination, nas_root / relative, session_id=run.session_id
+                queue = await self._sync_queue()
+                # Durable before DONE; from here the queue keeps creation.json's sync status.
+                await queue.enqueue(
+                    run.destination,
+                    plan,
+                    relative,
+                    session_id=run.session_id,
+                    equipment_id=run.request.equipment_id,
                 )
-            except OSError as exc:
+            except (OSError, sqlite3.Error) as exc:
                 status = "queue_failed"
                 self._store.warn(run.session_id, f"Could not queue the NAS sync: {exc}")
         if status != sync_status:

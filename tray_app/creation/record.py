@@ -27,6 +27,7 @@ __all__ = [
     "CreationRecord",
     "PathsRecord",
     "PluginRecord",
+    "SyncRecord",
     "TemplateRecord",
     "build_record",
     "read_record",
@@ -69,6 +70,21 @@ class PathsRecord(msgspec.Struct, kw_only=True):
     project: str
 
 
+class SyncRecord(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Where the folder's NAS copy stands (``sync_status`` says it in one word)."""
+
+    target: str
+    transport: str
+    attempts: int = 0
+    synced_at: str | None = None
+    files: int | None = None
+    bytes: int | None = None
+    #: Why it is waiting or failed: a stable code and a sentence.
+    reason_code: str | None = None
+    reason: str | None = None
+    next_attempt_at: str | None = None
+
+
 class CreationRecord(msgspec.Struct, kw_only=True):
     schema_version: int = SCHEMA_VERSION
     session_id: str
@@ -79,7 +95,8 @@ class CreationRecord(msgspec.Struct, kw_only=True):
     answers: dict[str, dict[str, Any]]
     plugins: list[PluginRecord]
     paths: PathsRecord
-    #: pending | queued | not_configured | blocked_by_validation
+    #: queued | copying | synced | waiting | failed | not_configured |
+    #: blocked_by_validation | queue_failed
     sync_status: str
     created_by: str
     created_at: str
@@ -87,6 +104,7 @@ class CreationRecord(msgspec.Struct, kw_only=True):
     app_version: str
     warnings: list[str] = msgspec.field(default_factory=list)
     findings: list[str] = msgspec.field(default_factory=list)
+    sync: SyncRecord | None = None
 
 
 def build_record(

@@ -28,7 +28,7 @@ from tray_app.config import Settings
 from tray_app.creation.controller import CreationController
 from tray_app.creation.errors import CreationError
 from tray_app.creation.record import read_record
-from tray_app.creation.sync import SyncQueue
+from tray_app.creation.sync import JobStatus, SyncPlan, SyncQueue, Transport
 from tray_app.sessions.states import SessionState
 from tray_app.sessions.store import SessionStore
 from tray_app.sessions.subscription import Subscription
@@ -363,12 +363,13 @@ async def test_post_validation_blocks_sync_on_unsafe_output(
     write_plugin(plugin_dir, "sloppy", UNSAFE_OUTPUT)
     plugin_template(template_dir, "sloppy-run", ["sloppy"])
     nas = tmp_path / "nas"
+    nas.mkdir()
     controller = CreationController(store, with_settings(settings, nas_root=str(nas)))
     try:
         await make_project(controller, store)
         handle = await controller.create_run(run_request(template="sloppy-run"))
         session = await finish(store, handle["session_id"])
-        assert controller.sync_queue and await controller.sync_queue.wait_idle(20)
+        assert controller.sync_queue and await controller.sync_queue.wait_settled(20)
     finally:
         await controller.aclose()
     assert session.state is SessionState.DONE, session.outcome
@@ -389,6 +390,7 @@ async def test_nas_sync_copies_the_folder_and_persists_status(
     store: SessionStore, settings: Settings, tmp_path: Path
 ) -> None:
     nas = tmp_path / "nas"
+    nas.mkdir()
     controller = CreationController(store, with_settings(settings, nas_root=str(nas)))
     try:
         project = await make_project(controller, store)
@@ -396,39 +398,49 @@ async def test_nas_sync_copies_the_folder_and_persists_status(
         session = await finish(store, handle["session_id"])
         assert session.result and session.result["sync_status"] == "queued"
         queue = controller.sync_queue
-        assert queue is not None and await queue.wait_idle(20)
+        assert queue is not None and await queue.wait_settled(20)
+        job = queue.for_session(handle["session_id"])
+        assert job is not None and job.status is JobStatus.SYNCED
     finally:
         await controller.aclose()
     run_folder = Path(session.result["path"])
     mirrored = nas / run_folder.relative_to(settings.local_root_path())
     assert (mirrored / "plate_map.csv").read_bytes() == (run_folder / "plate_map.csv").read_bytes()
-    assert read_record(mirrored).sync_status == "queued"
+    for record in (read_record(mirrored), read_record(run_folder)):
+        assert record.sync_status == "synced"
+        assert record.sync is not None and record.sync.target == str(mirrored)
     assert (nas / "TECAN" / "Glycan_Screen" / "project.yml").is_file()
     assert project.is_dir()
-    state = SyncQueue(queue.state_file)
-    assert sorted(j.status for j in state.jobs()) == ["synced", "synced"]
+    restarted = SyncQueue(queue.db_path)
+    await restarted.open()
+    assert sorted(j.status for j in restarted.jobs()) == ["synced", "synced"]
+    await restarted.aclose()
 
 
 async def test_prewarm_resumes_unfinished_nas_copies(
     store: SessionStore, settings: Settings, tmp_path: Path
 ) -> None:
-    source = tmp_path / "left-over"
-    source.mkdir()
+    local = settings.local_root_path()
+    source = local / "TECAN" / "left-over"
+    source.mkdir(parents=True)
     (source / "data.csv").write_text("1\n")
-    target = tmp_path / "nas" / "left-over"
-    earlier = SyncQueue()
-    await earlier.enqueue(source, target)
-    await earlier.aclose()  # the app stopped before the copy began
-    assert not target.exists()
-    assert [j.status for j in SyncQueue().jobs()] == ["queued"]
-    controller = CreationController(store, with_settings(settings, nas_root=str(tmp_path / "nas")))
+    nas = tmp_path / "nas"
+    earlier = SyncQueue(clock=store.clock)
+    await earlier.open()
+    plan = SyncPlan(root=str(nas), transport=Transport.COPY, require_mount=False)
+    job = await earlier.enqueue(source, plan, "TECAN/left-over")
+    assert await earlier.wait_settled(20) and job.status is JobStatus.WAITING  # no NAS yet
+    await earlier.aclose()
+    nas.mkdir()
+    store.clock.advance(seconds=60)  # type: ignore[attr-defined]
+    controller = CreationController(store, with_settings(settings, nas_root=str(nas)))
     try:
         await controller.prewarm()
         queue = controller.sync_queue
-        assert queue is not None and await queue.wait_idle(20)
+        assert queue is not None and await queue.wait_settled(20)
     finally:
         await controller.aclose()
-    assert (target / "data.csv").read_text() == "1\n"
+    assert (nas / "TECAN" / "left-over" / "data.csv").read_text() == "1\n"
     assert [j.status for j in queue.jobs()] == ["synced"]
 
 

@@ -1,4 +1,4 @@
-"""Creation records, generated READMEs, naming rules and the NAS sync queue's persistence."""
+"""Creation records, generated READMEs and naming rules (the NAS sync queue: tests/unit/sync)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from tray_app import paths
 from tray_app.creation.naming import (
     find_unsafe_entries,
     project_name_problem,
@@ -26,7 +25,6 @@ from tray_app.creation.record import (
     record_path,
     write_record,
 )
-from tray_app.creation.sync import SyncQueue, sync_state_path
 
 
 def sample_record() -> CreationRecord:
@@ -128,46 +126,3 @@ def test_find_unsafe_entries_walks_without_following_links(tmp_path: Path) -> No
         "ok/bad?.txt: name contains ?",
         "up: is a symbolic link",
     ]
-
-
-async def test_sync_queue_copies_persists_and_resumes(tmp_path: Path) -> None:
-    source = tmp_path / "local" / "Run_1"
-    (source / "raw").mkdir(parents=True)
-    (source / "raw" / "data.csv").write_text("1,2\n")
-    nested = source / "nested-creation"
-    (nested / ".exlab-wizard").mkdir(parents=True)
-    target = tmp_path / "nas" / "EQ" / "Run_1"
-    queue = SyncQueue()
-    assert queue.state_file == sync_state_path() == paths.state_dir() / "sync-queue.json"
-    job = await queue.enqueue(source, target, session_id="s-1")
-    assert job.status == "queued"
-    assert await queue.wait_idle(10)
-    assert (target / "raw" / "data.csv").read_text() == "1,2\n"
-    assert not (target / "nested-creation").exists()  # synced by its own job
-    assert not list(target.parent.glob(".*partial*"))
-    reloaded = SyncQueue()
-    [saved] = reloaded.jobs()
-    assert (saved.id, saved.status, saved.session_id) == (job.id, "synced", "s-1")
-    assert saved.finished_at is not None
-
-    # A job interrupted mid-copy is copied again by the next start.
-    (source / "raw" / "more.csv").write_text("3\n")
-    data = msgspec.json.decode(queue.state_file.read_bytes())
-    data["jobs"][0]["status"] = "copying"
-    queue.state_file.write_bytes(msgspec.json.encode(data))
-    restarted = SyncQueue()
-    assert restarted.pending_count == 1
-    restarted.start()
-    assert await restarted.wait_idle(10)
-    assert (target / "raw" / "more.csv").is_file()
-    assert [j.status for j in restarted.jobs()] == ["synced"]
-
-
-async def test_sync_failure_is_recorded(tmp_path: Path) -> None:
-    queue = SyncQueue(tmp_path / "q.json")
-    blocker = tmp_path / "nas-is-a-file"
-    blocker.write_text("not a folder")
-    await queue.enqueue(tmp_path, blocker / "Run_1")
-    assert await queue.wait_idle(10)
-    [job] = queue.jobs()
-    assert job.status == "failed" and job.error

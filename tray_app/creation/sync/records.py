@@ -1,0 +1,57 @@
+"""``creation.json`` follows its folder's sync job (rewritten atomically, off the loop)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import msgspec
+
+from tray_app.creation.record import SyncRecord, read_record, record_path, write_record
+from tray_app.creation.sync.model import SyncJob
+from tray_app.sessions.session import iso_z
+
+__all__ = ["record_bytes", "update_record"]
+
+_log = logging.getLogger(__name__)
+_encoder = msgspec.json.Encoder()
+
+
+def _sync_record(job: SyncJob) -> SyncRecord:
+    return SyncRecord(
+        target=job.target,
+        transport=job.transport.value,
+        attempts=job.attempts,
+        synced_at=iso_z(job.finished_at) if job.finished_at and job.status == "synced" else None,
+        files=job.files,
+        bytes=job.bytes,
+        reason_code=job.reason.code if job.reason else None,
+        reason=job.reason.message if job.reason else None,
+        next_attempt_at=iso_z(job.next_attempt_at) if job.next_attempt_at else None,
+    )
+
+
+def record_bytes(job: SyncJob) -> bytes | None:
+    """The folder's record as it should read for ``job``; None without a readable record."""
+    source = Path(job.source)
+    try:
+        record = read_record(source)
+    except (OSError, msgspec.DecodeError, msgspec.ValidationError):
+        return None
+    record = msgspec.structs.replace(record, sync_status=job.status.value, sync=_sync_record(job))
+    return msgspec.json.format(_encoder.encode(record), indent=2) + b"\n"
+
+
+def update_record(job: SyncJob) -> None:
+    """Rewrite the local record with the job's status (a folder without one is left alone)."""
+    source = Path(job.source)
+    if not record_path(source).is_file():
+        return
+    try:
+        record = read_record(source)
+        write_record(
+            source,
+            msgspec.structs.replace(record, sync_status=job.status.value, sync=_sync_record(job)),
+        )
+    except (OSError, msgspec.DecodeError, msgspec.ValidationError) as exc:
+        _log.warning("could not update the sync status in %s: %s", record_path(source), exc)

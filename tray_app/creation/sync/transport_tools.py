@@ -1,0 +1,253 @@
+"""The ``rsync`` and ``rclone`` transports: the real programs, run without prompts.
+
+rsync reaches a local path or ``[user@]host:path`` over SSH (key authentication,
+``BatchMode``); rclone reaches ``remote:path`` of any remote in its config.
+Both verify with their own checksum comparison after the copy.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import tempfile
+from pathlib import Path
+
+from tray_app.creation.record import RECORD_DIR, RECORD_NAME
+from tray_app.creation.sync.control import Control, classify
+from tray_app.creation.sync.manifest import Manifest
+from tray_app.creation.sync.model import Code, SyncFailure
+from tray_app.creation.sync.options import SyncOptions
+from tray_app.creation.sync.transport_copy import check_local_root, sync_filesystem
+
+__all__ = ["RcloneTransport", "RsyncTransport", "split_remote"]
+
+_REMOTE = re.compile(r"^(?P<host>[^/:]+):(?P<path>.*)$")
+_RECORD = f"/{RECORD_DIR}/{RECORD_NAME}"
+
+
+def split_remote(root: str) -> tuple[str | None, str]:
+    """``("user@host", "/path")`` for an SSH target, ``(None, root)`` for a local path."""
+    match = _REMOTE.match(root)
+    return (match["host"], match["path"]) if match else (None, root)
+
+
+def _excludes(manifest: Manifest, *, flag: str, rclone: bool = False) -> list[str]:
+    suffix = "/**" if rclone else "/"
+    return [f"{flag}=/{name}{suffix}" for name in manifest.excluded]
+
+
+def _dirty_files(itemized: str) -> list[str]:
+    """Files rsync's dry run would still send: missing or different on the target."""
+    dirty = []
+    for line in itemized.splitlines():
+        item, _, name = line.partition(" ")
+        if len(item) >= 2 and item[1] == "f" and item[0] in "<>ch":
+            dirty.append(name)
+    return dirty
+
+
+def _mismatch(names: list[str]) -> SyncFailure:
+    shown = "; ".join(names[:3]) + ("; ..." if len(names) > 3 else "")
+    return SyncFailure(
+        Code.MISMATCH, f"The copy does not match the original ({len(names)} file(s): {shown})."
+    )
+
+
+class RsyncTransport:
+    def __init__(self, root: str, options: SyncOptions, control: Control, require_mount: bool):
+        self.host, self.path = split_remote(root)
+        self.options = options
+        self.control = control
+        self.require_mount = require_mount
+
+    def _spec(self, relative: str) -> str:
+        path = f"{self.path.rstrip('/')}/{relative}" if relative else self.path
+        return f"{self.host}:{path}" if self.host else path
+
+    def _rsync(self, *args: str) -> list[str]:
+        cmd = ["rsync", f"--timeout={self.options.io_timeout_s}"]
+        if self.host:
+            cmd += ["-e", shlex.join(self.options.ssh_args())]
+        return [*cmd, *args]
+
+    def _ssh(self, script: str) -> tuple[int, str, str]:
+        assert self.host is not None
+        return self.control.run(
+            [*self.options.ssh_args(), self.host, script],
+            tool="ssh",
+            timeout=self.options.probe_timeout_s,
+        )
+
+    def probe(self, relative: str) -> bool:
+        if self.host is None:
+            check_local_root(Path(self.path), self.require_mount)
+            return Path(self._spec(relative)).exists()
+        root, target = shlex.quote(self.path), shlex.quote(self._spec(relative).split(":", 1)[1])
+        code, out, err = self._ssh(
+            f"if ! test -d {root}; then echo missing; elif ! test -w {root}; then echo readonly;"
+            f" elif test -e {target}; then echo exists; else echo fresh; fi"
+        )
+        answer = out.strip()
+        if code != 0 or answer not in {"missing", "readonly", "exists", "fresh"}:
+            raise classify("ssh", code, err or out)
+        if answer == "missing":
+            raise SyncFailure(
+                Code.NOT_REACHABLE, f"The NAS folder {self.host}:{self.path} is not there."
+            )
+        if answer == "readonly":
+            raise SyncFailure(
+                Code.NOT_REACHABLE, f"The NAS folder {self.host}:{self.path} is not writable."
+            )
+        return answer == "exists"
+
+    def send(self, source: Path, relative: str, manifest: Manifest, fresh: bool) -> None:
+        args = ["-a", "--mkpath", *_excludes(manifest, flag="--exclude")]
+        if not fresh:
+            args.append("--delay-updates")  # files of an existing copy change all at once
+        if self.options.bwlimit_kib:
+            args.append(f"--bwlimit={self.options.bwlimit_kib}")
+        code, _out, err = self.control.run(
+            self._rsync(*args, f"{source}/", f"{self._spec(relative)}/"), tool="rsync"
+        )
+        if code != 0:
+            raise classify("rsync", code, err)
+
+    def verify(self, source: Path, relative: str, manifest: Manifest) -> None:
+        # rsync --checksum compares every file's content on both sides (the NAS
+        # side is read by the rsync there); creation.json changes with the status.
+        code, out, err = self.control.run(
+            self._rsync(
+                "-a", "--checksum", "--dry-run", "--out-format=%i %n",
+                *_excludes(manifest, flag="--exclude"), f"--exclude={_RECORD}",
+                f"{source}/", f"{self._spec(relative)}/",
+            ),
+            tool="rsync",
+        )  # fmt: skip
+        if code != 0:
+            raise classify("rsync", code, err)
+        dirty = _dirty_files(out)
+        if dirty:
+            raise _mismatch(dirty)
+
+    def put_record(self, relative: str, record_relative: str, data: bytes) -> None:
+        with tempfile.TemporaryDirectory(prefix="exlab-record-") as tmp:
+            local = Path(tmp) / RECORD_NAME
+            local.write_bytes(data)
+            code, _out, err = self.control.run(
+                self._rsync(
+                    "--chmod=F644", str(local), self._spec(f"{relative}/{record_relative}")
+                ),
+                tool="rsync",
+            )
+        if code != 0:
+            raise classify("rsync", code, err)
+
+    def rename(self, partial: str, relative: str) -> None:
+        if self.host is None:
+            try:
+                os.rename(self._spec(partial), self._spec(relative))
+            except OSError as exc:
+                raise SyncFailure(
+                    Code.IO_ERROR, f"Could not move the copy into place: {exc}"
+                ) from exc
+            return
+        source = shlex.quote(self._spec(partial).split(":", 1)[1])
+        target = shlex.quote(self._spec(relative).split(":", 1)[1])
+        code, out, err = self._ssh(f"mv -- {source} {target}")
+        if code != 0:
+            raise classify("ssh", code, err or out)
+
+    def flush(self, relative: str) -> None:
+        if self.host is None:
+            sync_filesystem(Path(self._spec(relative)))
+
+
+class RcloneTransport:
+    def __init__(self, root: str, options: SyncOptions, control: Control, require_mount: bool):
+        self.root = root
+        self.options = options
+        self.control = control
+
+    def _spec(self, relative: str) -> str:
+        if not relative:
+            return self.root
+        sep = "" if self.root.endswith((":", "/")) else "/"
+        return f"{self.root}{sep}{relative}"
+
+    def _rclone(self, *args: str, timeout: float | None = None) -> tuple[int, str, str]:
+        cmd = [
+            "rclone",
+            *args,
+            "--contimeout=15s",
+            f"--timeout={self.options.io_timeout_s}s",
+            "--retries=1",
+            "--low-level-retries=3",
+            "--ask-password=false",
+        ]
+        if self.options.rclone_config is not None:
+            cmd.append(f"--config={self.options.rclone_config}")
+        env = {**os.environ, "RCLONE_PASSWORD_COMMAND": ""}
+        return self.control.run(cmd, tool="rclone", timeout=timeout, env=env)
+
+    def _exists(self, spec: str, *, what: str) -> bool:
+        code, _out, err = self._rclone(
+            "lsf", "--max-depth=1", "--dirs-only", spec, timeout=self.options.probe_timeout_s
+        )
+        if code == 0:
+            return True
+        if code == 3 or "directory not found" in err.lower():
+            return False
+        raise classify("rclone", code, err)
+
+    def probe(self, relative: str) -> bool:
+        if not self._exists(self.root, what="root"):
+            raise SyncFailure(Code.NOT_REACHABLE, f"The NAS folder {self.root} is not there.")
+        return self._exists(self._spec(relative), what="target")
+
+    def send(self, source: Path, relative: str, manifest: Manifest, fresh: bool) -> None:
+        args = [
+            "copy",
+            str(source),
+            self._spec(relative),
+            *_excludes(manifest, flag="--exclude", rclone=True),
+        ]
+        if self.options.bwlimit_kib:
+            args.append(f"--bwlimit={self.options.bwlimit_kib}K")
+        code, _out, err = self._rclone(*args)
+        if code != 0:
+            raise classify("rclone", code, err)
+
+    def verify(self, source: Path, relative: str, manifest: Manifest) -> None:
+        args = [
+            "check", str(source), self._spec(relative), "--one-way",
+            *_excludes(manifest, flag="--exclude", rclone=True), f"--exclude={_RECORD}",
+        ]  # fmt: skip
+        code, _out, err = self._rclone(*args)
+        if code == 0 and "no common hash" in err.lower():
+            # Sizes alone prove nothing: compare the content by reading it back.
+            code, _out, err = self._rclone(*args, "--download")
+        if code == 0:
+            return
+        differing = re.findall(r"ERROR : (.+?): (?:sizes|hashes|md5|sha1|file not found)", err)
+        if differing or "differences found" in err.lower():
+            raise _mismatch(differing or ["(see rclone's log)"])
+        raise classify("rclone", code, err)
+
+    def put_record(self, relative: str, record_relative: str, data: bytes) -> None:
+        with tempfile.TemporaryDirectory(prefix="exlab-record-") as tmp:
+            local = Path(tmp) / RECORD_NAME
+            local.write_bytes(data)
+            code, _out, err = self._rclone(
+                "copyto", str(local), self._spec(f"{relative}/{record_relative}")
+            )
+        if code != 0:
+            raise classify("rclone", code, err)
+
+    def rename(self, partial: str, relative: str) -> None:
+        code, _out, err = self._rclone("moveto", self._spec(partial), self._spec(relative))
+        if code != 0:
+            raise classify("rclone", code, err)
+
+    def flush(self, relative: str) -> None:
+        """rclone has finished writing when it exits."""

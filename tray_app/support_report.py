@@ -196,18 +196,26 @@ def sync_summary(jobs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def read_sync_jobs() -> list[dict[str, Any]] | None:
-    """The NAS sync queue's jobs from its state file, or None when there is no queue."""
-    from tray_app.creation.sync import sync_state_path
+    """The NAS sync queue's jobs from its database, or None when there is no queue."""
+    import sqlite3
 
-    path = sync_state_path()
+    from tray_app.creation.sync import DB_NAME
+    from tray_app.creation.sync.db import read_jobs
+
+    path = paths.state_dir() / DB_NAME
     try:
-        raw = msgspec.json.decode(path.read_bytes())
-    except FileNotFoundError:
-        return None
-    except (OSError, msgspec.DecodeError) as exc:
+        jobs = read_jobs(path)
+    except sqlite3.Error as exc:
         return [{"status": "unreadable", "error": f"{path}: {exc}"}]
-    jobs = raw.get("jobs") if isinstance(raw, dict) else None
-    return [j for j in jobs if isinstance(j, dict)] if isinstance(jobs, list) else []
+    if jobs is None:
+        return None
+    listed = []
+    for job in jobs:
+        entry = msgspec.to_builtins(job)
+        entry["target"] = job.target
+        entry["error"] = job.reason.message if job.reason else None
+        listed.append(entry)
+    return listed
 
 
 def summary_text(

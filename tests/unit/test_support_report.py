@@ -8,11 +8,10 @@ import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-import msgspec
-
 from tray_app import logs, paths
 from tray_app.config import load_settings
-from tray_app.creation.sync import sync_state_path
+from tray_app.creation.sync import DB_NAME, Code, JobStatus, Reason, SyncJob
+from tray_app.creation.sync.db import QueueDB
 from tray_app.support_report import (
     REDACTED,
     ReportInputs,
@@ -62,20 +61,15 @@ def test_the_report_holds_logs_settings_versions_sessions_and_sync_jobs(tmp_path
         "sid-1", plugin="plate_map", attempt=1, status="crashed", duration_s=0.1,
         stderr="Traceback: ZeroDivisionError\n", at=AT,
     )  # fmt: skip
-    sync_state_path().parent.mkdir(parents=True, exist_ok=True)
-    sync_state_path().write_bytes(
-        msgspec.json.encode(
-            {
-                "jobs": [
-                    {"id": "j1", "status": "synced", "source": "/a", "target": "/n/a",
-                     "queued_at": "2026-11-27T08:00:00Z"},
-                    {"id": "j2", "status": "failed", "source": "/b", "target": "/n/b",
-                     "queued_at": "2026-11-27T08:01:00Z", "error": "NAS not mounted",
-                     "session_id": "sid-1"},
-                ]
-            }
-        )
-    )  # fmt: skip
+    queue = QueueDB(paths.state_dir() / DB_NAME)
+    queue.put([
+        SyncJob(id="j1", status=JobStatus.SYNCED, source="/a", root="/n", relative="a",
+                queued_at=AT),
+        SyncJob(id="j2", status=JobStatus.FAILED, source="/b", root="/n", relative="b",
+                queued_at=AT, session_id="sid-1",
+                reason=Reason(Code.NOT_REACHABLE, "NAS not mounted", transient=False)),
+    ])  # fmt: skip
+    queue.close()
     sessions = [
         {"session_id": "sid-1", "kind": "run", "state": "failed", "current_phase": None,
          "created_at": "2026-11-27T08:00:00Z", "error": {"code": "plugin_failed",

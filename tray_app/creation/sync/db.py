@@ -19,7 +19,7 @@ import msgspec
 
 from tray_app.creation.sync.model import SyncJob
 
-__all__ = ["SCHEMA_VERSION", "QueueDB", "set_aside"]
+__all__ = ["SCHEMA_VERSION", "QueueDB", "read_jobs", "set_aside"]
 
 _log = logging.getLogger(__name__)
 
@@ -142,3 +142,22 @@ class QueueDB:
 
 class _Newer(Exception):
     """The file's schema is newer than this version knows."""
+
+
+def read_jobs(path: Path) -> list[SyncJob] | None:
+    """The jobs of a queue file, read only (for a support report while the tray runs).
+
+    None when there is no file; raises ``sqlite3.Error`` when it cannot be read.
+    """
+    if not path.is_file():
+        return None
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        rows = conn.execute("SELECT data FROM jobs ORDER BY seq").fetchall()
+    finally:
+        conn.close()
+    jobs = []
+    for (data,) in rows:
+        with contextlib.suppress(msgspec.DecodeError, msgspec.ValidationError):
+            jobs.append(_decoder.decode(data))
+    return jobs

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import msgspec
 from PySide6.QtCore import Qt
@@ -13,8 +14,10 @@ from PySide6.QtWidgets import QApplication, QPushButton
 from pytestqt.qtbot import QtBot
 
 from tests.qt.dialog_fixtures import (  # noqa: F401 - fixtures used by name
+    controller_fixture,
     qloop_fixture,
     settings_fixture,
+    waiting_fixture,
 )
 from tests.qt.loop_helpers import settle
 from tests.support.clock import FakeClock
@@ -211,10 +214,11 @@ def test_window_actions_open_details_and_copy(
 
 
 def test_enter_on_a_waiting_session_opens_its_prompt(
-    qtbot: QtBot, qloop: asyncio.AbstractEventLoop, store: SessionStore
+    qtbot: QtBot, store: SessionStore, controller: Any, waiting: str
 ) -> None:
-    waiting = open_session(store, "Waiting run", SessionState.INPUT_REQUIRED)
-    actions = SessionActions(store, None, None)
+    # A real run waiting on plate_map: the prompt dialog reads its typed prompt
+    # from the controller.
+    actions = SessionActions(store, controller, None)
     actions.show_sessions_window()
     window = actions.sessions_window
     assert window is not None

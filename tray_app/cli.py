@@ -329,9 +329,7 @@ async def cmd_show(client: ApiClient, args: argparse.Namespace, out: Output) -> 
         out.json(handle)
         return _exit_for_state(handle["state"])
     out.text(f"{handle['session_id']}  {_describe(handle)}")
-    phase = handle.get("current_phase")
-    shown_phase = f" ({phase})" if phase and phase != handle["state"] else ""
-    out.text(f"  state:    {handle['state']}{shown_phase}")
+    out.text(f"  state:    {_state(handle['state'])} ({handle['state']})")
     out.text(f"  created:  {handle.get('created_at')}")
     if handle.get("destination"):
         out.text(f"  folder:   {handle['destination']}")
@@ -650,7 +648,7 @@ def describe_frame(frame: dict[str, Any]) -> str:
         handle = frame["session"]
         return f"session {handle['session_id']} ({_describe(handle)}) is {handle['state']}"
     if kind == "phase":
-        return f"-> {str(frame.get('phase', '')).replace('_', ' ')}"
+        return f"-> {_phase(frame.get('phase'))}"
     if kind == "progress":
         return f"   plugin {frame.get('plugin')} ({frame.get('current')}/{frame.get('total')})"
     if kind == "input_required":
@@ -672,9 +670,24 @@ def describe_frame(frame: dict[str, Any]) -> str:
     return json.dumps(frame)
 
 
+# The words come from the one wording module the tray uses too, so a session reads the
+# same here as in the menu and the sessions window (imported on use: the CLI starts lean).
 def _describe(handle: dict[str, Any]) -> str:
-    title = handle.get("title")
-    return f"{handle.get('kind')}: {title}" if title else str(handle.get("kind"))
+    from tray_app.creation.wording import handle_title
+
+    return handle_title(handle)
+
+
+def _state(state: str) -> str:
+    from tray_app.creation.wording import state_words
+
+    return state_words(state)
+
+
+def _phase(phase: str | None) -> str:
+    from tray_app.creation.wording import phase_words
+
+    return phase_words(phase)
 
 
 def _field_hint(spec: dict[str, Any]) -> str:

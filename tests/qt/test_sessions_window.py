@@ -22,6 +22,7 @@ from tests.qt.dialog_fixtures import (  # noqa: F401 - fixtures used by name
 from tests.qt.loop_helpers import settle
 from tests.support.clock import FakeClock
 from tray_app.config import Settings
+from tray_app.creation.controller import CreationController
 from tray_app.sessions.states import SessionKind, SessionState
 from tray_app.sessions.store import Retention, SessionStore
 from tray_app.ui.details_dialog import DetailsDialog
@@ -84,7 +85,7 @@ def test_model_lists_newest_first_and_coalesces_a_burst(
 
     assert texts(model, TITLE) == ["Run D", "Run C", "Run B", "Run A"]
     assert model.flush_count == 1  # four opens and two transitions: one update
-    assert texts(model, PHASE)[3] == "Rendering template"
+    assert texts(model, PHASE)[3] == "Creating folders"
 
 
 def test_model_updates_only_the_changed_row(
@@ -103,7 +104,7 @@ def test_model_updates_only_the_changed_row(
     assert changed == [(1, 1)]
     assert resets == []
     assert model.index(1, STATE).data() == "Needs input"
-    assert model.index(1, PHASE).data() == "Waiting for your input (plate_map)"
+    assert model.index(1, PHASE).data() == "Needs input (plate_map)"
 
 
 def test_evicted_sessions_leave_the_table(
@@ -197,7 +198,7 @@ def test_window_actions_open_details_and_copy(
     dialog = actions.details[failed]
     assert isinstance(dialog, DetailsDialog)
     assert dialog.values["State"].text() == "Failed"
-    assert dialog.values["Phase"].text() == "Failed while validating inputs"
+    assert dialog.values["Phase"].text() == "Failed while checking the request"
     assert "Template exploded" in dialog.values["Problem"].text()
 
     window.buttons["copy_details"].click()
@@ -225,6 +226,11 @@ def test_enter_on_a_waiting_session_opens_its_prompt(
     window.select_session(waiting)
     qtbot.keyClick(window.table, Qt.Key.Key_Return)  # Enter on the row, like a double-click
     assert waiting in actions.prompts
+    # Opened on the store, not by this controller: nothing here could resume it, and
+    # the prompt says so instead of offering a form.
+    prompt = actions.prompts[waiting]
+    assert prompt.general_error.text() == "This question cannot be answered here."
+    assert not prompt.submit_button.isEnabled()
     actions.close_all()
     assert actions.prompts == {}
     assert actions.sessions_window is None
@@ -271,7 +277,6 @@ def test_new_buttons_open_one_dialog_per_kind(
     settings: Settings,
     tmp_path: Path,
 ) -> None:
-    from tray_app.creation.controller import CreationController
 
     no_templates = msgspec.structs.replace(settings, template_dirs=[str(tmp_path)])
     actions = SessionActions(store, CreationController(store, no_templates), no_templates)

@@ -37,7 +37,7 @@ def test_store_changes_reach_menu_tooltip_and_icon(
     run = running(tray_store, "Run A&B", current=1, total=3, plugin="plate_map")
     settle(tray_loop)
     assert tray.icon.toolTip() == "ExLab Tray: 1 running"
-    assert "Run A&B: Running plugins, plate_map 1/3" in texts(tray)
+    assert "Run A&B: Running plugins (1 of 3: plate_map)" in texts(tray)
     assert tray.model.icon_state is IconState.WORKING
 
     ask = waiting(tray_store, "Run screen")

@@ -195,6 +195,14 @@ async def test_close_twice_is_harmless_and_later_actions_reach_nobody(daemon: Fa
     notices.close()
     notices.close()
     await notices.aclose()
+    # A witness still connected: the daemon's signals reach it in the order they are sent,
+    # so once it hears its own action, the one for the closed notice has gone out first.
+    witness = await connect()
+    heard: list[str] = []
+    witness.show("w", "b", [("answer", "Answer…")], heard.append)
+    await wait_until(lambda: 2 in witness._handlers)
     await daemon.emit("ActionInvoked", "us", (1, "answer"))
-    await asyncio.sleep(0.1)
+    await daemon.emit("ActionInvoked", "us", (2, "answer"))
+    await wait_until(lambda: heard == ["answer"])
     assert keys == []
+    await witness.aclose()

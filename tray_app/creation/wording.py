@@ -138,17 +138,15 @@ def request_title(request: CreateRequest) -> str:
 
 def session_title(session: Session) -> str:
     """The title people see for a session, wherever it is shown."""
-    return _title(session.title, session.kind, session.session_id, session.request)
+    return _title(session.title, session.kind, session.session_id)
 
 
 def handle_title(handle: Mapping[str, Any]) -> str:
     """:func:`session_title` of a session's JSON handle (the CLI's view of it)."""
-    request = handle.get("request")
     return _title(
         str(handle.get("title") or ""),
         str(handle.get("kind") or "session"),
         str(handle.get("session_id") or ""),
-        request if isinstance(request, Mapping) else None,
     )
 
 
@@ -157,24 +155,10 @@ def elide(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _title(title: str, kind: str, session_id: str, request: Any) -> str:
-    # Sessions the controller opens always have a title; others (opened on the store
-    # directly, or by an older version) are named from their request, else their id.
-    if title:
-        return title
-    project = _request_field(request, "project_name")
-    label = _request_field(request, "label")
-    name = " ".join(str(part) for part in (project, label) if part)
-    kind_word = str(kind).capitalize()
-    if name:
-        return f"{kind_word} {name}"
-    return f"{kind_word} {session_id[-6:]}"
-
-
-def _request_field(request: Any, name: str) -> Any:
-    if isinstance(request, Mapping):
-        return request.get(name)
-    return getattr(request, name, None)
+def _title(title: str, kind: str, session_id: str) -> str:
+    # The controller gives every session a title (request_title); one opened on the
+    # store directly has none, and is named by its kind and the end of its id.
+    return title or f"{kind.capitalize()} {session_id[-6:]}"
 
 
 def _fallback(value: object) -> str:

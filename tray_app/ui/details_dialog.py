@@ -23,10 +23,10 @@ from PySide6.QtWidgets import (
 )
 
 from tray_app import logs
+from tray_app.creation.wording import age_words, doing_words, session_title, state_words
 from tray_app.sessions.session import Session
 from tray_app.sessions.states import SessionState
 from tray_app.sessions.store import Change, SessionStore
-from tray_app.ui.wording import describe_age, phase_in_words, session_title, state_in_words
 
 
 def local_time(moment: datetime | None) -> str:
@@ -74,8 +74,8 @@ def session_details_text(session: Session) -> str:
     lines = [
         f"Title: {session_title(session)}",
         f"Session: {session.session_id} ({session.kind.value})",
-        f"State: {state_in_words(session.state)} ({session.state.value})",
-        f"Phase: {phase_in_words(session)}",
+        f"State: {state_words(session.state)} ({session.state.value})",
+        f"Phase: {doing_words(session)}",
         f"Destination: {session.destination or '(not set)'}",
         f"Created: {local_time(session.created_at)}",
     ]
@@ -188,9 +188,9 @@ class DetailsDialog(QDialog):
         self.setWindowTitle(f"Session details: {title}")
         self.heading.setText(title)
         now = self.store.clock()
-        age = describe_age((now - session.created_at).total_seconds())
-        self._set("State", state_in_words(session.state))
-        self._set("Phase", phase_in_words(session))
+        age = age_words((now - session.created_at).total_seconds())
+        self._set("State", state_words(session.state))
+        self._set("Phase", doing_words(session))
         ago = age if age == "just now" else f"{age} ago"
         self._set("Created", f"{local_time(session.created_at)} ({ago})")
         self._set("Last heartbeat", local_time(session.last_heartbeat))

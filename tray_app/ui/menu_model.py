@@ -1,18 +1,26 @@
 """What the tray shows, as plain data: a pure function from sessions and flags to a menu model.
 
 No Qt here, so the menu's content is unit-tested without a display; ``tray.py`` only draws it.
+Every word about a session comes from ``creation/wording.py``, as in every other view.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
+from tray_app.creation.wording import (
+    age_words,
+    doing_words,
+    elide,
+    error_words,
+    reason_words,
+    session_title,
+)
 from tray_app.sessions.session import Session
-from tray_app.sessions.states import SessionKind, SessionState
+from tray_app.sessions.states import SessionState
 
 #: Entries shown per section before an "N more…" entry opens the sessions window.
 SECTION_LIMIT = 5
@@ -124,28 +132,6 @@ class MenuModel:
     sections: tuple[Section, ...]
 
 
-#: Each state in words, as an operator reads it.
-STATE_WORDS: Mapping[SessionState, str] = {
-    SessionState.PENDING: "Starting",
-    SessionState.VALIDATING: "Checking inputs",
-    SessionState.RENDERING: "Rendering template",
-    SessionState.PLUGIN_PASS: "Running plugins",
-    SessionState.INPUT_REQUIRED: "Waiting for input",
-    SessionState.CACHE_WRITE: "Writing creation record",
-    SessionState.POST_VALIDATE: "Checking the result",
-    SessionState.SYNC_QUEUED: "Queueing NAS sync",
-    SessionState.DONE: "Done",
-    SessionState.FAILED: "Failed",
-    SessionState.ABORTED: "Cancelled",
-}
-
-_REASON_WORDS = {
-    "cancelled": "cancelled",
-    "session_abandoned": "abandoned (no answer in time)",
-    "shutting_down": "stopped when the app quit",
-}
-
-
 def build_menu(
     sessions: Iterable[Session],
     now: datetime,
@@ -228,49 +214,8 @@ def quitting_text(waiting_for: int) -> str:
 
 
 def describe(session: Session) -> str:
-    """What the session is, in a few words: its title, else kind and request fields."""
-    return _elide(_describe(session), TITLE_LIMIT)
-
-
-def _describe(session: Session) -> str:
-    if session.title:
-        return session.title
-    request = session.request
-    project = _request_field(request, "project_name")
-    label = _request_field(request, "label")
-    if session.kind is SessionKind.RUN:
-        name = " ".join(str(p) for p in (project, label) if p)
-        return f"Run {name}".strip()
-    return f"Project {project}" if project else "Project"
-
-
-def duration_words(seconds: float) -> str:
-    """A short human duration: "just now", "4 min", "2 h 5 min", "3 d"."""
-    seconds = max(0, int(seconds))
-    if seconds < 60:
-        return "just now" if seconds < 10 else f"{seconds} s"
-    minutes = seconds // 60
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    return f"{hours // 24} d"
-
-
-def error_text(session: Session) -> str:
-    error = session.error or {}
-    return _elide(str(error.get("message") or error.get("code") or "unknown error"), 120)
-
-
-def _elide(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def abort_reason_text(session: Session) -> str:
-    result = session.result or {}
-    code = str(result.get("code") or "cancelled")
-    return _REASON_WORDS.get(code, code.replace("_", " "))
+    """The session's title (the one every view shows), cut to fit a menu line."""
+    return elide(session_title(session), TITLE_LIMIT)
 
 
 # ---- sections -------------------------------------------------------------------------------
@@ -294,19 +239,14 @@ def _waiting_entry(session: Session, now: datetime) -> Entry:
     prompt = session.pending_input or {}
     plugin = prompt.get("plugin") or "a plugin"
     since = session.input_since or session.created_at
-    waited = duration_words((now - since).total_seconds())
+    waited = age_words((now - since).total_seconds())
     label = f"{describe(session)}: {plugin} asks ({waited})"
     reason = str(prompt.get("reason") or "")
     return Entry(label, Action(Command.OPEN_PROMPT, session.session_id), tooltip=reason)
 
 
 def _running_entry(session: Session) -> Entry:
-    words = STATE_WORDS[session.state]
-    progress = session.progress
-    if progress and session.state is SessionState.PLUGIN_PASS:
-        words = (
-            f"{words}, {progress.get('plugin')} {progress.get('current')}/{progress.get('total')}"
-        )
+    words = doing_words(session)
     sid = session.session_id
     children = (
         Entry("Details…", Action(Command.SHOW_DETAILS, sid), mnemonic="D"),
@@ -326,7 +266,7 @@ def _finished_entry(session: Session, unseen: frozenset[str]) -> Entry:
         )
         return Entry(f"✓ {name}: done", children=children)
     if session.state is SessionState.FAILED:
-        message = error_text(session)
+        message = error_words(session)
         failed_children = [
             Entry(message, enabled=False),
             Entry("Copy details", Action(Command.COPY_DETAILS, sid), mnemonic="y"),
@@ -338,7 +278,7 @@ def _finished_entry(session: Session, unseen: frozenset[str]) -> Entry:
             )
         mark = "● " if sid in unseen else ""
         return Entry(f"✗ {mark}{name}: failed", tooltip=message, children=tuple(failed_children))
-    reason = abort_reason_text(session)
+    reason = reason_words((session.result or {}).get("code"))
     aborted_children = [Entry(f"Cancelled: {reason}", enabled=False), details]
     if session.destination:
         aborted_children.insert(
@@ -429,9 +369,3 @@ def _count_parts(counts: Counts) -> list[str]:
     if counts.running:
         parts.append(f"{counts.running} running")
     return parts
-
-
-def _request_field(request: Any, name: str) -> Any:
-    if isinstance(request, Mapping):
-        return request.get(name)
-    return getattr(request, name, None)

@@ -16,10 +16,11 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from tray_app.creation.wording import error_words, session_title, was_abandoned
 from tray_app.sessions.session import Session
 from tray_app.sessions.states import SessionState
-from tray_app.sessions.store import ABANDONED_CODE, Change, SessionStore
-from tray_app.ui.menu_model import Action, Command, describe, error_text
+from tray_app.sessions.store import Change, SessionStore
+from tray_app.ui.menu_model import Action, Command
 from tray_app.ui.notice_backends import (
     BACKEND_ENV,
     FreedesktopBackend,
@@ -73,21 +74,17 @@ def event_for(session: Session, change: Change) -> SessionEvent | None:
         plugin = prompt.get("plugin") or "A plugin"
         reason = str(prompt.get("reason") or "needs your answer")
         return SessionEvent(
-            EventKind.NEEDS_INPUT, session.session_id, describe(session), f"{plugin}: {reason}"
+            EventKind.NEEDS_INPUT, session.session_id, session_title(session), f"{plugin}: {reason}"
         )
     if change is Change.CLOSED and session.state is SessionState.FAILED:
         return SessionEvent(
-            EventKind.FAILED, session.session_id, describe(session), error_text(session)
+            EventKind.FAILED, session.session_id, session_title(session), error_words(session)
         )
-    if (
-        change is Change.CLOSED
-        and session.state is SessionState.ABORTED
-        and (session.result or {}).get("code") == ABANDONED_CODE
-    ):
+    if change is Change.CLOSED and was_abandoned(session):
         return SessionEvent(
             EventKind.ABANDONED,
             session.session_id,
-            describe(session),
+            session_title(session),
             "Nobody answered its question in time, so it was cancelled.",
         )
     return None

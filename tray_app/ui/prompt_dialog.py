@@ -28,13 +28,13 @@ from tray_app.creation.errors import INVALID_ANSWERS, CreationError
 from tray_app.creation.fields import Field
 from tray_app.creation.prompt import Prompt
 from tray_app.creation.seam import CreationSeam
+from tray_app.creation.wording import session_title, was_abandoned
 from tray_app.sessions.session import Session
 from tray_app.sessions.states import TERMINAL_STATES, SessionState
 from tray_app.sessions.store import Change, SessionStore
 from tray_app.ui.async_bridge import error_message, run_async
 from tray_app.ui.cancel_confirm import ask_cancel
 from tray_app.ui.field_widgets import HINT_STYLE, FieldForm, error_label
-from tray_app.ui.wording import session_title, was_abandoned
 
 HEARTBEAT_MS = 60_000
 CLOSE_DELAY_MS = 4_000

@@ -17,11 +17,11 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from tray_app.config import Settings
 from tray_app.creation.seam import CreationSeam
+from tray_app.creation.wording import session_title
 from tray_app.sessions.states import SessionState
 from tray_app.sessions.store import SessionStore
 from tray_app.ui.async_bridge import error_message, run_async
 from tray_app.ui.cancel_confirm import ask_cancel
-from tray_app.ui.wording import session_title
 
 if TYPE_CHECKING:
     # The dialogs load on first use: an idle tray should not hold their code.

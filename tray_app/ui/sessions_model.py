@@ -19,10 +19,10 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor
 
+from tray_app.creation.wording import age_words, doing_words, session_title, state_words
 from tray_app.sessions.session import Session
 from tray_app.sessions.states import SessionState
 from tray_app.sessions.store import Change, SessionStore
-from tray_app.ui.wording import describe_age, phase_in_words, session_title, state_in_words
 
 COLUMNS = ("Title", "State", "Phase", "Age", "Destination")
 TITLE, STATE, PHASE, AGE, DESTINATION = range(len(COLUMNS))
@@ -158,12 +158,12 @@ class SessionsModel(QAbstractTableModel):
         if column == TITLE:
             return session_title(session)
         if column == STATE:
-            return state_in_words(session.state)
+            return state_words(session.state)
         if column == PHASE:
-            return phase_in_words(session)
+            return doing_words(session)
         if column == AGE:
             seconds = (self.store.clock() - session.created_at).total_seconds()
-            return describe_age(seconds)
+            return age_words(seconds)
         if column == DESTINATION:
             return session.destination or ""
         return ""
@@ -174,7 +174,7 @@ class SessionsModel(QAbstractTableModel):
         if column == DESTINATION and session.destination:
             return session.destination
         if column == PHASE:
-            return phase_in_words(session)
+            return doing_words(session)
         return None
 
     # ---- lookups -----------------------------------------------------------------------------

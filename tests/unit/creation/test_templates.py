@@ -12,6 +12,7 @@ import pytest
 from pipeline_helpers import write_template
 
 from tray_app import paths
+from tray_app.creation import copier_fast
 from tray_app.creation.render import RenderError, fast_path_available, render_template
 from tray_app.creation.templates import TemplateCatalog, read_template
 
@@ -162,8 +163,36 @@ def test_reused_environments_render_exactly_like_stock_copier(tmp_path: Path) ->
     assert (tmp_path / "ours-1-0" / "x" / "info.txt").read_text() == "x of 1\n"
 
 
+@pytest.fixture(params=["fast", "public"])
+def render_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways render.py renders. ``public``: as with a Copier whose internals
+    copier_fast cannot use (a newer release), so the public ``copier.run_copy`` runs."""
+    if request.param == "public":
+        monkeypatch.setattr(copier_fast, "available", lambda: False)
+    assert fast_path_available() is (request.param == "fast")
+    return str(request.param)
+
+
+def test_the_public_run_copy_fallback_renders_what_the_fast_path_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = {**DATA, "principal_investigator": "ada", "data_classification": "internal"}
+    fast, public = tmp_path / "fast", tmp_path / "public"
+    for folder in (fast, public):
+        folder.mkdir()
+    render_template(BUNDLED / "exlab-project", fast, data)
+    monkeypatch.setattr(copier_fast, "available", lambda: False)
+    calls: list[str] = []
+    monkeypatch.setattr(copier_fast, "render", lambda *args: calls.append("fast"))
+    render_template(BUNDLED / "exlab-project", public, data)
+    assert calls == []  # the fast path was not taken...
+    assert tree(public) == tree(fast)  # ...and the public one rendered the same folder
+    assert "Find the glycans." in (public / "README.md").read_text()
+
+
 # Copier leaves a scandir iterator open when a render fails (its bug, not ours).
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.usefixtures("render_path")
 def test_render_errors_are_structured(tmp_path: Path) -> None:
     jinja = write_template(tmp_path, "jinja", "x: 1\n", {"a.txt.jinja": "{{ x | no_such_filter }}"})
     with pytest.raises(RenderError) as failed:

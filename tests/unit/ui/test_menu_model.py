@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from tests.qt.tray_fixtures import aborted, done, failed, running, waiting
 from tests.support.clock import FakeClock
+from tests.support.sessions import aborted, done, failed, running, waiting
+from tray_app.creation.wording import session_title
 from tray_app.sessions.store import SessionStore
 from tray_app.ui.menu_model import (
     Action,
@@ -13,7 +14,6 @@ from tray_app.ui.menu_model import (
     MenuFlags,
     MenuModel,
     build_menu,
-    duration_words,
 )
 
 
@@ -32,10 +32,7 @@ def labels(model: MenuModel) -> list[str]:
     return [e.label for sec in model.sections for e in sec.entries]
 
 
-def test_empty_store_is_idle_with_the_app_entries(
-    tray_store: SessionStore, tray_clock: FakeClock
-) -> None:
-    store, clock = tray_store, tray_clock
+def test_empty_store_is_idle_with_the_app_entries(store: SessionStore, clock: FakeClock) -> None:
     model = model_of(store, clock)
     assert model.icon_state is IconState.IDLE
     assert model.tooltip == "ExLab Tray: idle"
@@ -58,9 +55,8 @@ def test_empty_store_is_idle_with_the_app_entries(
 
 
 def test_start_at_login_is_checkable_and_reflects_the_state(
-    tray_store: SessionStore, tray_clock: FakeClock
+    store: SessionStore, clock: FakeClock
 ) -> None:
-    store, clock = tray_store, tray_clock
     on = model_of(store, clock, autostart_enabled=True)
     entry = next(e for s in on.sections for e in s.entries if e.label == "Start at login")
     assert entry.checkable and entry.checked
@@ -71,13 +67,12 @@ def test_start_at_login_is_checkable_and_reflects_the_state(
 
 
 def test_running_session_shows_phase_progress_and_a_submenu(
-    tray_store: SessionStore, tray_clock: FakeClock
+    store: SessionStore, clock: FakeClock
 ) -> None:
-    store, clock = tray_store, tray_clock
     session = running(store, "Run calibration", current=2, total=4, plugin="plate_map")
     model = model_of(store, clock)
     (entry,) = section(model, "In progress")
-    assert entry.label == "Run calibration: Running plugins, plate_map 2/4"
+    assert entry.label == "Run calibration: Running plugins (2 of 4: plate_map)"
     assert [(c.label, c.action) for c in entry.children] == [
         ("Details…", Action(Command.SHOW_DETAILS, session.session_id)),
         ("Cancel…", Action(Command.CANCEL, session.session_id)),
@@ -88,9 +83,8 @@ def test_running_session_shows_phase_progress_and_a_submenu(
 
 
 def test_waiting_session_says_who_asks_and_for_how_long(
-    tray_store: SessionStore, tray_clock: FakeClock
+    store: SessionStore, clock: FakeClock
 ) -> None:
-    store, clock = tray_store, tray_clock
     running(store)
     session = waiting(store, "Run screen", plugin="plate_map")
     clock.advance(minutes=4, seconds=10)
@@ -103,10 +97,7 @@ def test_waiting_session_says_who_asks_and_for_how_long(
     assert model.tooltip == "ExLab Tray: 1 needs input, 1 running"
 
 
-def test_waiting_sessions_are_listed_oldest_first(
-    tray_store: SessionStore, tray_clock: FakeClock
-) -> None:
-    store, clock = tray_store, tray_clock
+def test_waiting_sessions_are_listed_oldest_first(store: SessionStore, clock: FakeClock) -> None:
     first = waiting(store, "first")
     clock.advance(minutes=1)
     second = waiting(store, "second")
@@ -117,8 +108,7 @@ def test_waiting_sessions_are_listed_oldest_first(
     ]
 
 
-def test_recent_done_offers_open_folder(tray_store: SessionStore, tray_clock: FakeClock) -> None:
-    store, clock = tray_store, tray_clock
+def test_recent_done_offers_open_folder(store: SessionStore, clock: FakeClock) -> None:
     session = done(store, "Project Alpha")
     (entry,) = section(model_of(store, clock), "Recent")
     assert entry.label == "✓ Project Alpha: done"
@@ -128,9 +118,8 @@ def test_recent_done_offers_open_folder(tray_store: SessionStore, tray_clock: Fa
 
 
 def test_recent_failure_shows_the_error_and_copy_details(
-    tray_store: SessionStore, tray_clock: FakeClock
+    store: SessionStore, clock: FakeClock
 ) -> None:
-    store, clock = tray_store, tray_clock
     session = failed(store, "Run broken", "plate_map crashed: ZeroDivisionError")
     unseen = frozenset({session.session_id})
     model = model_of(store, clock, unseen_failures=unseen)
@@ -148,9 +137,8 @@ def test_recent_failure_shows_the_error_and_copy_details(
 
 
 def test_needs_input_outranks_an_unseen_failure_in_icon_and_header(
-    tray_store: SessionStore, tray_clock: FakeClock
+    store: SessionStore, clock: FakeClock
 ) -> None:
-    store, clock = tray_store, tray_clock
     waiting(store)
     broken = failed(store)
     running(store)
@@ -162,8 +150,7 @@ def test_needs_input_outranks_an_unseen_failure_in_icon_and_header(
     assert [s.title for s in model.sections][:2] == [None, "Needs input"]
 
 
-def test_aborted_sessions_say_why(tray_store: SessionStore, tray_clock: FakeClock) -> None:
-    store, clock = tray_store, tray_clock
+def test_aborted_sessions_say_why(store: SessionStore, clock: FakeClock) -> None:
     aborted(store, "Run gc", code="session_abandoned")
     aborted(store, "Run user", code="cancelled")
     entries = section(model_of(store, clock), "Recent")
@@ -173,8 +160,7 @@ def test_aborted_sessions_say_why(tray_store: SessionStore, tray_clock: FakeCloc
     ]
 
 
-def test_long_sections_end_in_n_more(tray_store: SessionStore, tray_clock: FakeClock) -> None:
-    store, clock = tray_store, tray_clock
+def test_long_sections_end_in_n_more(store: SessionStore, clock: FakeClock) -> None:
     for i in range(8):
         waiting(store, f"w{i}")
     for i in range(3):
@@ -188,9 +174,8 @@ def test_long_sections_end_in_n_more(tray_store: SessionStore, tray_clock: FakeC
 
 
 def test_quitting_is_shown_and_new_sessions_are_disabled(
-    tray_store: SessionStore, tray_clock: FakeClock
+    store: SessionStore, clock: FakeClock
 ) -> None:
-    store, clock = tray_store, tray_clock
     running(store)
     running(store)
     model = model_of(store, clock, quitting=True, quitting_waiting_for=2)
@@ -203,9 +188,8 @@ def test_quitting_is_shown_and_new_sessions_are_disabled(
 
 
 def test_settings_problems_are_listed_under_the_header(
-    tray_store: SessionStore, tray_clock: FakeClock
+    store: SessionStore, clock: FakeClock
 ) -> None:
-    store, clock = tray_store, tray_clock
     problems = ("settings.toml:3: gc_interval_s: expected a number",)
     model = model_of(store, clock, settings_problems=problems)
     header = model.sections[0].entries
@@ -214,34 +198,24 @@ def test_settings_problems_are_listed_under_the_header(
     assert header[1].tooltip == problems[0]
 
 
-def test_title_falls_back_to_the_request(tray_store: SessionStore, tray_clock: FakeClock) -> None:
-    store, clock = tray_store, tray_clock
+def test_an_untitled_session_is_named_as_everywhere_else(
+    store: SessionStore, clock: FakeClock
+) -> None:
     session = store.open("run", {"project_name": "Beta", "label": "r1"})
     store.transition(session.session_id, session.state.VALIDATING)
     (entry,) = section(model_of(store, clock), "In progress")
-    assert entry.label == "Run Beta r1: Checking inputs"
+    assert entry.label == f"{session_title(session)}: Checking the request"
+    assert session_title(session) == f"Run {session.session_id[-6:]}"
 
 
-def test_long_titles_are_elided(tray_store: SessionStore, tray_clock: FakeClock) -> None:
-    running(tray_store, "Run " + "x" * 200)
-    (entry,) = section(model_of(tray_store, tray_clock), "In progress")
+def test_long_titles_are_elided(store: SessionStore, clock: FakeClock) -> None:
+    running(store, "Run " + "x" * 200)
+    (entry,) = section(model_of(store, clock), "In progress")
     assert entry.label == "Run " + "x" * 55 + "…: Running plugins"
 
 
-def test_duration_words() -> None:
-    assert duration_words(3) == "just now"
-    assert duration_words(42) == "42 s"
-    assert duration_words(60 * 59) == "59 min"
-    assert duration_words(3600 * 2 + 300) == "2 h 5 min"
-    assert duration_words(3600 * 3) == "3 h"
-    assert duration_words(86400 * 2 + 5) == "2 d"
-
-
-def test_the_model_is_value_equal_for_equal_state(
-    tray_store: SessionStore, tray_clock: FakeClock
-) -> None:
+def test_the_model_is_value_equal_for_equal_state(store: SessionStore, clock: FakeClock) -> None:
     """The Qt layer skips redrawing when nothing visible changed."""
-    store, clock = tray_store, tray_clock
     waiting(store)
     assert model_of(store, clock) == model_of(store, clock)
     before = model_of(store, clock)

@@ -343,3 +343,21 @@ def test_tab_order_runs_through_the_fields_then_the_buttons(
         "Include controls",
         "Notes",
     ]
+
+
+def test_a_session_this_controller_does_not_drive_cannot_be_answered_here(
+    qloop: asyncio.AbstractEventLoop,
+    controller: Any,
+    store: SessionStore,
+    widgets: list[Any],
+) -> None:
+    # Opened on the store directly (as a program written against the seed's store
+    # would): waiting, but on no pipeline of this app, so nothing here could resume it.
+    session = store.open("run", req={"label": "L"}, title="Foreign run")
+    for state in (SessionState.VALIDATING, SessionState.RENDERING, SessionState.PLUGIN_PASS):
+        store.transition(session.session_id, state)
+    store.await_input(session.session_id, {"plugin": "p", "reason": "r", "fields": []})
+    dialog = open_dialog(store, controller, session.session_id, widgets)
+    assert dialog.general_error.text() == "This question cannot be answered here."
+    assert not dialog.submit_button.isEnabled()
+    assert dialog.form.editors == {}

@@ -21,6 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from tray_app import sync_cli
+
 if TYPE_CHECKING:
     from tray_app.api.client import ApiClient
 
@@ -177,6 +179,8 @@ def build_parser() -> _Parser:
         metavar="PATH",
         help="the zip to write, or a folder for it (default: the current folder)",
     )
+
+    sync_cli.add_parser(commands, json_flag)
 
     helper = commands.add_parser("help", help="show this help, or a command's")
     helper.add_argument("topic", nargs="?", metavar="COMMAND", help="the command to explain")
@@ -399,6 +403,7 @@ _COMMANDS: dict[str, Callable[[ApiClient, argparse.Namespace, Output], Any]] = {
     "watch": cmd_watch,
     "answer": cmd_answer,
     "cancel": cmd_cancel,
+    "sync": sync_cli.cmd_sync,
 }
 
 

@@ -152,6 +152,16 @@ class ApiClient:
     async def activate(self) -> None:
         await self._request("POST", "/app/activate")
 
+    async def sync(self) -> dict[str, Any]:
+        """``GET /sync``: ``{configured, summary, jobs}``."""
+        return await self._request("GET", "/sync")
+
+    async def retry_sync(self, job_id: str) -> dict[str, Any]:
+        return await self._request("POST", f"/sync/{job_id}/retry")
+
+    async def requeue_sync(self, ident: str) -> dict[str, Any]:
+        return await self._request("POST", "/sync/requeue", {"id": ident})
+
     async def events(self, session_id: str | None = None) -> EventSocket:
         """Open ``/sessions/{id}/events`` (or ``/events`` for every session)."""
         path = "/events" if session_id is None else f"/sessions/{session_id}/events"

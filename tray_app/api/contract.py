@@ -20,7 +20,9 @@ from typing import Any
 
 from tray_app.api import errors
 from tray_app.api import schemas as s
+from tray_app.api import sync_schemas as sync
 from tray_app.creation import errors as creation
+from tray_app.creation.sync import SyncJob
 
 PREFIX = "/api/v1"
 
@@ -73,6 +75,7 @@ _NOT_FOUND = (404, creation.SESSION_NOT_FOUND)
 _WEBSOCKET = ((400, errors.BAD_REQUEST), (426, errors.UPGRADE_REQUIRED))
 _DEMO = {"equipment_id": "DEMO", "project_name": "Demo", "operator": "ana"}
 _UNAVAILABLE = (503, creation.SHUTTING_DOWN, errors.PIPELINE_UNAVAILABLE)
+_NO_PIPELINE = (503, errors.PIPELINE_UNAVAILABLE)
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation(
@@ -232,6 +235,49 @@ OPERATIONS: tuple[Operation, ...] = (
         None,
         errors=((409, errors.NOT_SUPPORTED),),
     ),
+    Operation(
+        "GET",
+        "/sync",
+        "list_sync",
+        "listSync",
+        "The NAS sync queue: summary and jobs",
+        200,
+        sync.SyncList,
+        description="Each job's `status` is queued, copying, synced, waiting (a passing "
+        "failure: retried at `next_attempt_at`) or failed (a permanent one); `reason` says why.",
+        errors=(_NO_PIPELINE,),
+    ),
+    Operation(
+        "POST",
+        "/sync/{job_id}/retry",
+        "retry_sync",
+        "retrySync",
+        "Retry a sync job now",
+        200,
+        SyncJob,
+        description="Any job; a synced one is copied and checked again.",
+        errors=((404, creation.SYNC_JOB_NOT_FOUND), _NO_PIPELINE),
+    ),
+    Operation(
+        "POST",
+        "/sync/requeue",
+        "requeue_sync",
+        "requeueSync",
+        "Queue a job, session or folder again",
+        200,
+        SyncJob,
+        body=sync.RequeueBody,
+        description="`id` is a sync job id, a session id or a folder path. A folder whose "
+        "sync post-validation blocked is validated again first (`validation_failed` with "
+        "`details.findings` while it is still unsafe).",
+        errors=(
+            (400, errors.BAD_REQUEST),
+            (404, creation.SYNC_JOB_NOT_FOUND),
+            (409, creation.SYNC_NOT_CONFIGURED),
+            (422, creation.VALIDATION_FAILED),
+            _NO_PIPELINE,
+        ),
+    ),
 )
 
 
@@ -271,6 +317,8 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     creation.SESSION_ALREADY_COMPLETED: (409, "The session has ended."),
     creation.NOT_AWAITING_INPUT: (409, "The session is not waiting for answers."),
     errors.NOT_SUPPORTED: (409, "A headless instance has no window to show."),
+    creation.SYNC_JOB_NOT_FOUND: (404, "No sync job (or session, or folder) with that id."),
+    creation.SYNC_NOT_CONFIGURED: (409, "No NAS is set in the settings."),
     errors.PAYLOAD_TOO_LARGE: (413, "The body is over 64 KiB."),
     errors.UNSUPPORTED_MEDIA_TYPE: (415, "A body in a form the API does not read."),
     creation.VALIDATION_FAILED: (422, "The request is well-formed but refused (details.errors)."),

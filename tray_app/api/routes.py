@@ -32,6 +32,8 @@ from tray_app.api.schemas import (
     decode_body,
 )
 from tray_app.api.shedding import ConnectionGate
+from tray_app.api.sync_routes import SyncRoutes
+from tray_app.api.sync_schemas import health_sync
 from tray_app.api.wire import FrameEncoder
 from tray_app.creation.seam import CreationSeam
 from tray_app.sessions import SessionState, SessionStore, to_handle
@@ -43,7 +45,7 @@ __all__ = ["PREFIX", "ApiRoutes", "SessionController"]
 SessionController = CreationSeam
 
 
-class ApiRoutes:
+class ApiRoutes(SyncRoutes):
     """Handlers bound to one store and controller; also tracks open event sockets."""
 
     def __init__(
@@ -99,6 +101,7 @@ class ApiRoutes:
                 ),
                 connections=self.gate.snapshot(),
                 shed=self.gate.counters.snapshot(),
+                sync=health_sync(controller.sync_summary()) if controller is not None else None,
             )
         )
 

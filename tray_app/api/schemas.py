@@ -23,6 +23,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from tray_app.api.errors import BAD_REQUEST, ApiError
+from tray_app.api.sync_schemas import HealthSync
 from tray_app.creation.fields import Field
 from tray_app.creation.prompt import Prompt
 from tray_app.creation.requests import CreateRequest, ProjectRequest, RunRequest
@@ -170,6 +171,8 @@ class Health(msgspec.Struct):
     components: HealthComponents
     connections: HealthConnections
     shed: HealthShed
+    #: The NAS sync queue; null when no NAS is set.
+    sync: HealthSync | None = None
 
 
 # ---- event frames (one JSON object per WebSocket text message) -------------------------------

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+from pathlib import Path
 from typing import Any
 
 from tray_app.config import Settings
@@ -24,7 +25,17 @@ from tray_app.creation.prompt import Prompt, check_answers
 from tray_app.creation.render_process import RenderProcess
 from tray_app.creation.requests import CreateRequest, ProjectRequest, RunRequest, request_to_dict
 from tray_app.creation.session_run import Abort, SessionRun
-from tray_app.creation.sync import SyncQueue, any_target, options_from
+from tray_app.creation.sync import (
+    SyncJob,
+    SyncQueue,
+    SyncSummary,
+    any_target,
+    options_from,
+    plan_for,
+    summarize,
+)
+from tray_app.creation.sync.queue import Observer as SyncObserver
+from tray_app.creation.sync.requeue import check_again
 from tray_app.creation.templates import TemplateCatalog, TemplateInfo
 from tray_app.creation.templates import import_parser as import_template_parser
 from tray_app.creation.wording import request_title
@@ -52,6 +63,7 @@ class CreationController:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._accepting = True
         self._sync: SyncQueue | None = None
+        self._sync_observers: list[SyncObserver] = []
         self._worker_pool: WorkerPool | None = None
         # Copier lives in this worker process, never in the tray's (see render_worker).
         self._renderer = RenderProcess()
@@ -193,6 +205,7 @@ class CreationController:
     async def aclose(self, timeout: float = CLOSE_TIMEOUT_S) -> None:  # noqa: ASYNC109
         """Cancel every pipeline (workers killed, files kept), bounded by ``timeout``."""
         self._accepting = False
+        deadline = asyncio.get_running_loop().time() + timeout
         pending = [t for t in self._tasks.values() if not t.done()]
         for session_id, task in list(self._tasks.items()):
             run = self._runs.get(session_id)
@@ -204,7 +217,9 @@ class CreationController:
             if still:
                 _log.warning("%d creation pipeline(s) did not stop in time", len(still))
         if self._sync is not None:
-            await self._sync.aclose(grace_s=timeout)  # a copy still running resumes next start
+            # A copy still running then is stopped and resumed at the next start.
+            left = deadline - asyncio.get_running_loop().time()
+            await self._sync.aclose(grace_s=max(0.5, left))
         if self._worker_pool is not None:
             await self._worker_pool.aclose()
         await self._renderer.aclose()
@@ -275,5 +290,53 @@ class CreationController:
                 clock=self._store.clock,
                 legacy_root=self._settings.nas_root_path(),
             )
+            for observer in self._sync_observers:
+                self._sync.add_observer(observer)
         await self._sync.open()
         return self._sync
+
+    # ---- NAS sync ------------------------------------------------------------------
+    def add_sync_observer(self, observer: SyncObserver) -> None:
+        """Call ``observer(job)`` on the loop after each change of a sync job."""
+        self._sync_observers.append(observer)
+        if self._sync is not None:
+            self._sync.add_observer(observer)
+
+    def sync_summary(self) -> SyncSummary | None:
+        """The queue at a glance; None when no folder is synced (no NAS in the settings)."""
+        if self._sync is not None:
+            return summarize(self._sync.jobs(), self._sync.problems)
+        return summarize([]) if any_target(self._settings) else None
+
+    def sync_jobs(self) -> list[SyncJob]:
+        return self._sync.jobs() if self._sync is not None else []
+
+    async def retry_sync(self, job_id: str) -> SyncJob:
+        """Retry now (any job; a synced one is copied and checked again)."""
+        if self._sync is None or self._sync.get(job_id) is None:
+            raise CreationError(codes.SYNC_JOB_NOT_FOUND, f"No sync job {job_id!r}.")
+        return await self._sync.retry(job_id)
+
+    async def requeue_sync(self, ident: str) -> SyncJob:
+        """Queue a folder again: ``ident`` is a sync job id (retried), a session id or a
+        folder; a folder blocked by post-validation is validated again first."""
+        if self._sync is not None and self._sync.get(ident) is not None:
+            return await self._sync.retry(ident)
+        session = self._store.get(ident)
+        folder = Path(session.destination) if session and session.destination else Path(ident)
+        if session is None and not folder.is_absolute():
+            raise CreationError(
+                codes.SYNC_JOB_NOT_FOUND, f"No sync job, session or folder {ident!r}."
+            )
+        again = await asyncio.to_thread(check_again, folder)
+        plan = plan_for(self._settings, again.equipment_id)
+        if plan is None:
+            raise CreationError(codes.SYNC_NOT_CONFIGURED, "No NAS is set in the settings.")
+        queue = await self.open_sync_queue()
+        return await queue.enqueue(
+            folder,
+            plan,
+            again.relative,
+            session_id=again.session_id,
+            equipment_id=again.equipment_id,
+        )

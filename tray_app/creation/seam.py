@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from tray_app.creation.prompt import Prompt
 from tray_app.creation.requests import CreateRequest
+from tray_app.creation.sync import SyncJob, SyncSummary
 from tray_app.creation.templates import TemplateInfo
 from tray_app.sessions.session import JsonDict
 
@@ -43,6 +44,23 @@ class CreationSeam(Protocol):
 
     def pending_prompt(self, session_id: str) -> Prompt | None:
         """The typed prompt the session waits on, or None."""
+        ...
+
+    # ---- NAS sync -----------------------------------------------------------------
+    def sync_summary(self) -> SyncSummary | None:
+        """The sync queue at a glance; None when no NAS is set."""
+        ...
+
+    def sync_jobs(self) -> list[SyncJob]:
+        """Every sync job, oldest first."""
+        ...
+
+    async def retry_sync(self, job_id: str) -> SyncJob:
+        """Retry a job now (``sync_job_not_found`` for an unknown id)."""
+        ...
+
+    async def requeue_sync(self, ident: str) -> SyncJob:
+        """Queue a job, session or folder again (a blocked folder is validated again)."""
         ...
 
     # ---- quitting ----------------------------------------------------------------

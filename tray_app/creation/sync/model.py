@@ -98,12 +98,12 @@ class SyncJob(msgspec.Struct, kw_only=True):
     reason: Reason | None = None
     files: int | None = None
     bytes: int | None = None
+    #: The folder's full target as a person (and the transport) names it (derived).
+    target: str = ""
 
-    @property
-    def target(self) -> str:
-        """The folder's full target, as a person (and the transport) names it."""
-        root = self.root.rstrip("/")
-        return f"{root}/{self.relative}" if self.relative else root
+    def __post_init__(self) -> None:
+        root = self.root if self.root.endswith((":", "/")) else self.root + "/"
+        self.target = root + self.relative if self.relative else self.root
 
     @property
     def active(self) -> bool:

@@ -148,7 +148,7 @@ class SyncQueue:
                 clean = False
                 if self._control is not None:
                     self._control.cancel()
-                done, _ = await asyncio.wait({worker}, timeout=30)
+                done, _ = await asyncio.wait({worker}, timeout=5)
                 if not done:
                     _log.warning("the sync copy did not stop; its job is resumed next start")
                     worker.cancel()

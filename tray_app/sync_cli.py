@@ -1,0 +1,91 @@
+"""``exlab-tray sync``: the NAS sync queue of the running instance, Retry now, requeue.
+
+Kept beside ``cli.py`` (which registers it) so the command's wording lives in
+one place; it talks to the running instance through the API client.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tray_app.api.client import ApiClient
+    from tray_app.cli import Output
+
+__all__ = ["add_parser", "cmd_sync", "describe_job"]
+
+_STATUS_WORDS = {
+    "queued": "queued",
+    "copying": "copying",
+    "synced": "synced",
+    "waiting": "waiting",
+    "failed": "FAILED",
+}
+
+
+def add_parser(commands: Any, json_flag: argparse.ArgumentParser) -> None:
+    sync = commands.add_parser(
+        "sync",
+        parents=[json_flag],
+        help="show the NAS sync queue; retry or requeue a folder",
+        description="Without options: the queue's summary and its unfinished or failed jobs.",
+    )
+    sync.add_argument("--all", action="store_true", help="list synced jobs too")
+    action = sync.add_mutually_exclusive_group()
+    action.add_argument("--retry", metavar="JOB", help="retry this sync job now")
+    action.add_argument(
+        "--requeue",
+        metavar="ID",
+        help="queue again: a job id, a session id or a folder (a folder whose sync "
+        "post-validation blocked is checked again first)",
+    )
+
+
+def _when(value: Any) -> str:
+    return str(value)[:19].replace("T", " ") if value else ""
+
+
+def describe_job(job: dict[str, Any]) -> str:
+    status = _STATUS_WORDS.get(job.get("status", ""), str(job.get("status")))
+    line = f"{job['id']}  {status:<8} {job.get('target', '')}"
+    reason = job.get("reason") or {}
+    if job.get("status") == "synced":
+        line += f"  ({job.get('files')} files, {_when(job.get('finished_at'))})"
+    elif reason:
+        line += f"\n    {reason.get('message')}"
+        if job.get("next_attempt_at"):
+            line += f" (next try {_when(job['next_attempt_at'])} UTC)"
+    return line
+
+
+async def cmd_sync(client: ApiClient, args: argparse.Namespace, out: Output) -> int:
+    if args.retry or args.requeue:
+        job = (
+            await client.retry_sync(args.retry)
+            if args.retry
+            else await client.requeue_sync(args.requeue)
+        )
+        if out.as_json:
+            out.json(job)
+        else:
+            out.text(f"queued again: {describe_job(job)}")
+        return 0
+    listing = await client.sync()
+    if out.as_json:
+        out.json(listing)
+        return 0
+    if not listing.get("configured"):
+        out.text("NAS sync is off: no nas_root in the settings.")
+        return 0
+    summary = listing.get("summary") or {}
+    out.text(summary.get("headline", ""))
+    for problem in summary.get("problems") or []:
+        out.text(f"  problem: {problem}")
+    jobs = listing.get("jobs") or []
+    shown = [j for j in jobs if args.all or j.get("status") != "synced"]
+    for job in shown:
+        out.text("  " + describe_job(job).replace("\n", "\n  "))
+    if any(j.get("status") == "failed" for j in jobs):
+        return 1  # a folder that will not reach the NAS without help
+    return 0

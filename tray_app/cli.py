@@ -33,6 +33,8 @@ EXIT_NO_INSTANCE = 3
 EXIT_INTERRUPTED = 130
 
 TERMINAL_KINDS = ("done", "failed", "aborted")
+#: Error codes of a request the checks refuse: what was given is wrong, like a usage error.
+REFUSED_CODES = frozenset({"validation_failed", "invalid_answers", "bad_request"})
 
 
 class UsageError(Exception):
@@ -265,7 +267,7 @@ async def _run(args: argparse.Namespace) -> int:
         return EXIT_NO_INSTANCE
     except ApiClientError as error:
         out.error(error.to_dict())
-        return EXIT_FAILED
+        return EXIT_USAGE if error.code in REFUSED_CODES else EXIT_FAILED
 
 
 # ---- commands ----------------------------------------------------------------------------
@@ -374,7 +376,7 @@ async def cmd_answer(client: ApiClient, args: argparse.Namespace, out: Output) -
         if not out.as_json and len(problems) > 1:
             for field_id, message in problems.items():
                 out.text(f"  {field_id}: {message}", err=True)
-        return EXIT_FAILED
+        return EXIT_USAGE
     if out.as_json:
         out.json(handle)
     else:

@@ -1,7 +1,8 @@
 """``exlab-tray --demo``: the real app on a throwaway home, with a few real sessions to look at.
 
 Two projects and a run finish, one run waits for the plate_map plugin's answers (several
-field types) and one run fails validation (its project does not exist).
+field types), one run fails (its plugin asks more often than allowed), and one request is
+refused (its project does not exist), which leaves no session.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ EQUIPMENT = "DEMO"
 OPERATOR = "demo-operator"
 #: How long the demo waits for one of its sessions to reach its next stop.
 STEP_TIMEOUT_S = 120.0
+#: More than the prompt limit a plugin may reach (settings' max_prompts_per_plugin).
+MAX_DEMO_PROMPTS = 20
 
 
 @contextlib.contextmanager
@@ -114,6 +117,7 @@ async def open_demo_sessions(controller: Any, store: SessionStore) -> dict[str, 
     )
     ids["run_waiting"] = (await controller.create_run(screen))["session_id"]
 
+    # A request the checks refuse (its project does not exist) never becomes a session.
     orphan = RunRequest(
         equipment_id=EQUIPMENT,
         project_name="Old-Pilot",
@@ -121,12 +125,26 @@ async def open_demo_sessions(controller: Any, store: SessionStore) -> dict[str, 
         label="re-run",
     )
     try:
-        handle = await controller.create_run(orphan)
-        ids["run_failed"] = handle["session_id"]
+        await controller.create_run(orphan)
     except CreationError as exc:
-        # Expected: the project folder does not exist, so validation fails the session.
-        ids["run_failed"] = str((exc.details or {}).get("session_id", ""))
-        _log.info("demo: the failing run failed as intended: %s", exc.message)
+        _log.info("demo: the request for a missing project was refused: %s", exc.message)
+
+    # A run that really fails: 200 samples do not fit the 96-well plate it insists on,
+    # so plate_map asks again until it reaches the prompt limit.
+    crowded = RunRequest(
+        equipment_id=EQUIPMENT,
+        project_name="Enzyme-Kinetics",
+        operator=OPERATOR,
+        label="overfull plate",
+        variables={"sample_count": 200, "plate_type": "96-well", "prep_date": today},
+    )
+    ids["run_failed"] = (await controller.create_run(crowded))["session_id"]
+    same = {"sample_count": 200, "plate_type": "96-well", "prep_date": today}
+    for _ in range(MAX_DEMO_PROMPTS):
+        session = await _until_stopped(store, ids["run_failed"])
+        if session is None or session.is_terminal():
+            break
+        await controller.resume(ids["run_failed"], same)
 
     await _until_stopped(store, ids["run_waiting"])
     _log.info("demo sessions: %s", ids)

@@ -168,7 +168,7 @@ async def test_answer_list_show_cancel(
     assert "plate_map asks" in capsys.readouterr().out
 
     assert await run_cli("answer", first, "sample_count=999", "plate_type=96-well",
-                         "prep_date=2026-01-05") == 1  # fmt: skip
+                         "prep_date=2026-01-05") == 2  # fmt: skip
     assert "sample_count" in capsys.readouterr().err
     assert await run_cli("answer", first, "sample_count=9", "plate_type=96-well",
                          "prep_date=2026-01-05", "--json") == 0  # fmt: skip
@@ -191,12 +191,13 @@ async def test_answer_list_show_cancel(
     assert "No session with id 'nope'" in capsys.readouterr().err
 
 
-async def test_validation_failure_prints_the_reason_and_exits_1(
+async def test_a_refused_request_prints_the_reason_and_exits_2(
     service: ExlabService, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert await run_cli("new", "run", "-e", "DEMO", "-p", "Nowhere", "-o", "a", "-l", "x") == 1
+    assert await run_cli("new", "run", "-e", "DEMO", "-p", "Nowhere", "-o", "a", "-l", "x") == 2
     err = capsys.readouterr().err
     assert "validation_failed" in err and "Nowhere" in err
+    assert service.store.sessions() == []  # and it left no failed session behind
 
 
 def test_variables_are_json_when_they_parse() -> None:

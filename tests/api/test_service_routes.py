@@ -140,13 +140,25 @@ async def test_run_with_a_plugin_prompt_from_open_to_done(client: Client) -> Non
     assert (status, body["error"]["code"]) == (409, "session_already_completed")
 
 
-async def test_validation_failure_is_422_with_field_and_a_failed_session(client: Client) -> None:
+async def test_a_refused_request_is_422_with_field_errors_and_no_session(client: Client) -> None:
     status, body = await client.call("POST", "/sessions", json=run_body(project_name="Nowhere"))
     error = body["error"]
     assert (status, error["code"]) == (422, "validation_failed")
     assert error["field"] == "project_name"
-    failed = client.service.store.get(error["details"]["session_id"])
-    assert failed is not None and failed.state is SessionState.FAILED
+    assert [e["field"] for e in error["details"]["errors"]] == ["project_name"]
+    # No session was opened, so none failed: nothing in the list, no notice, no badge.
+    assert "session_id" not in error["details"]
+    assert client.service.store.sessions() == []
+    status, listed = await client.call("GET", "/sessions")
+    assert listed["sessions"] == []
+
+    # A burst of refusals leaves the real sessions in Recent alone.
+    for _ in range(5):
+        status, _body = await client.call(
+            "POST", "/sessions", json={**project_body(), "label": "x" * 10_000}
+        )
+        assert status == 422
+    assert client.service.store.sessions() == []
 
     body = {**project_body(), "equipment_id": "NOPE"}
     status, refused = await client.call("POST", "/sessions", json=body)

@@ -233,15 +233,8 @@ class CreationController:
         now = self._store.clock()
         destination, reserved = self._destinations.plan(self._settings, request, now)
         request_data = request_to_dict(request)
-        session = self._store.open(
-            kind,
-            request_data,
-            destination=str(destination) if destination is not None else None,
-            title=request_title(request),
-        )
-        session_id = session.session_id
         run = SessionRun(
-            session_id=session_id,
+            session_id="",
             request=request,
             request_data=request_data,
             destination=destination,
@@ -249,6 +242,20 @@ class CreationController:
             created_at=now,
             validated=asyncio.get_running_loop().create_future(),
         )
+        # A request the checks refuse is answered with its field errors and never becomes a
+        # session: no failed entry in Recent, no notice, no badge, nothing to evict.
+        refusal = self._pipeline.refusal(run)
+        if refusal is not None:
+            if reserved:
+                self._destinations.release(destination)
+            raise refusal
+        session = self._store.open(
+            kind,
+            request_data,
+            destination=str(destination) if destination is not None else None,
+            title=request_title(request),
+        )
+        session_id = run.session_id = session.session_id
         self._runs[session_id] = run
         task = asyncio.create_task(self._pipeline.run(run), name=f"exlab-{session_id}")
         self._tasks[session_id] = task

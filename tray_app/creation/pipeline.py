@@ -30,7 +30,7 @@ from tray_app.creation.render_process import RenderProcess
 from tray_app.creation.requests import RunRequest
 from tray_app.creation.session_run import Abort, PipelineFailure, SessionRun
 from tray_app.creation.sync import SyncPlan, SyncQueue, plan_for
-from tray_app.creation.templates import TemplateCatalog
+from tray_app.creation.templates import TemplateCatalog, TemplateInfo
 from tray_app.creation.validation import (
     FieldError,
     check_request,
@@ -141,8 +141,36 @@ class Pipeline:
             )
 
     # ---- VALIDATING ------------------------------------------------------------------
+    def refusal(self, run: SessionRun) -> CreationError | None:
+        """Why the request of ``run`` is refused, before any session exists; None if it is not.
+
+        A refused request never becomes a session (no failed entry, notice or badge):
+        the caller answers with this error instead.
+        """
+        _template, problems = self._problems(run)
+        return _refused(problems) if problems else None
+
     async def _validate(self, run: SessionRun) -> None:
         self._store.transition(run.session_id, SessionState.VALIDATING)
+        # Checked again with the session's id: standard variables name it.
+        template, problems = self._problems(run)
+        destination = run.destination
+        if not problems and destination is not None:
+            try:
+                await asyncio.to_thread(Destinations.claim, destination)
+            except DestinationClaimed:
+                problems.append(_exists(destination))
+            except OSError as exc:
+                problems.append(
+                    FieldError("destination_unwritable", "destination", f"{destination}: {exc}")
+                )
+            else:
+                run.claimed = True
+        if problems:
+            raise _refused(problems, run.session_id)
+        run.template = template
+
+    def _problems(self, run: SessionRun) -> tuple[TemplateInfo | None, list[FieldError]]:
         request = run.request
         template, problems = check_request(request, self._settings, self._catalog)
         destination = run.destination
@@ -160,34 +188,7 @@ class Pipeline:
                     template, standard, request.variables
                 )
                 problems.extend(variable_problems)
-        if not problems and destination is not None:
-            try:
-                await asyncio.to_thread(Destinations.claim, destination)
-            except DestinationClaimed:
-                problems.append(_exists(destination))
-            except OSError as exc:
-                problems.append(
-                    FieldError("destination_unwritable", "destination", f"{destination}: {exc}")
-                )
-            else:
-                run.claimed = True
-        if problems:
-            first = problems[0]
-            message = (
-                first.message
-                if len(problems) == 1
-                else (f"{len(problems)} problems: " + " ".join(p.message for p in problems))
-            )
-            raise CreationError(
-                codes.VALIDATION_FAILED,
-                message,
-                field=first.field,
-                details={
-                    "session_id": run.session_id,
-                    "errors": [p.to_dict() for p in problems],
-                },
-            )
-        run.template = template
+        return template, problems
 
     def _destination_problems(self, run: SessionRun, destination: Path) -> list[FieldError]:
         if not run.reserved:
@@ -312,3 +313,16 @@ def _write_cache_files(destination: Path, record: CreationRecord, readme: str) -
     has_readme = any(p.name.lower().startswith("readme") for p in destination.iterdir())
     if not has_readme:
         atomic_write_text(destination / "README.md", readme)
+
+
+def _refused(problems: list[FieldError], session_id: str | None = None) -> CreationError:
+    first = problems[0]
+    message = (
+        first.message
+        if len(problems) == 1
+        else (f"{len(problems)} problems: " + " ".join(p.message for p in problems))
+    )
+    details: dict[str, object] = {"errors": [p.to_dict() for p in problems]}
+    if session_id is not None:
+        details["session_id"] = session_id
+    return CreationError(codes.VALIDATION_FAILED, message, field=first.field, details=details)

@@ -91,11 +91,9 @@ async def test_validation_codes(
     # A run's request for a project that was never made also reports project_not_found.
     assert found[0] == (code, field) and set(found[1:]) <= {("project_not_found", "project_name")}
     assert error.field == field
-    session = store.get(error.details["session_id"])
-    assert session is not None and session.state is SessionState.FAILED
-    assert session.error and session.error["code"] == "validation_failed"
-    assert session.error["details"]["errors"] == errors
-    assert session.ended_in_phase is Phase.VALIDATING_INPUTS
+    # A refused request is not a session: nothing to list, notify or evict.
+    assert "session_id" not in error.details
+    assert store.sessions() == []
     # Nothing was created for a refused request.
     assert not any(settings.local_root_path().glob("*/*/Runs/Run_*"))
     assert controller.live_task_count == 0

@@ -21,6 +21,7 @@ from tray_app.creation.fields import parse_fields, validate_answers
 from tray_app.creation.template_fields import fields_from_questions
 from tray_app.creation.templates import Question
 from tray_app.ui.field_widgets import FieldForm
+from tray_app.ui.keyboard import strip_mnemonic
 
 SPEC = [
     {"id": "name", "label": "Sample name", "type": "string", "required": True, "max": 20},
@@ -59,8 +60,8 @@ def test_each_type_gets_its_own_editor_with_defaults(qtbot: QtBot) -> None:
 
 def test_required_marks_hints_and_accessible_names(qtbot: QtBot) -> None:
     form = make_form(qtbot)
-    assert form.findChild(QLabel, "label_name").text() == "Sample name *"
-    assert form.findChild(QLabel, "label_notes").text() == "Notes"
+    assert strip_mnemonic(form.findChild(QLabel, "label_name").text()) == "Sample name *"
+    assert strip_mnemonic(form.findChild(QLabel, "label_notes").text()) == "Notes"
     assert form.findChild(QLabel, "hint_notes").text() == "Free text"
     assert form.editors["count"].widget.accessibleName() == "Samples"
     assert form.findChild(QLabel, "label_name").buddy() is form.editors["name"].widget

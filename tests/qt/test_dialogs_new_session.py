@@ -25,6 +25,7 @@ from tray_app.config import Settings
 from tray_app.creation.controller import CreationController
 from tray_app.sessions.states import SessionState
 from tray_app.sessions.store import SessionStore
+from tray_app.ui.keyboard import strip_mnemonic
 from tray_app.ui.new_session_dialog import NewSessionDialog
 
 pytestmark = pytest.mark.usefixtures("qtbot")
@@ -229,7 +230,8 @@ def test_labels_mark_required_inputs(
     qtbot.addWidget(dialog)
     labels: dict[str, bool] = {}
     for row in range(dialog.form.rowCount()):
-        text = dialog.form.itemAt(row, QFormLayout.ItemRole.LabelRole).widget().text()
+        label = dialog.form.itemAt(row, QFormLayout.ItemRole.LabelRole).widget()
+        text = strip_mnemonic(label.text())
         labels[text.rstrip(" *")] = text.endswith("*")
     assert labels == {
         "Equipment": True,

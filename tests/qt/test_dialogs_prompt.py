@@ -35,6 +35,7 @@ from tests.support.clock import FakeClock
 from tray_app.creation.errors import CreationError
 from tray_app.sessions.states import SessionState
 from tray_app.sessions.store import SessionStore
+from tray_app.ui.keyboard import strip_mnemonic
 from tray_app.ui.prompt_dialog import PromptDialog
 
 pytestmark = pytest.mark.usefixtures("qtbot")
@@ -73,7 +74,8 @@ def test_the_form_is_built_from_the_pending_prompt(
     assert isinstance(editors["prep_date"].widget, QDateEdit)
     assert isinstance(editors["include_controls"].widget, QCheckBox)
     assert isinstance(editors["notes"].widget, QPlainTextEdit)
-    assert dialog.findChild(QLabel, "label_sample_count").text() == "Number of samples *"
+    label = dialog.findChild(QLabel, "label_sample_count")
+    assert strip_mnemonic(label.text()) == "Number of samples *"
     assert dialog.findChild(QLabel, "hint_prep_date").text() == "YYYY-MM-DD"
     # Defaults from the plugin: plate type and today's date; the count is left to the person.
     assert dialog.form.values() == {

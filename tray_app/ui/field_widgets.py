@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from tray_app.creation.fields import Field
 from tray_app.creation.template_fields import question_options
+from tray_app.ui.keyboard import MnemonicPicker, name_combo_parts
 
 _log = logging.getLogger(__name__)
 
@@ -200,6 +201,7 @@ class ChoiceEditor(FieldEditor):
             self.combo.addItem(label, value)
         self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         super().__init__(field, self.combo)
+        name_combo_parts(self.combo, field.label or field.id)
         self.set_value(field.default)
 
     def value(self) -> object | None:
@@ -321,9 +323,17 @@ class FieldForm(QWidget):
 
     edited = Signal()
 
-    def __init__(self, fields: Iterable[Field], parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        fields: Iterable[Field],
+        parent: QWidget | None = None,
+        *,
+        reserved: Iterable[str] = (),
+    ) -> None:
+        """``reserved``: mnemonic letters the surrounding window uses (its buttons)."""
         super().__init__(parent)
         self.fields = list(fields)
+        self._mnemonics = MnemonicPicker(reserved)
         self.editors: dict[str, FieldEditor] = {}
         self._errors: dict[str, QLabel] = {}
         outer = QVBoxLayout(self)
@@ -346,11 +356,14 @@ class FieldForm(QWidget):
         cell.error.setAccessibleName(f"Problem with {field.label or field.id}")
         self._errors[field.id] = cell.error
         text = field.label or field.id
+        # Each label gets an Alt+letter mnemonic that moves the focus to its field.
         if isinstance(editor, BooleanEditor):
             # The check box carries its own label; the form label only marks required.
+            editor.box.setText(self._mnemonics.mark(text))
             label = QLabel("*" if field.required else "")
         else:
-            label = QLabel(f"{text} *" if field.required else text)
+            marked = self._mnemonics.mark(text)
+            label = QLabel(f"{marked} *" if field.required else marked)
             label.setBuddy(editor.widget)
         label.setObjectName(f"label_{field.id}")
         if field.required:

@@ -35,6 +35,7 @@ from tray_app.creation.templates import Question, TemplateInfo
 from tray_app.creation.validation import RESERVED_VARIABLES
 from tray_app.ui.async_bridge import error_message, run_async
 from tray_app.ui.field_widgets import HINT_STYLE, FieldCell, FieldForm, error_label
+from tray_app.ui.keyboard import DefaultButtonKeeper, MnemonicPicker, name_combo_parts
 
 _log = logging.getLogger(__name__)
 
@@ -76,6 +77,8 @@ class NewSessionDialog(QDialog):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        # Alt+R creates, Alt+C cancels; each row's label takes a letter of its own.
+        self._mnemonics = MnemonicPicker(("r", "c"))
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
         self.kind = kind
@@ -187,15 +190,16 @@ class NewSessionDialog(QDialog):
         self.general_error = error_label("error_general")
 
         self.buttons = QDialogButtonBox()
-        self.create_button = QPushButton("Create")
+        self.create_button = QPushButton("C&reate")
         self.create_button.setObjectName("create")
         self.create_button.setDefault(True)
-        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button = QPushButton("&Cancel")
         self.cancel_button.setObjectName("cancel")
         self.buttons.addButton(self.create_button, QDialogButtonBox.ButtonRole.AcceptRole)
         self.buttons.addButton(self.cancel_button, QDialogButtonBox.ButtonRole.RejectRole)
         self.create_button.clicked.connect(self.submit)
         self.cancel_button.clicked.connect(self.reject)
+        self._default_keeper = DefaultButtonKeeper(self, self.create_button)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(18, 16, 18, 14)
@@ -226,11 +230,14 @@ class NewSessionDialog(QDialog):
     ) -> None:
         widget.setObjectName(f"field_{key}")
         widget.setAccessibleName(text)
+        if isinstance(widget, QComboBox):
+            name_combo_parts(widget, text)
         cell = FieldCell(key, widget, hint=hint, compact=compact)
         if cell.hint is not None:
             self.hints[key] = cell.hint
         self.errors[key] = cell.error
-        label = QLabel(f"{text} *" if required else text)
+        marked = self._mnemonics.mark(text)
+        label = QLabel(f"{marked} *" if required else marked)
         label.setBuddy(widget)
         self.form.addRow(label, cell)
 
@@ -266,10 +273,17 @@ class NewSessionDialog(QDialog):
         questions = template.questions if template is not None else []
         self._questions = {q.name: q for q in questions}
         fields = fields_from_questions(questions, skip=RESERVED_VARIABLES)
-        form = FieldForm(fields)
+        form = FieldForm(fields, reserved=self._mnemonics.used)
         self.variables_layout.replaceWidget(self.variables, form)
         self.variables.deleteLater()
         self.variables = form
+        # The new form's fields come after Objective and before the buttons when tabbing.
+        previous: QWidget = self.objective
+        for editor in form.editors.values():
+            QWidget.setTabOrder(previous, editor.widget)
+            previous = editor.widget
+        QWidget.setTabOrder(previous, self.create_button)
+        QWidget.setTabOrder(self.create_button, self.cancel_button)
         self.variables_box.setVisible(bool(fields))
         self.variables_error.hide()
         self.adjustSize()
@@ -467,6 +481,6 @@ class NewSessionDialog(QDialog):
     def _set_busy(self, busy: bool) -> None:
         self._busy = busy
         self.create_button.setEnabled(not busy)
-        self.create_button.setText("Creating…" if busy else "Create")
+        self.create_button.setText("Creating…" if busy else "C&reate")
         for widget in (self.equipment, self.project, self.template, self.label, self.operator):
             widget.setEnabled(not busy)

@@ -35,10 +35,13 @@ from tray_app.sessions.store import Change, SessionStore
 from tray_app.ui.async_bridge import error_message, run_async
 from tray_app.ui.cancel_confirm import ask_cancel
 from tray_app.ui.field_widgets import HINT_STYLE, FieldForm, error_label
+from tray_app.ui.keyboard import DefaultButtonKeeper
 
 HEARTBEAT_MS = 60_000
 CLOSE_DELAY_MS = 4_000
 DEFAULT_WIDTH = 600
+#: Alt+S submits, Alt+O closes, Alt+C cancels; the fields' labels take other letters.
+BUTTON_MNEMONICS = ("s", "o", "c")
 
 INFO_BANNER_STYLE = (
     "QLabel { background: #e8f0fe; color: #174ea6; border: 1px solid #aecbfa;"
@@ -110,16 +113,18 @@ class PromptDialog(QDialog):
         self.scroll_area = QScrollArea()
         self.scroll_area.setWidgetResizable(True)
         self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
+        # Not a tab stop of its own: focusing a field scrolls it into view.
+        self.scroll_area.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.scroll_area.setWidget(self.form)
 
         self.buttons = QDialogButtonBox()
-        self.submit_button = QPushButton("Submit")
+        self.submit_button = QPushButton("&Submit")
         self.submit_button.setObjectName("submit")
         self.submit_button.setDefault(True)
-        self.close_button = QPushButton("Close")
+        self.close_button = QPushButton("Cl&ose")
         self.close_button.setObjectName("close")
         self.close_button.setToolTip("Close this window; the session keeps waiting")
-        self.cancel_button = QPushButton("Cancel session…")
+        self.cancel_button = QPushButton("&Cancel session…")
         self.cancel_button.setObjectName("cancel_session")
         self.cancel_button.setToolTip("Stop this session")
         self.buttons.addButton(self.submit_button, QDialogButtonBox.ButtonRole.AcceptRole)
@@ -128,6 +133,7 @@ class PromptDialog(QDialog):
         self.submit_button.clicked.connect(self.submit)
         self.close_button.clicked.connect(self.reject)
         self.cancel_button.clicked.connect(self.ask_cancel)
+        self._default_keeper = DefaultButtonKeeper(self, self.submit_button)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(18, 16, 18, 14)
@@ -225,7 +231,7 @@ class PromptDialog(QDialog):
         self.banner.hide()
         self.general_error.hide()
         self._fields = list(prompt.fields)
-        form = FieldForm(self._fields)
+        form = FieldForm(self._fields, reserved=BUTTON_MNEMONICS)
         for field_id, value in prompt.answers.items():
             editor = form.editors.get(field_id)
             if editor is not None and value is not None:

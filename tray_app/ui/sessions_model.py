@@ -29,6 +29,8 @@ TITLE, STATE, PHASE, AGE, DESTINATION = range(len(COLUMNS))
 
 #: Role holding the session id of a row.
 SESSION_ID_ROLE = Qt.ItemDataRole.UserRole + 1
+#: What an empty cell reads as, per column.
+_EMPTY_WORDS = {DESTINATION: "no folder yet"}
 
 _STATE_COLOURS = {
     SessionState.INPUT_REQUIRED: QColor("#b06000"),
@@ -150,6 +152,9 @@ class SessionsModel(QAbstractTableModel):
             return session.session_id
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(session, column)
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            # A screen reader says something for an empty cell too.
+            return self._text(session, column) or _EMPTY_WORDS.get(column, "none")
         if role == Qt.ItemDataRole.ForegroundRole and column == STATE:
             return _STATE_COLOURS.get(session.state)
         return None

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from tray_app.sessions.states import SessionState
 from tray_app.sessions.store import SessionStore
+from tray_app.ui.keyboard import strip_mnemonic
 from tray_app.ui.prompt_dialog import WARN_BANNER_STYLE
 from tray_app.ui.sessions_model import AGE, DESTINATION, PHASE, STATE, TITLE, SessionsModel
 
@@ -86,11 +87,13 @@ class SessionsWindow(QWidget):
         self.empty_label.setObjectName("sessions_empty")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
 
-        self.answer_action = self._action("Answer…", actions.open_prompt)
-        self.details_action = self._action("Details…", actions.show_details)
-        self.cancel_action = self._action("Cancel…", actions.cancel, "Delete")
-        self.folder_action = self._action("Open folder", actions.open_folder)
-        self.copy_action = self._action("Copy details", actions.copy_details, "Ctrl+C")
+        # Alt+letter on the buttons, and a shortcut for each action while the window has focus
+        # (Enter on a row opens it: the prompt of a waiting session, else its details).
+        self.answer_action = self._action("&Answer…", actions.open_prompt, "Ctrl+Return")
+        self.details_action = self._action("&Details…", actions.show_details, "Ctrl+I")
+        self.cancel_action = self._action("&Cancel…", actions.cancel, "Delete")
+        self.folder_action = self._action("Open &folder", actions.open_folder, "Ctrl+O")
+        self.copy_action = self._action("Cop&y details", actions.copy_details, "Ctrl+C")
         self.row_actions = (
             self.answer_action,
             self.details_action,
@@ -104,15 +107,31 @@ class SessionsWindow(QWidget):
         for action in self.row_actions:
             button = QPushButton(action.text())
             button.setObjectName(f"button_{action.objectName()}")
+            button.setToolTip(action.toolTip())
             button.clicked.connect(action.trigger)
             self.buttons[action.objectName()] = button
             buttons.addWidget(button)
         buttons.addStretch(1)
-        for label, kind in (("New project…", "project"), ("New run…", "run")):
+        for label, kind, keys in (
+            ("New &project…", "project", "Ctrl+N"),
+            ("New &run…", "run", "Ctrl+Shift+N"),
+        ):
             button = QPushButton(label)
             button.setObjectName(f"button_new_{kind}")
-            button.clicked.connect(lambda _=False, k=kind: actions.new_session(k))
+            button.setToolTip(f"{strip_mnemonic(label)} ({keys})")
+            new = QAction(label, self)
+            new.setShortcut(QKeySequence(keys))
+            new.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            new.triggered.connect(lambda _=False, k=kind: actions.new_session(k))
+            self.addAction(new)
+            button.clicked.connect(new.trigger)
             buttons.addWidget(button)
+        # Ctrl+W closes (not Escape: without a tray, closing this window quits the app).
+        close = QAction("Close", self)
+        close.setShortcuts(QKeySequence.keyBindings(QKeySequence.StandardKey.Close))
+        close.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        close.triggered.connect(self.close)
+        self.addAction(close)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 12, 12, 12)
@@ -137,10 +156,13 @@ class SessionsWindow(QWidget):
 
     def _action(self, text: str, handler: object, shortcut: str | None = None) -> QAction:
         action = QAction(text, self)
-        action.setObjectName(text.rstrip("…").lower().replace(" ", "_"))
+        plain = strip_mnemonic(text)
+        action.setObjectName(plain.rstrip("…").lower().replace(" ", "_"))
         if shortcut:
             action.setShortcut(QKeySequence(shortcut))
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            action.setToolTip(f"{plain} ({keys})")
         self.addAction(action)
 
         def run() -> None:
@@ -220,6 +242,10 @@ class SessionsWindow(QWidget):
     # ---- showing and closing -------------------------------------------------------------
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
+        if self.selected_session_id() is None and self.model.rowCount() > 0:
+            # Keyboard users start on a row, so the actions and Enter work at once.
+            self.table.selectRow(0)
+        self.table.setFocus(Qt.FocusReason.ActiveWindowFocusReason)
         self.model.refresh_ages()
         self._age_timer.start()  # the Age column moves with time only while someone looks
 

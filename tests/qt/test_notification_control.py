@@ -91,7 +91,8 @@ def test_a_pause_holds_questions_lets_failures_through_and_sums_up_at_its_end(
     # The menu and the icon keep showing everything while paused.
     settle(tray_loop)
     assert tray.model.counts.waiting == 2
-    assert tray.model.icon_state is IconState.FAILED_UNSEEN
+    assert tray.model.icon_state is IconState.NEEDS_INPUT
+    assert tray.model.counts.failed_unseen == 1
     assert find_action(tray.menu, "Run asked first") is not None
 
     # Someone answers one of them (here: it is cancelled) before the pause ends.

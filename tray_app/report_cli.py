@@ -37,8 +37,7 @@ async def ask_running_instance() -> tuple[list[dict[str, Any]] | None, list[Any]
             sessions = await client.sessions()
             jobs: list[Any] | None = None
             try:
-                # GET /api/v1/sync exists once the NAS sync queue has a route.
-                payload = await client._request("GET", "/api/v1/sync")
+                payload = await client.sync()
                 found = payload.get("jobs")
                 jobs = found if isinstance(found, list) else None
             except ApiClientError:

@@ -65,8 +65,10 @@ def test_serve_logs_to_the_shared_file_and_report_includes_its_sessions(tmp_path
     assert " DEBUG asyncio: Using selector" in text  # the settings' debug level reached the file
     with zipfile.ZipFile(tmp_path / "r.zip") as archive:
         sessions = json.loads(archive.read("sessions.json"))
+        sync = json.loads(archive.read("sync-jobs.json"))  # asked of the instance's GET /sync
         logged = archive.read("logs/exlab-tray.log").decode()
     assert sessions["by_state"] == {"done": 1}
+    assert sync["total"] == 0  # no NAS configured: no jobs, but the instance said so
     assert "local API listening" in logged
 
 

@@ -8,6 +8,7 @@ the msgspec types they were generated from.
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -16,7 +17,7 @@ import pytest
 from aiohttp import web
 
 from tray_app.api import errors
-from tray_app.api.contract import OPERATIONS, PREFIX
+from tray_app.api.contract import ERROR_CODES, OPERATIONS, PREFIX
 from tray_app.api.service import ExlabService
 from tray_app.config import load_settings
 from tray_app.creation import errors as creation_errors
@@ -172,3 +173,11 @@ async def test_refused_bodies_match_the_documented_envelope(make_api: Any, body:
     async with api.http.post(f"{api.base}/sessions", json=body) as response:
         assert response.status == 400
         envelope.validate(await response.json())
+
+
+def test_the_integrators_guide_lists_every_error_code_and_operation() -> None:
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text()
+    for code, (status, _meaning) in ERROR_CODES.items():
+        assert f"| `{code}` | {status} |" in guide, code
+    for op in OPERATIONS:
+        assert f"({op.operation_id})" in guide, op.operation_id

@@ -60,8 +60,19 @@ class EventSocket:
         return self._frames()
 
     async def _frames(self) -> AsyncIterator[dict[str, Any]]:
+        failed_pongs = 0
         while True:
-            message = await self._ws.receive()
+            try:
+                message = await self._ws.receive()
+            except aiohttp.ClientConnectionResetError:
+                # aiohttp answers the server's lag-probe ping inside receive(); if the
+                # server has closed meanwhile that write fails, but the close frame is
+                # still queued: read on (a few times; then the socket is just gone).
+                failed_pongs += 1
+                if failed_pongs > 3:
+                    self.close_code = self._ws.close_code
+                    return
+                continue
             if message.type is aiohttp.WSMsgType.TEXT:
                 yield json.loads(message.data)
                 continue

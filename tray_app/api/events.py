@@ -7,11 +7,14 @@ for input, so idle sockets cost nothing.
 
 Slow clients never stall the store or other sockets, and cost little while
 they last: a socket's kernel send buffer and aiohttp's buffer in front of it
-are small (``SEND_BUFFER``, ``WRITE_BUFFER``), so a client that stops reading
-blocks its writer within a few dozen KiB. It is then closed with 4008 when
-its unread frames pass the store's per-subscriber bound (in frames) or when
-a send has waited ``stall_timeout_s`` (in seconds); a client that does not
-take even the close frame within ``close_linger_s`` is aborted.
+are small (``SEND_BUFFER``, ``WRITE_BUFFER``). A client is closed with 4008
+when its unread frames pass a bound in frames (the store's per-subscriber
+queue) or in seconds: a send has waited ``stall_timeout_s``, or a ping sent
+behind the frames (at most every ``LAG_PROBE_S`` while frames flow) has had
+no pong for ``stall_timeout_s``. The ping matters on loopback, where the
+client's kernel keeps accepting data its program never reads (its receive
+buffer grows to tens of MiB), so the server's sends never block. A client
+that does not take even the close frame within ``close_linger_s`` is aborted.
 """
 
 from __future__ import annotations
@@ -50,6 +53,8 @@ MAX_CLIENT_MESSAGE = 64 * 1024
 WRITE_BUFFER = 16 * 1024
 #: SO_SNDBUF of an event socket; Linux doubles it and stops autotuning it (up to 4 MiB).
 SEND_BUFFER = 16 * 1024
+#: While frames flow, a ping follows them at most this often; its pong says the client reads.
+LAG_PROBE_S = 2.0
 
 
 class EventStream:
@@ -78,12 +83,16 @@ class EventStream:
             timeout=2.0,
             max_msg_size=MAX_CLIENT_MESSAGE,
             compress=False,
-            autoping=True,
+            autoping=False,  # pongs are read here: they time the lag probe
             writer_limit=WRITE_BUFFER,
         )
         self.close_code: int | None = None
         #: The connection, once upgraded.
         self.transport: asyncio.Transport | None = None
+        self._path = ""
+        self._probe_sent = -LAG_PROBE_S
+        self._probe_deadline: asyncio.TimerHandle | None = None
+        self._shedding: asyncio.Task[None] | None = None
 
     async def serve(self, request: web.Request) -> web.WebSocketResponse:
         ws = self.ws
@@ -95,15 +104,23 @@ class EventStream:
         transport = self.transport = request.transport
         if transport is not None:
             _shrink_buffers(transport)
+        self._path = request.path
+        self._probe_sent = asyncio.get_running_loop().time()  # the first probe after a while
         self._beat()
-        writer = asyncio.create_task(self._write(request.path, transport))
+        writer = asyncio.create_task(self._write())
         try:
             async for message in ws:
-                if message.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+                kind = message.type
+                if kind in (WSMsgType.TEXT, WSMsgType.BINARY):
                     self._beat()
-                elif message.type is WSMsgType.ERROR:
+                elif kind is WSMsgType.PONG:
+                    self._cancel_probe()
+                elif kind is WSMsgType.PING:
+                    await ws.pong(message.data)
+                elif kind is WSMsgType.ERROR:
                     break
         finally:
+            self._cancel_probe()
             self._stop_timer()
             # The client left (or we are closing): stop the writer waiting for frames.
             self.subscription.close()
@@ -120,7 +137,7 @@ class EventStream:
         self.subscription.finish(reasons.SHUTDOWN)
 
     # ---- writer ------------------------------------------------------------
-    async def _write(self, path: str, transport: asyncio.Transport | None) -> None:
+    async def _write(self) -> None:
         ws = self.ws
         subscription = self.subscription
         try:
@@ -133,24 +150,26 @@ class EventStream:
                     for queued in (frame, *subscription.take_all()):
                         await ws.send_frame(self._encoder.encode(queued), WSMsgType.TEXT)
                         self._track_waiting(queued)
+                    await self._probe_lag()
         except TimeoutError:
-            await self._close(path, transport, CLOSE_SLOW_CONSUMER, b"slow consumer")
+            await self._close(CLOSE_SLOW_CONSUMER, b"slow consumer")
             return
         except (ConnectionError, RuntimeError):
             subscription.close()  # the socket went away under us
             return
         code_message = _CLOSE_FOR_REASON.get(subscription.close_reason)
         if code_message is not None:  # else unsubscribed: the client already left
-            await self._close(path, transport, *code_message)
+            await self._close(*code_message)
 
-    async def _close(
-        self, path: str, transport: asyncio.Transport | None, code: int, message: bytes
-    ) -> None:
+    async def _close(self, code: int, message: bytes) -> None:
         """Close with ``code``; a client that will not take the close frame is aborted."""
+        if self.close_code is not None:
+            return
         self.close_code = code
         self.subscription.close()
+        self._cancel_probe()
         if code == CLOSE_SLOW_CONSUMER:
-            _log.warning("closing slow WebSocket client of %s (4008)", path)
+            _log.warning("closing slow WebSocket client of %s (4008)", self._path)
             if self._on_slow is not None:
                 self._on_slow()
         closed = False
@@ -158,8 +177,30 @@ class EventStream:
             async with asyncio.timeout(self._close_linger_s):
                 await self.ws.close(code=code, message=message)
                 closed = True
-        if not closed and transport is not None:
-            transport.abort()
+        if not closed and self.transport is not None:
+            self.transport.abort()
+
+    # ---- the lag probe ---------------------------------------------------------------------
+    async def _probe_lag(self) -> None:
+        """After a burst, a ping behind it (unless one is out or one went out lately)."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        if self._probe_deadline is not None or now - self._probe_sent < LAG_PROBE_S:
+            return
+        self._probe_sent = now
+        self._probe_deadline = loop.call_later(self._stall_timeout_s, self._lagging)
+        await self.ws.ping(b"lag")
+
+    def _lagging(self) -> None:
+        """No pong within the bound: the client is too far behind its frames."""
+        self._probe_deadline = None
+        if self._shedding is None:
+            self._shedding = asyncio.ensure_future(self._close(CLOSE_SLOW_CONSUMER, b"slow"))
+
+    def _cancel_probe(self) -> None:
+        if self._probe_deadline is not None:
+            self._probe_deadline.cancel()
+            self._probe_deadline = None
 
     # ---- heartbeat while waiting -------------------------------------------------
     def _track_waiting(self, frame: dict[str, object]) -> None:

@@ -49,7 +49,7 @@ class ShedPolicy:
     header_timeout_s: float = 5.0
     #: 64 KiB (the body cap) arrives in milliseconds on loopback; 10 s is generous.
     body_timeout_s: float = 10.0
-    max_unauthenticated: int = 32
+    max_unauthenticated: int = 128
     #: Idle keep-alive connections are closed quietly after this (aiohttp's own knob).
     keepalive_timeout_s: float = 30.0
     #: After a refusal, unread request bytes are drained at most this long (aiohttp's knob).

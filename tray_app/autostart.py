@@ -129,9 +129,27 @@ def _xdg_entry_enabled(keys: dict[str, str]) -> bool:
     return keys.get("X-GNOME-Autostart-enabled", "true").lower() != "false"
 
 
+def system_autostart_paths() -> list[Path]:
+    """The entries IT may install for every user: ``<dir>/autostart/exlab-tray.desktop`` for
+    each folder of ``$XDG_CONFIG_DIRS`` (default ``/etc/xdg``)."""
+    dirs = os.environ.get("XDG_CONFIG_DIRS") or "/etc/xdg"
+    return [Path(d) / "autostart" / ENTRY_NAME for d in dirs.split(os.pathsep) if os.path.isabs(d)]
+
+
+def _system_entry_enabled() -> bool:
+    for path in system_autostart_paths():
+        keys = _read_entry(path)
+        if keys is not None:
+            return _xdg_entry_enabled(keys)  # the first one found is the one that counts
+    return False
+
+
 def _xdg_is_enabled() -> bool:
+    # A user's entry of the same name shadows a system-wide one (XDG autostart spec).
     keys = _read_entry(autostart_path())
-    return keys is not None and _xdg_entry_enabled(keys)
+    if keys is not None:
+        return _xdg_entry_enabled(keys)
+    return _system_entry_enabled()
 
 
 def _xdg_set_enabled(enabled: bool) -> None:
@@ -139,6 +157,9 @@ def _xdg_set_enabled(enabled: bool) -> None:
     try:
         if enabled:
             atomic_write_text(path, desktop_entry(launch_command()))
+        elif _system_entry_enabled():
+            # Removing ours would leave IT's entry for every user in force: hide it instead.
+            atomic_write_text(path, desktop_entry(launch_command()) + "Hidden=true\n")
         else:
             path.unlink(missing_ok=True)
     except OSError as exc:

@@ -19,6 +19,8 @@ pytestmark = pytest.mark.skipif(
 def config_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "xdg-config"
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
+    # No system-wide entry unless a test installs one (in its own folder, not /etc/xdg).
+    monkeypatch.setenv("XDG_CONFIG_DIRS", str(tmp_path / "xdg-system"))
     # Whatever this machine has installed, these tests decide what "installed" means.
     monkeypatch.setattr(autostart, "INSTALLED_COMMAND", tmp_path / "usr-bin" / "exlab-tray")
     return home
@@ -209,3 +211,36 @@ def test_another_bundle_behind_usr_bin_is_not_ours(
     link.parent.mkdir()
     link.symlink_to(other)
     assert autostart.launch_command() == [str(exe)]
+
+
+def test_a_system_wide_entry_counts_and_switching_off_hides_it_for_this_user(
+    config_home: Path, tmp_path: Path
+) -> None:
+    """IT's /etc/xdg/autostart entry starts the tray for everyone; a user's "off" must win."""
+    system = tmp_path / "xdg-system" / "autostart" / autostart.ENTRY_NAME
+    system.parent.mkdir(parents=True)
+    system.write_text(autostart.desktop_entry(["/usr/bin/exlab-tray"]))
+    assert autostart.system_autostart_paths() == [system]
+    assert autostart.is_enabled()  # no entry of the user's own: the system one applies
+
+    autostart.set_enabled(False)
+    user = autostart.autostart_path()
+    assert "Hidden=true" in user.read_text()  # shadows the system entry (XDG autostart)
+    assert not autostart.is_enabled()
+    assert system.exists()  # IT's file is left alone
+
+    autostart.set_enabled(True)
+    assert autostart.is_enabled() and "Hidden=true" not in user.read_text()
+
+
+def test_a_hidden_system_entry_is_off_and_off_removes_the_users_entry(
+    config_home: Path, tmp_path: Path
+) -> None:
+    system = tmp_path / "xdg-system" / "autostart" / autostart.ENTRY_NAME
+    system.parent.mkdir(parents=True)
+    system.write_text(autostart.desktop_entry(["/usr/bin/exlab-tray"]) + "Hidden=true\n")
+    assert not autostart.is_enabled()
+    autostart.set_enabled(True)
+    assert autostart.is_enabled()
+    autostart.set_enabled(False)
+    assert not autostart.autostart_path().exists()

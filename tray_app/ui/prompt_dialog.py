@@ -11,13 +11,16 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QMargins, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QShowEvent
+from PySide6.QtGui import QCloseEvent, QKeyEvent, QShowEvent
 from PySide6.QtWidgets import (
+    QAbstractButton,
+    QApplication,
     QDialog,
     QDialogButtonBox,
     QFrame,
     QLabel,
     QMessageBox,
+    QPlainTextEdit,
     QPushButton,
     QScrollArea,
     QVBoxLayout,
@@ -36,6 +39,7 @@ from tray_app.ui.async_bridge import error_message, run_async
 from tray_app.ui.cancel_confirm import ask_cancel
 from tray_app.ui.field_widgets import HINT_STYLE, FieldForm, error_label
 from tray_app.ui.keyboard import DefaultButtonKeeper
+from tray_app.ui.prompt_drafts import PromptDrafts
 
 HEARTBEAT_MS = 60_000
 CLOSE_DELAY_MS = 4_000
@@ -68,11 +72,14 @@ class PromptDialog(QDialog):
         *,
         heartbeat_ms: int = HEARTBEAT_MS,
         close_delay_ms: int = CLOSE_DELAY_MS,
+        drafts: PromptDrafts | None = None,
     ) -> None:
         super().__init__(parent)
         self.store = store
         self.controller = controller
         self.session_id = session_id
+        #: Unsent answers kept when the dialog closes (shared by every prompt dialog).
+        self.drafts = drafts
         self._close_delay_ms = close_delay_ms
         #: The controller's typed prompt this form was built from (the same object while
         #: the session waits on it; a new one means a new question).
@@ -232,7 +239,8 @@ class PromptDialog(QDialog):
         self.general_error.hide()
         self._fields = list(prompt.fields)
         form = FieldForm(self._fields, reserved=BUTTON_MNEMONICS)
-        for field_id, value in prompt.answers.items():
+        draft = self.drafts.get(self.session_id) if self.drafts is not None else {}
+        for field_id, value in {**prompt.answers, **draft}.items():
             editor = form.editors.get(field_id)
             if editor is not None and value is not None:
                 editor.set_value(value)
@@ -272,6 +280,21 @@ class PromptDialog(QDialog):
         self.resize(max(dialog_width, self.minimumWidth()), self.minimumSizeHint().height())
 
     # ---- submitting ------------------------------------------------------------------------
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+        """Enter in a field submits; a button with focus does its own job (Space or Enter)."""
+        enter = event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        if enter:
+            focus = QApplication.focusWidget()
+            ctrl = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
+            on_button = isinstance(focus, QAbstractButton)
+            # A multi-line text field takes Enter as a new line; Ctrl+Enter sends from it.
+            in_text = isinstance(focus, QPlainTextEdit)
+            if ctrl or not (on_button or in_text):
+                event.accept()
+                self.submit()
+                return
+        super().keyPressEvent(event)
+
     def submit(self) -> None:
         """Resume the session with the form's answers. The controller checks them (the
         one validator); what it refuses comes back in :meth:`_refused`, field by field."""
@@ -292,6 +315,8 @@ class PromptDialog(QDialog):
 
     def _resumed(self, _handle: dict[str, Any]) -> None:
         self._answers_sent = True
+        if self.drafts is not None:
+            self.drafts.drop(self.session_id)
         self._busy = False
         self._sync_with_session()
 
@@ -391,6 +416,9 @@ class PromptDialog(QDialog):
         if self._torn_down:
             return
         self._torn_down = True
+        if self.drafts is not None and not self._answers_sent and not self._ended:
+            # Closed with answers typed but not sent: the next dialog starts from them.
+            self.drafts.save(self.session_id, self.form.values())
         self._heartbeat_timer.stop()
         self._close_timer.stop()
         self._sync_timer.stop()

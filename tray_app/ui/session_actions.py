@@ -22,6 +22,7 @@ from tray_app.sessions.states import SessionState
 from tray_app.sessions.store import SessionStore
 from tray_app.ui.async_bridge import error_message, run_async
 from tray_app.ui.cancel_confirm import ask_cancel
+from tray_app.ui.prompt_drafts import PromptDrafts
 
 if TYPE_CHECKING:
     # The dialogs load on first use: an idle tray should not hold their code.
@@ -62,6 +63,7 @@ class SessionActions(QObject):
         self.confirm_boxes: dict[str, QMessageBox] = {}
         self.sessions_window: SessionsWindow | None = None
         self._quit_on_close = False
+        self.drafts = PromptDrafts(store)
 
     # ---- prompts and details ------------------------------------------------------------
     def open_prompt(self, session_id: str) -> None:
@@ -77,7 +79,7 @@ class SessionActions(QObject):
             return
         from tray_app.ui.prompt_dialog import PromptDialog
 
-        dialog = PromptDialog(self.store, self.controller, session_id)
+        dialog = PromptDialog(self.store, self.controller, session_id, drafts=self.drafts)
         self.prompts[session_id] = dialog
         dialog.session_released.connect(lambda sid: self.prompts.pop(sid, None))
         _bring_forward(dialog)

@@ -15,7 +15,7 @@ import pytest
 from PySide6.QtWidgets import QApplication
 
 from tests.qt.loop_helpers import run, settle, wait_until
-from tests.qt.tray_fixtures import START, failed, loaded_settings, waiting
+from tests.qt.tray_fixtures import START, deliver, failed, loaded_settings, waiting
 from tests.support.clock import FakeClock
 from tray_app.app import DesktopApp
 from tray_app.config import NotificationSettings
@@ -83,8 +83,10 @@ def test_a_pause_holds_questions_lets_failures_through_and_sums_up_at_its_end(
     assert ends == [tray_clock() + timedelta(hours=1)]
     first = waiting(tray_store, "Run asked first")
     answered = waiting(tray_store, "Run answered meanwhile")
+    deliver(tray_store)
     assert backend.shown == []  # held
     broken = failed(tray_store, "Run broken")
+    deliver(tray_store)
     assert [n.summary for n in backend.shown] == ["Session failed: Run broken"]
     assert backend.shown[0].events[0].session_id == broken.session_id
 
@@ -97,6 +99,7 @@ def test_a_pause_holds_questions_lets_failures_through_and_sums_up_at_its_end(
 
     # Someone answers one of them (here: it is cancelled) before the pause ends.
     tray_store.transition(answered.session_id, SessionState.ABORTED, outcome={"code": "cancelled"})
+    deliver(tray_store)
 
     # The timer fires early (a suspend, a clock change): the pause goes on and re-arms.
     tray_clock.advance(minutes=40)
@@ -116,6 +119,7 @@ def test_a_pause_holds_questions_lets_failures_through_and_sums_up_at_its_end(
     # Back to normal: once the failure's burst window closes, the next question notifies.
     assert timers.fire_shortest() == 1.5
     waiting(tray_store, "Run after")
+    deliver(tray_store)
     assert backend.shown[-1].summary == "Input needed: Run after"
     tray.close()
     notifier.close()
@@ -133,6 +137,7 @@ def test_several_held_questions_become_one_counted_notice_on_resume(
     tray_store.transition(
         gone.session_id, SessionState.ABORTED, outcome={"code": "session_abandoned"}
     )
+    deliver(tray_store)
     assert backend.shown == []
     notifier.resume()
     (summary,) = backend.shown
@@ -160,6 +165,7 @@ def test_kinds_switched_off_never_notify_and_sync_problems_come_through_notify(
         tray_store, backend, lambda _a: None, schedule=Timers(), policy=policy, clock=tray_clock
     )
     failed(tray_store, "Run broken")
+    deliver(tray_store)
     assert backend.shown == []
     notifier.pause(tray_clock() + timedelta(hours=1))
     problem = SessionEvent(EventKind.SYNC_PROBLEM, "s9", "Run copied", "NAS not mounted")

@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtWidgets import QSystemTrayIcon
 
 from tests.qt.loop_helpers import run, settle, wait_until
-from tests.qt.tray_fixtures import done, failed, running, waiting
+from tests.qt.tray_fixtures import deliver, done, failed, running, waiting
 from tests.support.clock import FakeClock
 from tray_app.sessions.states import SessionState
 from tray_app.sessions.store import SessionStore
@@ -140,9 +140,11 @@ def test_notifier_turns_store_events_into_notices_and_actions(
 
     running(tray_store)
     done(tray_store)
+    deliver(tray_store)
     assert backend.shown == []  # progress and success are not worth a notice
 
     ask = waiting(tray_store, "Run screen")
+    deliver(tray_store)
     (notice, act) = backend.shown[0]
     assert notice.summary == "Input needed: Run screen"
     assert notice.body == "plate_map: How many samples?"
@@ -154,6 +156,7 @@ def test_notifier_turns_store_events_into_notices_and_actions(
     tray_store.transition(
         ask.session_id, SessionState.ABORTED, outcome={"code": "session_abandoned"}
     )
+    deliver(tray_store)
     assert len(backend.shown) == 1
     timers.fire()
     (burst, act_burst) = backend.shown[1]
@@ -171,10 +174,12 @@ def test_gc_abandonment_notifies(
     timers = ManualTimers()
     notifier = Notifier(tray_store, backend, lambda _a: None, schedule=timers)
     session = waiting(tray_store, "Run forgotten")
+    deliver(tray_store)
     timers.fire()  # the quiet end of the window after the "needs input" notice
     tray_clock.advance(hours=2)
     report = tray_store.gc_once(abandon_after=timedelta(hours=1))
     assert report.abandoned == [session.session_id]
+    deliver(tray_store)
     (notice, _act) = backend.shown[1]
     assert notice.summary == "Session abandoned: Run forgotten"
     assert notice.events[0].kind is EventKind.ABANDONED
@@ -189,6 +194,7 @@ def test_notifier_uses_a_real_single_shot_timer_for_the_window(
     waiting(tray_store, "one")
     waiting(tray_store, "two")
     waiting(tray_store, "three")
+    deliver(tray_store)
     assert len(backend.shown) == 1
     wait_until(tray_loop, lambda: len(backend.shown) == 2, timeout=5)
     assert backend.shown[1][0].summary.startswith("2 sessions need attention")
@@ -204,6 +210,7 @@ def test_a_failing_backend_does_not_break_the_store(
 
     notifier = Notifier(tray_store, Broken(), lambda _a: None, schedule=ManualTimers())
     session = waiting(tray_store)
+    deliver(tray_store)  # the notice is attempted here, and fails
     assert tray_store.get(session.session_id).state is SessionState.INPUT_REQUIRED  # type: ignore[union-attr]
     notifier.close()
 

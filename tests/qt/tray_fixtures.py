@@ -10,6 +10,7 @@ from typing import Any
 
 from tests.support.sessions import aborted, done, failed, running, waiting
 from tray_app.config import LoadedSettings, Settings, default_settings
+from tray_app.sessions.store import SessionStore
 
 #: Where the Qt tests' fake clocks start.
 START = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
@@ -28,5 +29,19 @@ def loaded_settings(tmp_root: Any, **overrides: Any) -> LoadedSettings:
     return LoadedSettings(settings, paths.settings_path(), [], from_file=False)
 
 
+def deliver(store: SessionStore) -> None:
+    """Hand the store's pending changes to the UI now, as the next loop turn would.
+
+    Every UI part hears the store through its one bridge, once per loop turn; tests
+    that change the store and then look at a view call this first, so that what they
+    see (including "nothing was shown") is the view's answer to those changes.
+    """
+    from tray_app.ui.store_bridge import StoreBridge
+
+    StoreBridge.of(store).flush()
+
+
 # Sessions in a given state: shared with the pure tests (tests/support/sessions.py).
-__all__ = ["START", "aborted", "done", "failed", "loaded_settings", "running", "waiting"]
+__all__ = [
+    "START", "aborted", "deliver", "done", "failed", "loaded_settings", "running", "waiting",
+]  # fmt: skip

@@ -8,7 +8,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import Qt, QUrl, Signal, Slot
 from PySide6.QtGui import QCloseEvent, QDesktopServices, QFontDatabase
 from PySide6.QtWidgets import (
     QDialog,
@@ -26,7 +26,8 @@ from tray_app import logs
 from tray_app.creation.wording import age_words, doing_words, session_title, state_words
 from tray_app.sessions.session import Session
 from tray_app.sessions.states import SessionState
-from tray_app.sessions.store import Change, SessionStore
+from tray_app.sessions.store import SessionStore
+from tray_app.ui.store_bridge import StoreBridge, StoreChanges
 
 
 def local_time(moment: datetime | None) -> str:
@@ -166,16 +167,21 @@ class DetailsDialog(QDialog):
         layout.addWidget(self.outcome, 1)  # spare height goes to the outcome text
         layout.addWidget(self.buttons)
 
-        self._refresh_timer = QTimer(self)
-        self._refresh_timer.setSingleShot(True)
-        self._refresh_timer.setInterval(0)
-        self._refresh_timer.timeout.connect(self.refresh)
-        self._remove_observer = store.add_observer(self._on_change)
+        self._bridge: StoreBridge | None = StoreBridge.of(store)
+        self._bridge.changed.connect(self._on_changes)
         self.refresh()
 
-    def _on_change(self, session: Session, change: Change) -> None:
-        if session.session_id == self.session_id:
-            self._refresh_timer.start()
+    @Slot(object)
+    def _on_changes(self, changes: StoreChanges) -> None:
+        # Heartbeats do not come through the bridge: "Last heartbeat" is as of the
+        # session's last real change (or of opening the dialog).
+        if changes.touches(self.session_id):
+            self.refresh()
+
+    def _detach(self) -> None:
+        if self._bridge is not None:
+            self._bridge.changed.disconnect(self._on_changes)
+            self._bridge = None
 
     def refresh(self) -> None:
         session = self.store.get(self.session_id)
@@ -233,11 +239,11 @@ class DetailsDialog(QDialog):
         QDesktopServices.openUrl(QUrl(link))
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
-        self._remove_observer()
+        self._detach()
         super().closeEvent(event)
 
     def done(self, result: int) -> None:
-        self._remove_observer()
+        self._detach()
         super().done(result)
 
 

@@ -36,6 +36,7 @@ from tray_app.ui.notification_policy import (
     SessionEvent,
     Verdict,
 )
+from tray_app.ui.store_bridge import StoreBridge, StoreChanges
 
 __all__ = [
     "BACKEND_ENV",
@@ -271,14 +272,14 @@ class Notifier(QObject):
         self._pause_generation = 0
         self._dispatch = dispatch
         self._coalescer = Coalescer(self._show, schedule, window_s)
-        self._remove_observer = store.add_observer(self._on_change)
+        self._bridge: StoreBridge | None = StoreBridge.of(store)
+        self._bridge.changed.connect(self._on_changes)
 
-    def _on_change(self, session: Session, change: Change) -> None:
-        if change is Change.HEARTBEAT:
-            return
-        event = event_for(session, change)
-        if event is not None:
-            self.notify(event)
+    def _on_changes(self, changes: StoreChanges) -> None:
+        for session, change in changes:
+            event = event_for(session, change)
+            if event is not None:
+                self.notify(event)
 
     def notify(self, event: SessionEvent) -> Verdict:
         """Show ``event`` now, hold it for the end of a pause, or drop it (switched off)."""
@@ -364,7 +365,9 @@ class Notifier(QObject):
 
     def close(self) -> None:
         self._pause_generation += 1
-        self._remove_observer()
+        if self._bridge is not None:
+            self._bridge.changed.disconnect(self._on_changes)
+            self._bridge = None
         self.backend.close()
 
     async def aclose(self, timeout_s: float = 1.0) -> None:

@@ -1,16 +1,16 @@
 """The dialog that answers a plugin's question: a form generated from the session's
 pending prompt, which resumes or cancels the session through the controller.
 
-While open it heartbeats its session so the GC does not abandon it, and it
-follows the session through store observers: a new prompt rebuilds the form,
-a session that ends or is answered elsewhere is announced and the dialog closes.
+While open it heartbeats its session so the GC does not abandon it, and it follows the
+session through the store's bridge (one update per loop turn): a new prompt rebuilds the
+form, a session that ends or is answered elsewhere is announced and the dialog closes.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QMargins, Qt, QTimer, Signal
+from PySide6.QtCore import QMargins, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QCloseEvent, QKeyEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -34,12 +34,13 @@ from tray_app.creation.seam import CreationSeam
 from tray_app.creation.wording import session_title, was_abandoned
 from tray_app.sessions.session import Session
 from tray_app.sessions.states import TERMINAL_STATES, SessionState
-from tray_app.sessions.store import Change, SessionStore
+from tray_app.sessions.store import SessionStore
 from tray_app.ui.async_bridge import error_message, run_async
 from tray_app.ui.cancel_confirm import ask_cancel
 from tray_app.ui.field_widgets import HINT_STYLE, FieldForm, error_label
 from tray_app.ui.keyboard import DefaultButtonKeeper
 from tray_app.ui.prompt_drafts import PromptDrafts
+from tray_app.ui.store_bridge import StoreBridge, StoreChanges
 
 HEARTBEAT_MS = 60_000
 CLOSE_DELAY_MS = 4_000
@@ -155,10 +156,6 @@ class PromptDialog(QDialog):
         layout.addSpacing(4)
         layout.addWidget(self.buttons)
 
-        self._sync_timer = QTimer(self)
-        self._sync_timer.setSingleShot(True)
-        self._sync_timer.setInterval(0)  # coalesce a burst of store changes into one update
-        self._sync_timer.timeout.connect(self._sync_with_session)
         self._heartbeat_timer = QTimer(self)
         self._heartbeat_timer.setInterval(heartbeat_ms)
         self._heartbeat_timer.timeout.connect(self._heartbeat)
@@ -166,7 +163,8 @@ class PromptDialog(QDialog):
         self._close_timer.setSingleShot(True)
         self._close_timer.timeout.connect(self.reject)
 
-        self._remove_observer = store.add_observer(self._on_store_change)
+        self._bridge = StoreBridge.of(store)
+        self._bridge.changed.connect(self._on_store_changes)
         self.finished.connect(self._tear_down)
         self._sync_with_session()
 
@@ -183,10 +181,10 @@ class PromptDialog(QDialog):
     def heartbeat_active(self) -> bool:
         return self._heartbeat_timer.isActive()
 
-    def _on_store_change(self, session: Session, change: Change) -> None:
-        if session.session_id != self.session_id or change is Change.HEARTBEAT:
-            return
-        self._sync_timer.start()
+    @Slot(object)
+    def _on_store_changes(self, changes: StoreChanges) -> None:
+        if changes.touches(self.session_id):
+            self._sync_with_session()
 
     def _sync_with_session(self) -> None:
         if self._torn_down:
@@ -421,8 +419,7 @@ class PromptDialog(QDialog):
             self.drafts.save(self.session_id, self.form.values())
         self._heartbeat_timer.stop()
         self._close_timer.stop()
-        self._sync_timer.stop()
-        self._remove_observer()
+        self._bridge.changed.disconnect(self._on_store_changes)
         self.session_released.emit(self.session_id)
 
 

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMessageBox, QPushButton
 
 from tray_app.creation.seam import CreationSeam
-from tray_app.sessions.session import Session
 from tray_app.sessions.store import Change, SessionStore
+from tray_app.ui.store_bridge import StoreBridge, StoreChanges
 
 _log = logging.getLogger(__name__)
 
@@ -48,7 +47,7 @@ class QuitCoordinator(QObject):
         self._loop = asyncio.get_event_loop()
         self._task: asyncio.Task[None] | None = None
         self._done = False
-        self._remove_observer: Callable[[], None] | None = None
+        self._following = False
         #: The open "Force quit / Wait" question, if any (tests answer it).
         self.question: QMessageBox | None = None
         self.force_button: QPushButton | None = None
@@ -72,8 +71,9 @@ class QuitCoordinator(QObject):
                 self._task.cancel()
                 self._task = self._loop.create_task(self._wait(wait_s, ask=False))
             return
-        if self._remove_observer is None:
-            self._remove_observer = self._store.add_observer(self._on_change)
+        if not self._following:
+            StoreBridge.of(self._store).changed.connect(self._on_changes)
+            self._following = True
         self.waiting_changed.emit(self._controller.live_task_count)
         ask = wait_s is None
         self._task = self._loop.create_task(
@@ -122,17 +122,17 @@ class QuitCoordinator(QObject):
             box.close()
             box.deleteLater()
 
-    def _on_change(self, _session: Session, change: Change) -> None:
-        if change in (Change.STATE, Change.CLOSED):
+    def _on_changes(self, changes: StoreChanges) -> None:
+        if any(change in (Change.STATE, Change.CLOSED) for _, change in changes):
             self.waiting_changed.emit(self._controller.live_task_count)
 
     def _finish(self) -> None:
         if self._done:
             return
         self._done = True
-        if self._remove_observer is not None:
-            self._remove_observer()
-            self._remove_observer = None
+        if self._following:
+            StoreBridge.of(self._store).changed.disconnect(self._on_changes)
+            self._following = False
         if self.question is not None:
             self.question.close()
         self.finished.emit()

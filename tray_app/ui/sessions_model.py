@@ -1,7 +1,7 @@
 """A live table model of the store's sessions, newest first, for the sessions window.
 
-It listens to store observers and applies a burst of changes once per loop
-turn as row inserts, removals and row-level ``dataChanged``; it never polls.
+It follows the store's bridge (``store_bridge.py``): a burst of changes arrives once per
+loop turn and becomes row inserts, removals and row-level ``dataChanged``; it never polls.
 Only the Age column depends on the clock: :meth:`refresh_ages` repaints it.
 """
 
@@ -15,7 +15,7 @@ from PySide6.QtCore import (
     QObject,
     QPersistentModelIndex,
     Qt,
-    QTimer,
+    Slot,
 )
 from PySide6.QtGui import QColor
 
@@ -23,6 +23,7 @@ from tray_app.creation.wording import age_words, doing_words, session_title, sta
 from tray_app.sessions.session import Session
 from tray_app.sessions.states import SessionState
 from tray_app.sessions.store import Change, SessionStore
+from tray_app.ui.store_bridge import StoreBridge, StoreChanges
 
 COLUMNS = ("Title", "State", "Phase", "Age", "Destination")
 TITLE, STATE, PHASE, AGE, DESTINATION = range(len(COLUMNS))
@@ -48,42 +49,29 @@ class SessionsModel(QAbstractTableModel):
         super().__init__(parent)
         self.store = store
         self._ids: list[str] = [s.session_id for s in store.sessions()]
-        self._dirty: set[str] = set()
-        self._structure_changed = False
-        self._flush_timer = QTimer(self)
-        self._flush_timer.setSingleShot(True)
-        self._flush_timer.setInterval(0)  # one update per loop turn, however many changes
-        self._flush_timer.timeout.connect(self.flush)
-        self._remove_observer = store.add_observer(self._on_change)
-        self.destroyed.connect(self._remove_observer)
-        #: How many times :meth:`flush` applied changes (for tests and benchmarks).
+        #: How many times store changes were applied (for tests and benchmarks).
         self.flush_count = 0
+        self._bridge: StoreBridge | None = StoreBridge.of(store)
+        self._bridge.changed.connect(self._apply)
 
     def detach(self) -> None:
         """Stop listening to the store (the window is going away)."""
-        self._remove_observer()
-        self._flush_timer.stop()
+        if self._bridge is not None:
+            self._bridge.changed.disconnect(self._apply)
+            self._bridge = None
 
     # ---- following the store ------------------------------------------------------------
-    def _on_change(self, session: Session, change: Change) -> None:
-        if change is Change.HEARTBEAT:
-            return  # no column shows the heartbeat
-        if change in (Change.OPENED, Change.EVICTED):
-            self._structure_changed = True
-        else:
-            self._dirty.add(session.session_id)
-        self._flush_timer.start()
-
     def flush(self) -> None:
-        """Apply pending changes now (normally called by the coalescing timer)."""
-        self._flush_timer.stop()
-        if not self._dirty and not self._structure_changed:
-            return
+        """Apply the store's pending changes now (the bridge does once per loop turn)."""
+        if self._bridge is not None:
+            self._bridge.flush()
+
+    @Slot(object)
+    def _apply(self, changes: StoreChanges) -> None:
         self.flush_count += 1
-        if self._structure_changed:
-            self._structure_changed = False
+        if changes.structure:
             self._apply_structure()
-        dirty, self._dirty = self._dirty, set()
+        dirty = {s.session_id for s, c in changes if c not in (Change.OPENED, Change.EVICTED)}
         if not dirty:
             return
         last = len(COLUMNS) - 1

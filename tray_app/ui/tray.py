@@ -1,7 +1,7 @@
 """The tray icon, its tooltip and its menu: draws the pure menu model with Qt.
 
-Store changes schedule one repaint per loop turn (a single-shot 0 ms timer), so a burst of
-changes costs one rebuild and an idle app has no timer at all.
+Store changes arrive once per loop turn from the store's bridge (``store_bridge.py``), so a
+burst of changes costs one rebuild and an idle app has no timer at all.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QFont, QGuiApplication, QIcon
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
-from tray_app.sessions.session import Session
 from tray_app.sessions.states import SessionState
 from tray_app.sessions.store import Change, SessionStore
 from tray_app.ui.icons import IconSet, prefers_dark
@@ -29,13 +28,11 @@ from tray_app.ui.menu_model import (
     MenuModel,
     build_menu,
 )
+from tray_app.ui.store_bridge import StoreBridge, StoreChanges
 from tray_app.ui.tray_host import dbus_menu_in_use, label_text, menu_label, mnemonic_label
 
 #: A QMenu property: its labels are written for a dbusmenu host (see tray_host).
 _DBUS_MENU = "exlab_dbus_menu"
-
-#: Store changes that cannot alter the menu (the prompt dialog heartbeats every few seconds).
-_IGNORED_CHANGES = frozenset({Change.HEARTBEAT})
 
 
 class Tray(QObject):
@@ -48,7 +45,7 @@ class Tray(QObject):
     def __init__(self, store: SessionStore | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._store: SessionStore | None = None
-        self._remove_observer: Callable[[], None] | None = None
+        self._bridge: StoreBridge | None = None
         self._icons = IconSet()
         self._flags = MenuFlags()
         self._unseen_failures: set[str] = set()
@@ -65,6 +62,8 @@ class Tray(QObject):
         self.icon.setContextMenu(self.menu)
         self.icon.activated.connect(self._activated)
 
+        # Coalesces the tray's own changes (flags, seen failures, theme); store changes
+        # come already coalesced, once per loop turn, from the store's bridge.
         self._repaint_timer = QTimer(self)
         self._repaint_timer.setSingleShot(True)
         self._repaint_timer.setInterval(0)
@@ -82,11 +81,16 @@ class Tray(QObject):
 
     def attach(self, store: SessionStore) -> None:
         """Show ``store``'s sessions (the tray may be shown before the store exists)."""
-        if self._remove_observer is not None:
-            self._remove_observer()
+        self._detach()
         self._store = store
-        self._remove_observer = store.add_observer(self._on_store_change)
+        self._bridge = StoreBridge.of(store)
+        self._bridge.changed.connect(self._on_store_changes)
         self.repaint_now()
+
+    def _detach(self) -> None:
+        if self._bridge is not None:
+            self._bridge.changed.disconnect(self._on_store_changes)
+            self._bridge = None
 
     # ---- state the menu shows besides sessions -----------------------------------------------
     @property
@@ -112,14 +116,14 @@ class Tray(QObject):
         self.schedule_repaint()
 
     # ---- repainting --------------------------------------------------------------------------
-    def _on_store_change(self, session: Session, change: Change) -> None:
-        if change in _IGNORED_CHANGES:
-            return
-        if change is Change.CLOSED and session.state is SessionState.FAILED:
-            self._unseen_failures.add(session.session_id)
-        elif change is Change.EVICTED:
-            self._unseen_failures.discard(session.session_id)
-        self.schedule_repaint()
+    @Slot(object)
+    def _on_store_changes(self, changes: StoreChanges) -> None:
+        for session, change in changes:
+            if change is Change.CLOSED and session.state is SessionState.FAILED:
+                self._unseen_failures.add(session.session_id)
+            elif change is Change.EVICTED:
+                self._unseen_failures.discard(session.session_id)
+        self.repaint_now()
 
     def schedule_repaint(self) -> None:
         if not self._repaint_timer.isActive():
@@ -177,9 +181,7 @@ class Tray(QObject):
             self.action_triggered.emit(Action(Command.SHOW_SESSIONS))
 
     def close(self) -> None:
-        if self._remove_observer is not None:
-            self._remove_observer()
-            self._remove_observer = None
+        self._detach()
         self._repaint_timer.stop()
         self.icon.hide()
 

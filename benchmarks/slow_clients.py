@@ -8,9 +8,10 @@ Run: .venv/bin/python benchmarks/slow_clients.py [--seconds 30] [--server-root D
    of /events that never read after the handshake and 100 clients sending
    their headers a byte every 0.5 s; each reconnects as soon as the server
    has cut it off.
-Printed: p50/p99 of each phase, the server's RSS and the kernel memory of
-its sockets (``ss -tm``: receive + send queues of the server's side) sampled
-every second, and /health's shed counts. ``--server-root`` runs ``serve``
+Printed: p50/p99 of each phase, the server's RSS and the kernel memory in
+the socket queues (``ss -tm``, receive + send) of the server's side and of
+its clients' side (what the server made a non-reading client's kernel hold),
+sampled every second, and /health's shed counts. ``--server-root`` runs ``serve``
 from another checkout (e.g. the commit before shedding) for a baseline.
 Everything talks to 127.0.0.1 only and stops by itself.
 """
@@ -143,21 +144,23 @@ async def attack(url: str, token: str, seconds: float) -> None:
 
 
 # ---- the measuring side ------------------------------------------------------------------------
-def server_memory(pid: int, port: int) -> tuple[float, float]:
-    """(RSS MiB, kernel MiB in the server side's socket queues) of the serve process."""
+def socket_queues(selector: str) -> float:
+    """MiB in the receive and send queues of the TCP sockets ``ss`` selects."""
+    out = subprocess.run(
+        ["ss", "-tmnH", "state", "all", selector], capture_output=True, text=True, check=False
+    ).stdout
+    total = 0
+    for match in re.finditer(r"skmem:\(r(\d+),rb\d+,t\d+,tb\d+,f\d+,w(\d+)", out):
+        total += int(match.group(1)) + int(match.group(2))
+    return total / 2**20
+
+
+def server_memory(pid: int, port: int) -> tuple[float, float, float]:
+    """RSS MiB of serve; kernel MiB queued on its sockets' side, and on its clients' side."""
     status = Path(f"/proc/{pid}/status").read_text()
     rss_kib = int(re.search(r"VmRSS:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
-    out = subprocess.run(
-        ["ss", "-tmnH", "state", "all", f"( sport = :{port} )"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout
-    kernel = 0
-    for match in re.finditer(r"skmem:\(r(\d+),rb\d+,t(\d+),tb\d+,f\d+,w(\d+)", out):
-        receive, _sent_unacked, queued = (int(g) for g in match.groups())
-        kernel += receive + queued
-    return rss_kib / 1024, kernel / 2**20
+    server_side = socket_queues(f"( sport = :{port} )")
+    return rss_kib / 1024, server_side, socket_queues(f"( dport = :{port} )")
 
 
 async def good_client(url: str, token: str, seconds: float, tag: str) -> dict[str, list[float]]:
@@ -190,7 +193,7 @@ async def good_client(url: str, token: str, seconds: float, tag: str) -> dict[st
     return latencies
 
 
-async def sample_memory(pid: int, port: int, samples: list[tuple[float, float]]) -> None:
+async def sample_memory(pid: int, port: int, samples: list[tuple[float, float, float]]) -> None:
     while True:
         samples.append(server_memory(pid, port))
         await asyncio.sleep(1.0)
@@ -223,7 +226,7 @@ async def measure(server_root: Path, seconds: float) -> None:
         runtime = json.loads((Path(home) / "runtime" / "runtime.json").read_text())
         url, token, pid, port = runtime["url"], runtime["token"], server.pid, runtime["port"]
         await good_client(url, token, 3.0, "warm")  # render worker up, caches warm
-        quiet_memory: list[tuple[float, float]] = []
+        quiet_memory: list[tuple[float, float, float]] = []
         sampler = asyncio.create_task(sample_memory(pid, port, quiet_memory))
         quiet = await good_client(url, token, seconds, "quiet")
         sampler.cancel()
@@ -235,7 +238,7 @@ async def measure(server_root: Path, seconds: float) -> None:
         )
         assert attacker.stdout is not None
         ready = json.loads(await asyncio.to_thread(attacker.stdout.readline))
-        attack_memory: list[tuple[float, float]] = []
+        attack_memory: list[tuple[float, float, float]] = []
         sampler = asyncio.create_task(sample_memory(pid, port, attack_memory))
         attacked = await good_client(url, token, seconds, "attack")
         sampler.cancel()
@@ -260,12 +263,14 @@ async def measure(server_root: Path, seconds: float) -> None:
     for op, p99 in attack_p99.items():
         print(f"  p99 under attack / quiet, {op}: {p99 / quiet_p99[op]:.2f}x   (goal <= 2x)")
     for name, samples in (("quiet", quiet_memory), ("attack", attack_memory)):
-        rss = [s[0] for s in samples]
-        kernel = [s[1] for s in samples]
+        rss, server_side, client_side = ([s[i] for s in samples] for i in range(3))
         print(
-            f"  {name:<7} server RSS {statistics.median(rss):6.1f} MiB median, {max(rss):6.1f} max;"
-            f" kernel socket queues {statistics.median(kernel):6.2f} MiB median,"
-            f" {max(kernel):6.2f} max"
+            f"  {name:<7} server RSS {statistics.median(rss):6.1f} MiB median, {max(rss):6.1f} max"
+        )
+        print(
+            f"  {name:<7} kernel socket queues, server side {statistics.median(server_side):6.2f}"
+            f" MiB median {max(server_side):6.2f} max; clients' side"
+            f" {statistics.median(client_side):6.2f} median {max(client_side):6.2f} max"
         )
     print(f"  /health shed: {health.get('shed', 'n/a')}")
     print(f"  /health connections: {health.get('connections', 'n/a')}")

@@ -71,6 +71,10 @@ class FrameEncoder:
 
     def encode(self, frame: Any) -> bytes:
         """UTF-8 JSON of ``frame`` (sent as a WebSocket text message)."""
+        if frame.get("kind") == "snapshot":
+            # Each subscriber's own, and the largest frame by far (every handle on
+            # /events): caching it would only pin it, once per recent subscriber.
+            return encode_frame(frame)
         key = id(frame)
         hit = self._cache.get(key)
         if hit is not None and hit[0] is frame:

@@ -10,39 +10,48 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import difflib
-import json
 import os
 import re
 import sys
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from tray_app import sync_cli
+from tray_app.cli_output import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_NO_INSTANCE,
+    EXIT_OK,
+    EXIT_USAGE,
+    REFUSED_CODES,
+    Output,
+    UsageError,
+    describe,
+    exit_for_state,
+    field_hint,
+    one_line,
+    state_text,
+)
+from tray_app.cli_watch import answers_for_prompt, load_answers, parse_variables, watch_session
 
 if TYPE_CHECKING:
     from tray_app.api.client import ApiClient
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_NO_INSTANCE = 3
-EXIT_INTERRUPTED = 130
-
-TERMINAL_KINDS = ("done", "failed", "aborted")
-#: Error codes of a request the checks refuse: what was given is wrong, like a usage error.
-REFUSED_CODES = frozenset({"validation_failed", "invalid_answers", "bad_request"})
-
-
-class UsageError(Exception):
-    """Bad input found after parsing (e.g. an unreadable answers file): exit 2."""
-
-
-class PromptAborted(Exception):
-    """The terminal closed (EOF) while we were asking for an answer."""
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_NO_INSTANCE",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "Output",
+    "UsageError",
+    "answers_for_prompt",
+    "build_parser",
+    "main",
+    "parse",
+    "parse_variables",
+]
 
 
 # ---- argument parsing -----------------------------------------------------------------
@@ -288,7 +297,7 @@ async def cmd_new(client: ApiClient, args: argparse.Namespace, out: Output) -> i
     if out.as_json and not args.watch:
         out.json(handle)
     else:
-        out.text(f"Opened session {handle['session_id']} ({_describe(handle)})")
+        out.text(f"Opened session {handle['session_id']} ({describe(handle)})")
         if handle.get("destination"):
             out.text(f"  folder: {handle['destination']}")
     if not args.watch:
@@ -333,9 +342,9 @@ async def cmd_show(client: ApiClient, args: argparse.Namespace, out: Output) -> 
     handle = await client.session(args.session_id)
     if out.as_json:
         out.json(handle)
-        return _exit_for_state(handle["state"])
-    out.text(f"{handle['session_id']}  {_describe(handle)}")
-    out.text(f"  state:    {_state(handle['state'])} ({handle['state']})")
+        return exit_for_state(handle["state"])
+    out.text(f"{handle['session_id']}  {describe(handle)}")
+    out.text(f"  state:    {state_text(handle['state'])} ({handle['state']})")
     out.text(f"  created:  {handle.get('created_at')}")
     if handle.get("destination"):
         out.text(f"  folder:   {handle['destination']}")
@@ -343,14 +352,14 @@ async def cmd_show(client: ApiClient, args: argparse.Namespace, out: Output) -> 
     if prompt:
         out.text(f"  waiting:  {prompt.get('plugin')} asks: {prompt.get('reason', '')}")
         for spec in prompt.get("fields", []):
-            out.text(f"            {spec['id']}: {_field_hint(spec)}")
+            out.text(f"            {spec['id']}: {field_hint(spec)}")
     if handle.get("result"):
-        out.text(f"  result:   {_one_line(handle['result'])}")
+        out.text(f"  result:   {one_line(handle['result'])}")
     if handle.get("error"):
-        out.text(f"  error:    {_one_line(handle['error'])}")
+        out.text(f"  error:    {one_line(handle['error'])}")
     for warning in handle.get("warnings") or []:
         out.text(f"  warning:  {warning}")
-    return _exit_for_state(handle["state"])
+    return exit_for_state(handle["state"])
 
 
 async def cmd_watch(client: ApiClient, args: argparse.Namespace, out: Output) -> int:
@@ -407,330 +416,3 @@ _COMMANDS: dict[str, Callable[[ApiClient, argparse.Namespace, Output], Any]] = {
     "cancel": cmd_cancel,
     "sync": sync_cli.cmd_sync,
 }
-
-
-# ---- watching and answering -------------------------------------------------------------
-async def watch_session(
-    client: ApiClient, session_id: str, file_answers: dict[str, Any] | None, out: Output
-) -> int:
-    """Print frames until the session ends, answering each prompt once; the exit code.
-
-    Prompting runs beside the stream, so a session cancelled or abandoned
-    elsewhere ends the questions at once.
-    """
-    socket = await client.events(session_id)
-    frames = aiter(socket)
-    answered: set[tuple[Any, Any]] = set()
-    final: str | None = None
-    asking: asyncio.Task[None] | None = None
-    next_frame: asyncio.Future[dict[str, Any]] = asyncio.ensure_future(anext(frames))
-    try:
-        while True:
-            waiting: set[asyncio.Future[Any]] = {next_frame}
-            if asking is not None:
-                waiting.add(asking)
-            done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-            if asking is not None and asking in done:
-                finished, asking = asking, None
-                if isinstance(finished.exception(), PromptAborted):
-                    out.text(
-                        f"No answer given; session {session_id} is still waiting. Answer with: "
-                        f"exlab-tray answer {session_id} KEY=VALUE ...",
-                        err=True,
-                    )
-                    return EXIT_FAILED
-                finished.result()  # re-raise anything else
-            if next_frame not in done:
-                continue
-            try:
-                frame = next_frame.result()
-            except StopAsyncIteration:
-                break
-            next_frame = asyncio.ensure_future(anext(frames))
-            kind = frame.get("kind")
-            if kind in TERMINAL_KINDS and asking is not None:
-                asking.cancel()
-                asking = None
-                out.text("", err=True)  # end the half-asked question's line
-            out.frame(frame)
-            prompt: dict[str, Any] | None = None
-            if kind == "snapshot":
-                prompt = frame["session"].get("pending_input")
-            elif kind == "input_required":
-                prompt = frame
-            elif kind in TERMINAL_KINDS:
-                final = kind
-            key = (prompt.get("plugin"), prompt.get("attempt")) if prompt else ("", "")
-            if prompt and key not in answered and asking is None:
-                answered.add(key)
-                asking = asyncio.create_task(
-                    answer_prompt(client, session_id, prompt, file_answers, out)
-                )
-    finally:
-        for task in (next_frame, asking):
-            if task is not None and not task.done():
-                task.cancel()
-        await socket.close()
-    if final is None:
-        reason = {1001: "the server is shutting down", 4008: "this client read too slowly"}
-        out.text(
-            f"event stream closed before the session ended "
-            f"({reason.get(socket.close_code or 0, f'code {socket.close_code}')})",
-            err=True,
-        )
-        return EXIT_FAILED
-    return EXIT_OK if final == "done" else EXIT_FAILED
-
-
-async def answer_prompt(
-    client: ApiClient,
-    session_id: str,
-    prompt: dict[str, Any],
-    file_answers: dict[str, Any] | None,
-    out: Output,
-) -> None:
-    """Send answers from the file, or asked on the terminal; re-ask fields the server refuses."""
-    from tray_app.api.client import ApiClientError
-
-    fields: list[dict[str, Any]] = list(prompt.get("fields") or [])
-    if file_answers is not None:
-        answers = answers_for_prompt(file_answers, prompt)
-    else:
-        answers = await ask_fields(fields, out)
-    while True:
-        try:
-            await client.resume(session_id, answers)
-            return
-        except ApiClientError as error:
-            if error.code in ("not_awaiting_input", "session_already_completed"):
-                return  # it moved on (cancelled, abandoned); the stream says how
-            if error.code != "invalid_answers":
-                raise
-            problems = error.fields
-            out.text("Some answers were refused:", err=True)
-            for field_id, message in problems.items():
-                out.text(f"  {field_id}: {message}", err=True)
-            if file_answers is not None and not sys.stdin.isatty():
-                raise PromptAborted() from None
-            wrong = [spec for spec in fields if spec["id"] in problems] or fields
-            for field_id in problems:
-                answers.pop(field_id, None)
-            answers.update(await ask_fields(wrong, out))
-
-
-def answers_for_prompt(file_answers: dict[str, Any], prompt: dict[str, Any]) -> dict[str, Any]:
-    """The file's answers for this prompt's fields; a table named after the plugin wins."""
-    ids = {spec["id"] for spec in prompt.get("fields") or []}
-    scoped = file_answers.get(str(prompt.get("plugin")))
-    source = {**file_answers, **scoped} if isinstance(scoped, dict) else file_answers
-    return {key: value for key, value in source.items() if key in ids}
-
-
-async def ask_fields(fields: list[dict[str, Any]], out: Output) -> dict[str, Any]:
-    """Ask on the terminal, field by field; empty input takes the default (or skips)."""
-    answers: dict[str, Any] = {}
-    for spec in fields:
-        if spec.get("hint"):
-            out.text(f"  ({spec['hint']})", err=True)
-        while True:
-            default = spec.get("default")
-            shown_default = f" [{_plain(default)}]" if default is not None else ""
-            text = await _ask(
-                f"  {spec.get('label') or spec['id']} ({_field_hint(spec)}){shown_default}: "
-            )
-            if text:
-                answers[spec["id"]] = text
-                break
-            if default is not None:
-                answers[spec["id"]] = default
-                break
-            if not spec.get("required"):
-                break
-            out.text("  a value is required", err=True)
-    return answers
-
-
-async def _ask(question: str) -> str:
-    """One line from the terminal, read in a daemon thread.
-
-    The event socket keeps being served (and heartbeating) while we wait, and
-    a question abandoned because the session ended never holds up the exit.
-    """
-    loop = asyncio.get_running_loop()
-    reply: asyncio.Future[str] = loop.create_future()
-
-    def deliver(line: str) -> None:
-        if not reply.done():
-            reply.set_result(line)
-
-    def read() -> None:
-        sys.stderr.write(question)
-        sys.stderr.flush()
-        try:
-            line = sys.stdin.readline()
-        except (OSError, ValueError):
-            line = ""
-        with contextlib.suppress(RuntimeError):  # the loop may be gone by now
-            loop.call_soon_threadsafe(deliver, line)
-
-    threading.Thread(target=read, name="exlab-prompt", daemon=True).start()
-    line = await reply
-    if not line:
-        raise PromptAborted()
-    return line.strip()
-
-
-# ---- input files and values ----------------------------------------------------------------
-def load_answers(path: Path) -> dict[str, Any]:
-    """Answers from a JSON or TOML file (TOML when the name ends in .toml)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise UsageError(f"cannot read answers file {path}: {error.strerror or error}") from None
-    try:
-        if path.suffix.lower() == ".toml":
-            import tomllib
-
-            data: Any = tomllib.loads(text)
-        else:
-            data = json.loads(text)
-    except ValueError as error:
-        raise UsageError(f"answers file {path} is not valid: {error}") from None
-    if not isinstance(data, dict):
-        raise UsageError(f"answers file {path} must hold an object of field id to value")
-    return data
-
-
-def parse_variables(pairs: list[str]) -> dict[str, Any]:
-    variables: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        if not sep or not key.strip():
-            raise UsageError(f"--var expects KEY=VALUE, got {pair!r}")
-        try:
-            value: Any = json.loads(raw)
-        except ValueError:
-            value = raw
-        if isinstance(value, (dict, list)):
-            value = raw  # structures are not template answers; keep the text
-        variables[key.strip()] = value
-    return variables
-
-
-# ---- output ------------------------------------------------------------------------------
-class Output:
-    """Text for people or JSON for programs; prompts and errors go to stderr."""
-
-    def __init__(self, *, as_json: bool) -> None:
-        self.as_json = as_json
-
-    def text(self, line: str, *, err: bool = False) -> None:
-        stream = sys.stderr if err or self.as_json else sys.stdout
-        print(line, file=stream, flush=True)
-
-    def json(self, value: Any) -> None:
-        print(json.dumps(value, ensure_ascii=False), flush=True)
-
-    def error(self, error: dict[str, Any]) -> None:
-        if self.as_json:
-            self.json({"error": error})
-            return
-        field = f" [{error['field']}]" if error.get("field") else ""
-        print(f"error: {error['message']} ({error['code']}){field}", file=sys.stderr, flush=True)
-        problems = (error.get("details") or {}).get("errors") or []
-        for problem in problems if len(problems) > 1 else []:
-            where = f"{problem.get('field')}: " if problem.get("field") else ""
-            print(f"  {where}{problem.get('message')}", file=sys.stderr, flush=True)
-
-    def frame(self, frame: dict[str, Any]) -> None:
-        if self.as_json:
-            self.json(frame)
-            return
-        self.text(describe_frame(frame))
-
-
-def describe_frame(frame: dict[str, Any]) -> str:
-    kind = frame.get("kind")
-    if kind == "snapshot":
-        handle = frame["session"]
-        return f"session {handle['session_id']} ({_describe(handle)}) is {handle['state']}"
-    if kind == "phase":
-        return f"-> {_phase(frame.get('phase'))}"
-    if kind == "progress":
-        return f"   plugin {frame.get('plugin')} ({frame.get('current')}/{frame.get('total')})"
-    if kind == "input_required":
-        return f"?  {frame.get('plugin')} needs input: {frame.get('reason', '')}"
-    if kind == "warning":
-        return f"!  warning: {frame.get('message')}"
-    if kind == "done":
-        result = frame.get("result") or {}
-        lines = [f"done: {result.get('path')} (sync: {result.get('sync_status')})"]
-        lines += [f"!  warning: {w}" for w in result.get("warnings") or []]
-        return "\n".join(lines)
-    if kind == "failed":
-        error = frame.get("error") or {}
-        field = f" [{error['field']}]" if error.get("field") else ""
-        return f"FAILED: {error.get('message')} ({error.get('code')}){field}"
-    if kind == "aborted":
-        reason = frame.get("reason") or {}
-        return f"ABORTED: {reason.get('message') or reason.get('code')}"
-    return json.dumps(frame)
-
-
-# The words come from the one wording module the tray uses too, so a session reads the
-# same here as in the menu and the sessions window (imported on use: the CLI starts lean).
-def _describe(handle: dict[str, Any]) -> str:
-    from tray_app.creation.wording import handle_title
-
-    return handle_title(handle)
-
-
-def _state(state: str) -> str:
-    from tray_app.creation.wording import state_words
-
-    return state_words(state)
-
-
-def _phase(phase: str | None) -> str:
-    from tray_app.creation.wording import phase_words
-
-    return phase_words(phase)
-
-
-def _field_hint(spec: dict[str, Any]) -> str:
-    """``integer, 1..384, required``: the type, its bounds and whether it is required."""
-    kind = spec.get("type", "string")
-    parts = [kind]
-    if kind == "choice" and spec.get("options"):
-        parts = ["one of " + ", ".join(map(str, spec["options"]))]
-    elif kind == "boolean":
-        parts = ["yes/no"]
-    elif kind == "date":
-        parts = ["date YYYY-MM-DD"]
-    low, high = spec.get("min"), spec.get("max")
-    if kind in ("string", "text"):
-        if low is not None:
-            parts.append(f"at least {_plain(low)} characters")
-        if high is not None:
-            parts.append(f"at most {_plain(high)} characters")
-    elif low is not None or high is not None:
-        parts.append("..".join("" if bound is None else _plain(bound) for bound in (low, high)))
-    if spec.get("required"):
-        parts.append("required")
-    return ", ".join(parts)
-
-
-def _plain(value: Any) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(value)
-
-
-def _one_line(value: Any) -> str:
-    if isinstance(value, dict):
-        return ", ".join(f"{k}={v}" for k, v in value.items() if v not in (None, [], {}))
-    return str(value)
-
-
-def _exit_for_state(state: str) -> int:
-    return EXIT_FAILED if state in ("failed", "aborted") else EXIT_OK

@@ -1,0 +1,140 @@
+"""What the ``exlab-tray`` command line prints: text for people (in the tray's words) or
+JSON for programs, its exit codes, and the usage error it raises for bad local input."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_NO_INSTANCE = 3
+EXIT_INTERRUPTED = 130
+
+TERMINAL_KINDS = ("done", "failed", "aborted")
+#: Error codes of a request the checks refuse: what was given is wrong, like a usage error.
+REFUSED_CODES = frozenset({"validation_failed", "invalid_answers", "bad_request"})
+
+
+class UsageError(Exception):
+    """Bad input found after parsing (e.g. an unreadable answers file): exit 2."""
+
+
+class Output:
+    """Text for people or JSON for programs; prompts and errors go to stderr."""
+
+    def __init__(self, *, as_json: bool) -> None:
+        self.as_json = as_json
+
+    def text(self, line: str, *, err: bool = False) -> None:
+        stream = sys.stderr if err or self.as_json else sys.stdout
+        print(line, file=stream, flush=True)
+
+    def json(self, value: Any) -> None:
+        print(json.dumps(value, ensure_ascii=False), flush=True)
+
+    def error(self, error: dict[str, Any]) -> None:
+        if self.as_json:
+            self.json({"error": error})
+            return
+        field = f" [{error['field']}]" if error.get("field") else ""
+        print(f"error: {error['message']} ({error['code']}){field}", file=sys.stderr, flush=True)
+        problems = (error.get("details") or {}).get("errors") or []
+        for problem in problems if len(problems) > 1 else []:
+            where = f"{problem.get('field')}: " if problem.get("field") else ""
+            print(f"  {where}{problem.get('message')}", file=sys.stderr, flush=True)
+
+    def frame(self, frame: dict[str, Any]) -> None:
+        if self.as_json:
+            self.json(frame)
+            return
+        self.text(describe_frame(frame))
+
+
+def describe_frame(frame: dict[str, Any]) -> str:
+    kind = frame.get("kind")
+    if kind == "snapshot":
+        handle = frame["session"]
+        return f"session {handle['session_id']} ({describe(handle)}) is {handle['state']}"
+    if kind == "phase":
+        return f"-> {phase_text(frame.get('phase'))}"
+    if kind == "progress":
+        return f"   plugin {frame.get('plugin')} ({frame.get('current')}/{frame.get('total')})"
+    if kind == "input_required":
+        return f"?  {frame.get('plugin')} needs input: {frame.get('reason', '')}"
+    if kind == "warning":
+        return f"!  warning: {frame.get('message')}"
+    if kind == "done":
+        result = frame.get("result") or {}
+        lines = [f"done: {result.get('path')} (sync: {result.get('sync_status')})"]
+        lines += [f"!  warning: {w}" for w in result.get("warnings") or []]
+        return "\n".join(lines)
+    if kind == "failed":
+        error = frame.get("error") or {}
+        field = f" [{error['field']}]" if error.get("field") else ""
+        return f"FAILED: {error.get('message')} ({error.get('code')}){field}"
+    if kind == "aborted":
+        reason = frame.get("reason") or {}
+        return f"ABORTED: {reason.get('message') or reason.get('code')}"
+    return json.dumps(frame)
+
+
+# The words come from the one wording module the tray uses too, so a session reads the
+# same here as in the menu and the sessions window (imported on use: the CLI starts lean).
+def describe(handle: dict[str, Any]) -> str:
+    from tray_app.creation.wording import handle_title
+
+    return handle_title(handle)
+
+
+def state_text(state: str) -> str:
+    from tray_app.creation.wording import state_words
+
+    return state_words(state)
+
+
+def phase_text(phase: str | None) -> str:
+    from tray_app.creation.wording import phase_words
+
+    return phase_words(phase)
+
+
+def field_hint(spec: dict[str, Any]) -> str:
+    """``integer, 1..384, required``: the type, its bounds and whether it is required."""
+    kind = spec.get("type", "string")
+    parts = [kind]
+    if kind == "choice" and spec.get("options"):
+        parts = ["one of " + ", ".join(map(str, spec["options"]))]
+    elif kind == "boolean":
+        parts = ["yes/no"]
+    elif kind == "date":
+        parts = ["date YYYY-MM-DD"]
+    low, high = spec.get("min"), spec.get("max")
+    if kind in ("string", "text"):
+        if low is not None:
+            parts.append(f"at least {plain(low)} characters")
+        if high is not None:
+            parts.append(f"at most {plain(high)} characters")
+    elif low is not None or high is not None:
+        parts.append("..".join("" if bound is None else plain(bound) for bound in (low, high)))
+    if spec.get("required"):
+        parts.append("required")
+    return ", ".join(parts)
+
+
+def plain(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def one_line(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items() if v not in (None, [], {}))
+    return str(value)
+
+
+def exit_for_state(state: str) -> int:
+    return EXIT_FAILED if state in ("failed", "aborted") else EXIT_OK

@@ -1,0 +1,236 @@
+"""``exlab-tray watch`` and ``--answers``: following a session's event stream, answering
+its prompts from a file or on the terminal, and reading answers and ``--var`` values."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sys
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tray_app.cli_output import (
+    EXIT_FAILED,
+    EXIT_OK,
+    TERMINAL_KINDS,
+    Output,
+    UsageError,
+    field_hint,
+    plain,
+)
+
+if TYPE_CHECKING:
+    from tray_app.api.client import ApiClient
+
+
+class PromptAborted(Exception):
+    """The terminal closed (EOF) while we were asking for an answer."""
+
+
+async def watch_session(
+    client: ApiClient, session_id: str, file_answers: dict[str, Any] | None, out: Output
+) -> int:
+    """Print frames until the session ends, answering each prompt once; the exit code.
+
+    Prompting runs beside the stream, so a session cancelled or abandoned
+    elsewhere ends the questions at once.
+    """
+    socket = await client.events(session_id)
+    frames = aiter(socket)
+    answered: set[tuple[Any, Any]] = set()
+    final: str | None = None
+    asking: asyncio.Task[None] | None = None
+    next_frame: asyncio.Future[dict[str, Any]] = asyncio.ensure_future(anext(frames))
+    try:
+        while True:
+            waiting: set[asyncio.Future[Any]] = {next_frame}
+            if asking is not None:
+                waiting.add(asking)
+            done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+            if asking is not None and asking in done:
+                finished, asking = asking, None
+                if isinstance(finished.exception(), PromptAborted):
+                    out.text(
+                        f"No answer given; session {session_id} is still waiting. Answer with: "
+                        f"exlab-tray answer {session_id} KEY=VALUE ...",
+                        err=True,
+                    )
+                    return EXIT_FAILED
+                finished.result()  # re-raise anything else
+            if next_frame not in done:
+                continue
+            try:
+                frame = next_frame.result()
+            except StopAsyncIteration:
+                break
+            next_frame = asyncio.ensure_future(anext(frames))
+            kind = frame.get("kind")
+            if kind in TERMINAL_KINDS and asking is not None:
+                asking.cancel()
+                asking = None
+                out.text("", err=True)  # end the half-asked question's line
+            out.frame(frame)
+            prompt: dict[str, Any] | None = None
+            if kind == "snapshot":
+                prompt = frame["session"].get("pending_input")
+            elif kind == "input_required":
+                prompt = frame
+            elif kind in TERMINAL_KINDS:
+                final = kind
+            key = (prompt.get("plugin"), prompt.get("attempt")) if prompt else ("", "")
+            if prompt and key not in answered and asking is None:
+                answered.add(key)
+                asking = asyncio.create_task(
+                    answer_prompt(client, session_id, prompt, file_answers, out)
+                )
+    finally:
+        for task in (next_frame, asking):
+            if task is not None and not task.done():
+                task.cancel()
+        await socket.close()
+    if final is None:
+        reason = {1001: "the server is shutting down", 4008: "this client read too slowly"}
+        out.text(
+            f"event stream closed before the session ended "
+            f"({reason.get(socket.close_code or 0, f'code {socket.close_code}')})",
+            err=True,
+        )
+        return EXIT_FAILED
+    return EXIT_OK if final == "done" else EXIT_FAILED
+
+
+async def answer_prompt(
+    client: ApiClient,
+    session_id: str,
+    prompt: dict[str, Any],
+    file_answers: dict[str, Any] | None,
+    out: Output,
+) -> None:
+    """Send answers from the file, or asked on the terminal; re-ask fields the server refuses."""
+    from tray_app.api.client import ApiClientError
+
+    fields: list[dict[str, Any]] = list(prompt.get("fields") or [])
+    if file_answers is not None:
+        answers = answers_for_prompt(file_answers, prompt)
+    else:
+        answers = await ask_fields(fields, out)
+    while True:
+        try:
+            await client.resume(session_id, answers)
+            return
+        except ApiClientError as error:
+            if error.code in ("not_awaiting_input", "session_already_completed"):
+                return  # it moved on (cancelled, abandoned); the stream says how
+            if error.code != "invalid_answers":
+                raise
+            problems = error.fields
+            out.text("Some answers were refused:", err=True)
+            for field_id, message in problems.items():
+                out.text(f"  {field_id}: {message}", err=True)
+            if file_answers is not None and not sys.stdin.isatty():
+                raise PromptAborted() from None
+            wrong = [spec for spec in fields if spec["id"] in problems] or fields
+            for field_id in problems:
+                answers.pop(field_id, None)
+            answers.update(await ask_fields(wrong, out))
+
+
+def answers_for_prompt(file_answers: dict[str, Any], prompt: dict[str, Any]) -> dict[str, Any]:
+    """The file's answers for this prompt's fields; a table named after the plugin wins."""
+    ids = {spec["id"] for spec in prompt.get("fields") or []}
+    scoped = file_answers.get(str(prompt.get("plugin")))
+    source = {**file_answers, **scoped} if isinstance(scoped, dict) else file_answers
+    return {key: value for key, value in source.items() if key in ids}
+
+
+async def ask_fields(fields: list[dict[str, Any]], out: Output) -> dict[str, Any]:
+    """Ask on the terminal, field by field; empty input takes the default (or skips)."""
+    answers: dict[str, Any] = {}
+    for spec in fields:
+        if spec.get("hint"):
+            out.text(f"  ({spec['hint']})", err=True)
+        while True:
+            default = spec.get("default")
+            shown_default = f" [{plain(default)}]" if default is not None else ""
+            text = await _ask(
+                f"  {spec.get('label') or spec['id']} ({field_hint(spec)}){shown_default}: "
+            )
+            if text:
+                answers[spec["id"]] = text
+                break
+            if default is not None:
+                answers[spec["id"]] = default
+                break
+            if not spec.get("required"):
+                break
+            out.text("  a value is required", err=True)
+    return answers
+
+
+async def _ask(question: str) -> str:
+    """One line from the terminal, read in a daemon thread.
+
+    The event socket keeps being served (and heartbeating) while we wait, and
+    a question abandoned because the session ended never holds up the exit.
+    """
+    loop = asyncio.get_running_loop()
+    reply: asyncio.Future[str] = loop.create_future()
+
+    def deliver(line: str) -> None:
+        if not reply.done():
+            reply.set_result(line)
+
+    def read() -> None:
+        sys.stderr.write(question)
+        sys.stderr.flush()
+        try:
+            line = sys.stdin.readline()
+        except (OSError, ValueError):
+            line = ""
+        with contextlib.suppress(RuntimeError):  # the loop may be gone by now
+            loop.call_soon_threadsafe(deliver, line)
+
+    threading.Thread(target=read, name="exlab-prompt", daemon=True).start()
+    line = await reply
+    if not line:
+        raise PromptAborted()
+    return line.strip()
+
+
+# ---- input files and values ----------------------------------------------------------------
+def load_answers(path: Path) -> dict[str, Any]:
+    """Answers from a JSON or TOML file (TOML when the name ends in .toml)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"cannot read answers file {path}: {error.strerror or error}") from None
+    try:
+        if path.suffix.lower() == ".toml":
+            import tomllib
+
+            data: Any = tomllib.loads(text)
+        else:
+            data = json.loads(text)
+    except ValueError as error:
+        raise UsageError(f"answers file {path} is not valid: {error}") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"answers file {path} must hold an object of field id to value")
+    return data
+
+
+def parse_variables(pairs: list[str]) -> dict[str, Any]:
+    variables: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--var expects KEY=VALUE, got {pair!r}")
+        try:
+            value: Any = json.loads(raw)
+        except ValueError:
+            value = raw
+        if isinstance(value, (dict, list)):
+            value = raw  # structures are not template answers; keep the text
+        variables[key.strip()] = value
+    return variables

@@ -95,7 +95,7 @@ def test_sync_status_retry_and_requeue_through_the_cli(tmp_path: Path) -> None:
         folder = local / "DEMO" / "Alpha"
         (folder / "bad:name.txt").write_text("x")
         refused = cli("sync", "--requeue", str(folder))
-        assert refused.returncode == 1
+        assert refused.returncode == 2  # refused (validation_failed): the CLI's exit 2
         assert "Still blocked" in refused.stderr and "bad:name.txt" in refused.stderr
         (folder / "bad:name.txt").unlink()
         requeued = cli("sync", "--requeue", str(folder), "--json")

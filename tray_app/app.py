@@ -234,6 +234,7 @@ class DesktopApp:
         loaded = self._loaded or load_settings()
         self.loaded = loaded
         logs.set_level(loaded.settings.log_level)
+        self._install_language(loaded.settings.language)
         service_kwargs: dict[str, Any] = {
             "activate_callback": self.activate,
             "port": self._api_port,
@@ -282,6 +283,17 @@ class DesktopApp:
             self.demo_task = loop.create_task(open_demo_sessions(self.controller, self.store))
         self.started = True
         return None
+
+    def _install_language(self, setting: str | None) -> None:
+        """The message catalog and Qt's own translations for the chosen language."""
+        from tray_app import i18n
+        from tray_app.ui.qt_translations import install_qt_translations
+
+        language = i18n.install(setting)
+        for translator in getattr(self, "_qt_translators", []):
+            self.app.removeTranslator(translator)
+        self._qt_translators = install_qt_translations(self.app, language)
+        _log.info("language: %s", language)
 
     def show_tray(self) -> bool:
         """Create the tray icon and show it if the desktop has a tray; True if it has one."""

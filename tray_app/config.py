@@ -24,6 +24,7 @@ import msgspec.inspect as mi
 
 from tray_app import fileio, paths
 from tray_app.config_reader import SettingsProblem, TableReader, key_line, parse_salvaging
+from tray_app.i18n import LANGUAGE_PATTERN
 
 __all__ = [
     "EQUIPMENT_ID_PATTERN",
@@ -113,6 +114,8 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     nas_root: Annotated[str, msgspec.Meta(extra={"path": True})] | None = None
     max_prompts_per_plugin: Annotated[int, msgspec.Meta(ge=1)] = 5
     log_level: LogLevel = "info"
+    #: ``de``, ``fr``...: the language shown; None follows the desktop's locale.
+    language: Annotated[str, msgspec.Meta(pattern=LANGUAGE_PATTERN)] | None = None
     notifications: NotificationSettings = msgspec.field(default_factory=NotificationSettings)
     # ---- NAS sync: nas_root is the default target; an equipment entry may set its own.
     sync_transport: SyncTransportName = "copy"
@@ -400,6 +403,9 @@ max_prompts_per_plugin = {max_prompts_per_plugin}
 
 # How much goes into the log file: "debug", "info", "warning" or "error".
 # log_level = "info"
+
+# The language shown ("de", "fr", ...); left out, it follows the desktop's locale.
+# language = "de"
 
 # Desktop notices by kind (the menu and the icon always show everything).
 # [notifications]

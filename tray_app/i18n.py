@@ -1,0 +1,115 @@
+"""The one message catalog: gettext (the standard ``.po``/``.mo`` format, extracted and
+compiled with Babel, see ``scripts/i18n.sh``) for every layer, Qt-free.
+
+The language follows the desktop's locale (``LANGUAGE``, ``LC_ALL``, ``LC_MESSAGES``,
+``LANG``, in gettext's order); the ``language`` setting overrides it. Until
+:func:`install` runs, and for a message a catalog lacks, the English text is used.
+
+Status: the machinery only. No string is marked yet and no German or French catalog
+exists; the strings will be wrapped in ``_()``/``ngettext()`` as their modules settle.
+"""
+
+from __future__ import annotations
+
+import gettext
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+from tray_app import paths
+
+__all__ = [
+    "DOMAIN",
+    "LANGUAGE_PATTERN",
+    "_",
+    "current_language",
+    "gettext_",
+    "install",
+    "languages_for",
+    "locale_dir",
+    "ngettext",
+]
+
+DOMAIN = "exlab-tray"
+#: What the ``language`` setting accepts: ``de``, ``fr``, ``pt_BR``, ``de-CH``.
+LANGUAGE_PATTERN = r"^[a-z]{2,3}([_-][A-Za-z]{2,4})?$"
+_ENV_ORDER = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
+_PLAIN_LOCALES = {"C", "POSIX"}
+
+_translations: gettext.NullTranslations = gettext.NullTranslations()
+_language = "en"
+
+
+def locale_dir() -> Path:
+    """``resources/locale/<lang>/LC_MESSAGES/exlab-tray.mo`` (source tree or frozen bundle)."""
+    return paths.resources_dir() / "locale"
+
+
+def languages_for(setting: str | None, environ: Mapping[str, str] | None = None) -> list[str]:
+    """The languages to try, best first: the setting, else the desktop's locale.
+
+    ``de_CH.UTF-8`` gives ``["de_CH", "de"]``; ``C``/``POSIX``, unset or empty give
+    ``[]`` (English). ``LANGUAGE`` may list several (``fr:de``), as gettext allows.
+    """
+    environ = os.environ if environ is None else environ
+    if setting:
+        candidates = [setting]
+    else:
+        candidates = []
+        for name in _ENV_ORDER:
+            value = environ.get(name, "")
+            if value:
+                candidates = value.split(":") if name == "LANGUAGE" else [value]
+                break
+    wanted: list[str] = []
+    for raw in candidates:
+        code = re.split(r"[.@]", raw.strip(), maxsplit=1)[0].replace("-", "_")
+        if not code or code in _PLAIN_LOCALES:
+            continue
+        for option in (code, code.split("_", 1)[0]):
+            if option not in wanted:
+                wanted.append(option)
+    return wanted
+
+
+def install(setting: str | None = None, *, directory: Path | None = None) -> str:
+    """Load the catalog for the chosen language; the language in use (``"en"`` without one).
+
+    Never raises: a missing or broken catalog means English.
+    """
+    global _translations, _language
+    wanted = languages_for(setting)
+    folder = directory or locale_dir()
+    chosen: gettext.NullTranslations = gettext.NullTranslations()
+    language = "en"
+    for code in wanted:
+        try:
+            chosen = gettext.translation(DOMAIN, localedir=str(folder), languages=[code])
+        except (OSError, ValueError):
+            continue
+        language = code
+        break
+    if wanted and wanted[0].split("_", 1)[0] == "en":
+        language = "en"
+    _translations, _language = chosen, language
+    return language
+
+
+def current_language() -> str:
+    """The catalog's language (``"en"`` when English is shown)."""
+    return _language
+
+
+def gettext_(message: str) -> str:
+    """``message`` in the current language (the English text when it has no translation)."""
+    return _translations.gettext(message)
+
+
+def ngettext(singular: str, plural: str, count: int) -> str:
+    """The right plural form for ``count`` (languages have one, two or more forms)."""
+    return _translations.ngettext(singular, plural, count)
+
+
+#: The usual short name, for ``from tray_app.i18n import _``.
+_ = gettext_

@@ -332,6 +332,10 @@ class DesktopApp:
         self.notifier.pause_changed.connect(
             lambda until: self.tray.set_flags(notifications_paused_until=until)
         )
+        from tray_app.ui.pause_memory import remember_pause, restore_pause
+
+        restore_pause(self.notifier, self.store.clock())
+        self.notifier.pause_changed.connect(remember_pause)
         _log.info("notifications via %s", self.notifier.backend.name)
         self.tray.set_flags(
             autostart_enabled=_autostart_state(),

@@ -222,6 +222,10 @@ def test_the_menu_pauses_and_resumes_notifications(
     settle(tray_loop)
     assert app.notifier.paused_until == START + timedelta(hours=1)
     assert app.tray.flags.notifications_paused_until == START + timedelta(hours=1)
+    from tray_app.ui.new_session_dialog import ui_state
+    from tray_app.ui.pause_memory import PAUSE_KEY
+
+    assert ui_state().value(PAUSE_KEY) == (START + timedelta(hours=1)).isoformat()  # kept
     assert find_action(app.tray.menu, "Resume notifications (paused until ") is not None
 
     waiting(app.store, "Run held")
@@ -300,3 +304,29 @@ def check_reload(tray_loop: asyncio.AbstractEventLoop, app: DesktopApp) -> None:
     settle(tray_loop)
     assert app.notifier.backend.shown == []  # type: ignore[attr-defined]
     assert app.tray.model.counts.waiting == 1
+
+
+def test_a_pause_outlives_a_restart_and_an_ended_one_is_forgotten(
+    tray_loop: asyncio.AbstractEventLoop, tray_store: SessionStore, tray_clock: FakeClock
+) -> None:
+    from tray_app.ui.pause_memory import remember_pause, restore_pause
+
+    first = Notifier(tray_store, Recording(), lambda _a: None, schedule=Timers(), clock=tray_clock)
+    first.pause_changed.connect(remember_pause)
+    until = tray_clock() + timedelta(hours=1)
+    first.pause(until)
+    first.close()
+
+    # The next start (a new notifier) is paused until the same moment.
+    again = Notifier(tray_store, Recording(), lambda _a: None, schedule=Timers(), clock=tray_clock)
+    assert restore_pause(again, tray_clock()) == until
+    assert again.paused_until == until
+    again.pause_changed.connect(remember_pause)
+    again.resume()
+    again.close()
+    later = Notifier(tray_store, Recording(), lambda _a: None, schedule=Timers(), clock=tray_clock)
+    assert restore_pause(later, tray_clock()) is None  # resumed: nothing remembered
+    remember_pause(tray_clock() - timedelta(minutes=1))  # a pause that ended while stopped
+    assert restore_pause(later, tray_clock()) is None
+    assert later.paused_until is None
+    later.close()

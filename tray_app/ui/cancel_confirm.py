@@ -34,9 +34,9 @@ def ask_cancel(
         "The session stops now. Files it already created can be kept for review or deleted."
     )
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-    keep = box.addButton("Keep files for review", QMessageBox.ButtonRole.AcceptRole)
+    keep = box.addButton("&Keep files for review", QMessageBox.ButtonRole.AcceptRole)
     keep.setObjectName(KEEP_FILES)
-    discard = box.addButton("Discard files", QMessageBox.ButtonRole.DestructiveRole)
+    discard = box.addButton("&Discard files", QMessageBox.ButtonRole.DestructiveRole)
     discard.setObjectName(DISCARD_FILES)
     back = box.addButton(back_label, QMessageBox.ButtonRole.RejectRole)
     back.setObjectName(KEEP_EDITING)

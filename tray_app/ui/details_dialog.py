@@ -150,9 +150,9 @@ class DetailsDialog(QDialog):
         self.outcome.setMinimumHeight(120)
 
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        self.copy_button = QPushButton("Copy details")
+        self.copy_button = QPushButton("Cop&y details")
         self.copy_button.setObjectName("copy_details")
-        self.answer_button = QPushButton("Answer…")
+        self.answer_button = QPushButton("&Answer…")
         self.answer_button.setObjectName("answer")
         self.buttons.addButton(self.copy_button, QDialogButtonBox.ButtonRole.ActionRole)
         self.buttons.addButton(self.answer_button, QDialogButtonBox.ButtonRole.ActionRole)

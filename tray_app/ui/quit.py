@@ -102,8 +102,8 @@ class QuitCoordinator(QObject):
             "Force quit stops them now (their partial folders are kept for review). "
             f"Wait gives them another {round(self._wait_s)} seconds."
         )
-        force = box.addButton("Force quit", QMessageBox.ButtonRole.DestructiveRole)
-        wait = box.addButton("Wait", QMessageBox.ButtonRole.RejectRole)
+        force = box.addButton("&Force quit", QMessageBox.ButtonRole.DestructiveRole)
+        wait = box.addButton("&Wait", QMessageBox.ButtonRole.RejectRole)
         box.setDefaultButton(wait)
         answer: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from tray_app.sessions.session import JsonDict
-from tray_app.sessions.states import Phase
+from tray_app.sessions.session import JsonDict, Session
+from tray_app.sessions.states import Phase, SessionState
 
 SNAPSHOT = "snapshot"
 OPENED = "opened"
@@ -23,6 +23,10 @@ FAILED = "failed"
 ABORTED = "aborted"
 
 TERMINAL_KINDS = frozenset({DONE, FAILED, ABORTED})
+
+# Enum attribute access costs ~130 ns; terminal() runs on every close and reads these.
+_DONE = SessionState.DONE
+_FAILED = SessionState.FAILED
 
 
 def snapshot(handle: JsonDict) -> JsonDict:
@@ -73,6 +77,16 @@ def failed(phase: Phase | None, error: JsonDict) -> JsonDict:
 
 def aborted(reason: JsonDict) -> JsonDict:
     return {"kind": ABORTED, "reason": reason}
+
+
+def terminal(session: Session) -> JsonDict:
+    """The frame that ends a closed session's stream."""
+    state = session.state
+    if state is _DONE:
+        return done(session.result or {})
+    if state is _FAILED:
+        return failed(session.ended_in_phase, session.error or {})
+    return aborted(session.result or {})
 
 
 def is_terminal(frame: JsonDict) -> bool:

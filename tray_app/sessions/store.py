@@ -10,29 +10,38 @@ one event loop thread and never blocks.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
-import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from enum import StrEnum
+from datetime import timedelta
 from typing import Any
 
 from tray_app.sessions import frames
+from tray_app.sessions.changes import (
+    ABANDONED_CODE,
+    Change,
+    Clock,
+    GcReport,
+    Observer,
+    Retention,
+    UnknownSession,
+)
+from tray_app.sessions.edges import EDGES as _EDGES
+from tray_app.sessions.edges import Edge
+from tray_app.sessions.frames import terminal as _terminal_frame
+from tray_app.sessions.gc import StoreGc
 from tray_app.sessions.session import JsonDict, Session, to_handle, utc_now
+from tray_app.sessions.session import session_ids as _session_ids
 from tray_app.sessions.states import (
-    PHASE_OF_STATE,
     TERMINAL_STATES,
-    TRANSITIONS,
     IllegalTransition,
-    NextAction,
-    Phase,
     SessionKind,
     SessionState,
 )
-from tray_app.sessions.subscription import SHUTDOWN, QueueFeed, Subscription
+from tray_app.sessions.streams import StoreStreams
+from tray_app.sessions.subscription import Subscription
+from tray_app.sessions.subscription import fan_out as _fan_out
+from tray_app.sessions.subscription import stream_name as _stream_name
 
 __all__ = [
     "ABANDONED_CODE",
@@ -46,51 +55,14 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
-ABANDONED_CODE = "session_abandoned"
-
-Clock = Callable[[], datetime]
 
 #: open() without a request (neither ``request`` nor the seed's ``req``).
 _NO_REQUEST: Any = object()
 
 
-class Change(StrEnum):
-    """What changed, as told to observers."""
-
-    OPENED = "opened"
-    STATE = "state"
-    HEARTBEAT = "heartbeat"
-    #: Progress, a warning or a pending prompt changed; the state did not.
-    UPDATED = "updated"
-    CLOSED = "closed"
-    EVICTED = "evicted"
-
-
-Observer = Callable[[Session, Change], None]
-
-
-class UnknownSession(ValueError):
-    def __init__(self, session_id: str) -> None:
-        super().__init__(f"unknown session_id {session_id!r}")
-        self.session_id = session_id
-
-
-@dataclass(frozen=True, slots=True)
-class Retention:
-    """How many finished sessions are kept, and for how long."""
-
-    max_finished: int = 500
-    max_age: timedelta = timedelta(days=1)
-
-
-@dataclass(slots=True)
-class GcReport:
-    abandoned: list[str] = field(default_factory=list)
-    evicted: int = 0
-
-
-class SessionStore:
-    """Sessions keyed by id, with observers, event fan-out and GC."""
+class SessionStore(StoreGc, StoreStreams):
+    """Sessions keyed by id, with observers, event fan-out (``streams.py``) and GC
+    (``gc.py``)."""
 
     def __init__(
         self,
@@ -243,7 +215,7 @@ class SessionStore:
                 _log.exception("session observer %r failed on %s", observer, _STATE)
         return session
 
-    def _take_edge(self, session: Session, edge: _Edge, outcome: JsonDict | None) -> None:
+    def _take_edge(self, session: Session, edge: Edge, outcome: JsonDict | None) -> None:
         """Every edge but the plain ones: waiting for input, and the ends."""
         session_id = session.session_id
         new_state = edge.target
@@ -413,75 +385,6 @@ class SessionStore:
 
         return remove
 
-    def subscribe(self, session_id: str) -> Subscription:
-        """Frames of one session: a snapshot first, then every later frame.
-
-        On a finished session: the snapshot and its terminal frame, then the end.
-        """
-        session = self._sessions.get(session_id)
-        if session is None:
-            raise UnknownSession(session_id)
-        subscription = Subscription(self._queue_limit, self._detach, session_id)
-        queue = subscription.queue  # fresh and empty: no limit or reader to check
-        queue.append(frames.snapshot(to_handle(session)))
-        if session.finished_at is not None:
-            queue.append(_terminal_frame(session))
-            subscription.finish()
-            return subscription
-        session.subscriptions = (*session.subscriptions, subscription)
-        return subscription
-
-    def subscribe_all(self) -> Subscription:
-        """Frames of every session, each with ``session_id``; a snapshot of all first."""
-        subscription = Subscription(self._queue_limit, self._detach_global)
-        handles = [to_handle(s) for s in self._sessions.values()]
-        subscription.push(frames.snapshot_all(handles))
-        self._global_subscribers = (*self._global_subscribers, subscription)
-        return subscription
-
-    def attach_event_queue(self, session_id: str, queue: asyncio.Queue[JsonDict]) -> None:
-        """The seed's fan-out: every frame the session publishes from now on is put on
-        ``queue``, its terminal frame last. One queue per session; attaching another
-        replaces the first. Unknown ids raise UnknownSession (a ValueError).
-
-        A subscriber like any other (see :class:`QueueFeed`), so the frames come
-        from the same fan-out that feeds :meth:`subscribe`.
-        """
-        session = self._require(session_id)
-        for subscription in session.subscriptions:
-            if isinstance(subscription, QueueFeed):
-                subscription.close()
-        session.event_queue = queue
-        if session.finished_at is None:
-            feed = QueueFeed(queue, self._detach, session_id)
-            session.subscriptions = (*session.subscriptions, feed)
-
-    def subscriber_count(self, session_id: str | None = None) -> int:
-        if session_id is None:
-            return len(self._global_subscribers)
-        session = self._sessions.get(session_id)
-        return 0 if session is None else len(session.subscriptions)
-
-    def close_all_subscriptions(self, reason: str = SHUTDOWN) -> None:
-        """End every stream, e.g. on shutdown."""
-        # Every session, not only live ones: a session moved to a terminal state
-        # keeps its subscriptions until close(). Shutdown is the only caller.
-        for session in list(self._sessions.values()):
-            for subscription in session.subscriptions:
-                subscription.finish(reason)
-        for subscription in self._global_subscribers:
-            subscription.finish(reason)
-
-    def _detach(self, subscription: Subscription) -> None:
-        session = self._sessions.get(subscription.session_id or "")
-        if session is not None:  # after close() nothing holds the subscription
-            session.subscriptions = tuple(s for s in session.subscriptions if s is not subscription)
-
-    def _detach_global(self, subscription: Subscription) -> None:
-        self._global_subscribers = tuple(
-            s for s in self._global_subscribers if s is not subscription
-        )
-
     def publish(self, session_id: str, frame: JsonDict) -> None:
         """Publish a frame the store does not build itself (must not be terminal)."""
         self._require(session_id)
@@ -507,82 +410,6 @@ class SessionStore:
                 # An observer's bug must not break the store or the others.
                 _log.exception("session observer %r failed on %s", observer, change)
 
-    # ---- GC and retention ---------------------------------------------------------
-    def abandoned_older_than(self, age: timedelta) -> list[str]:
-        """Ids of INPUT_REQUIRED sessions whose last heartbeat is older than ``age``."""
-        threshold = self._clock() - age
-        return [sid for sid, s in self._waiting.items() if s.last_heartbeat < threshold]
-
-    def gc_once(self, abandon_after: timedelta | None = None) -> GcReport:
-        """One GC pass: abort abandoned waiting sessions, evict past retention.
-
-        Cost grows with waiting sessions plus evicted ones, not with the total.
-        """
-        age = self.abandon_after if abandon_after is None else abandon_after
-        report = GcReport()
-        evictions_before = self._evictions
-        minutes = max(1, round(age.total_seconds() / 60))
-        for session_id in self.abandoned_older_than(age):
-            # An observer of an earlier abort may already have moved this one on.
-            if session_id not in self._waiting:
-                continue
-            outcome = {
-                "code": ABANDONED_CODE,
-                "message": f"No client heartbeat for over {minutes} minutes; "
-                "the session was abandoned.",
-                # The seed's outcome key, kept for programs written against it.
-                "reason": f"no client heartbeat for >{_duration(age)}",
-            }
-            self.transition(session_id, SessionState.ABORTED, outcome=outcome)
-            report.abandoned.append(session_id)
-            _log.info("GC aborted abandoned session %s", session_id)
-        self._evict_over_count()
-        self._evict_over_age()
-        # Aborts above may already have evicted on close(); they count too.
-        report.evicted = self._evictions - evictions_before
-        return report
-
-    async def gc_loop(
-        self, interval_s: float = 300.0, *, interval_seconds: float | None = None
-    ) -> None:
-        """Run :meth:`gc_once` every ``interval_s`` (headless mode; the tray uses a QTimer).
-
-        ``interval_seconds`` is the seed's name for the same thing.
-        """
-        if interval_seconds is not None:
-            interval_s = interval_seconds
-        while True:
-            await asyncio.sleep(interval_s)
-            self.gc_once()
-
-    def _evict_over_count(self) -> None:
-        limit = max(0, self.retention.max_finished)
-        finished = self._finished
-        while len(finished) > limit:
-            self._evict(finished.popleft())
-
-    def _evict_over_age(self) -> None:
-        """Evict finished sessions older than the retention age, oldest first.
-
-        ``_finished`` is in finish order, so this stops at the first one kept.
-        """
-        cutoff = self._clock() - self.retention.max_age
-        finished = self._finished
-        while finished:
-            oldest = finished[0]
-            if oldest.finished_at is None or oldest.finished_at >= cutoff:
-                break
-            self._evict(finished.popleft())
-
-    def _evict(self, session: Session) -> None:
-        """Forget a finished session the caller just took off ``_finished``."""
-        # close() already ended the session's subscriptions and transition()
-        # woke its waiters, so only the index and the observers are left.
-        del self._sessions[session.session_id]
-        self._evictions += 1
-        if self._observers:
-            self._notify(session, _EVICTED)
-
     def _require(self, session_id: str) -> Session:
         session = self._sessions.get(session_id)
         if session is None:
@@ -590,40 +417,6 @@ class SessionStore:
         return session
 
 
-@dataclass(frozen=True, slots=True)
-class _Edge:
-    """What taking one edge does, precomputed once so ``transition`` stays cheap."""
-
-    target: SessionState
-    #: The phase of the target state (None for PENDING, FAILED, ABORTED).
-    phase: Phase | None
-    next_action: NextAction
-    terminal: bool
-    #: FAILED and ABORTED remember the phase they interrupted.
-    ends_abnormally: bool
-    #: From a working phase to the next, neither waiting for input nor ending:
-    #: transition() takes these inline.
-    plain: bool
-
-
-def _edge(source: SessionState, target: SessionState) -> _Edge:
-    waiting = SessionState.INPUT_REQUIRED
-    terminal = target in TERMINAL_STATES
-    return _Edge(
-        target=target,
-        phase=PHASE_OF_STATE.get(target),
-        next_action=NextAction.AWAITING_INPUT if target is waiting else NextAction.NONE,
-        terminal=terminal,
-        ends_abnormally=target in (SessionState.FAILED, SessionState.ABORTED),
-        plain=not terminal and waiting not in (source, target),
-    )
-
-
-#: source state -> target state -> edge. A missing key is an illegal transition.
-_EDGES: dict[SessionState, dict[SessionState, _Edge]] = {
-    source: {target: _edge(source, target) for target in targets}
-    for source, targets in TRANSITIONS.items()
-}
 _PHASE_KIND = frames.PHASE
 #: What iter(id_factory, sentinel) stops at: nothing an id factory returns.
 _NO_MORE_IDS = object()
@@ -642,16 +435,6 @@ _CLOSED = Change.CLOSED
 _EVICTED = Change.EVICTED
 
 
-def _terminal_frame(session: Session) -> JsonDict:
-    """The frame that ends a closed session's stream."""
-    state = session.state
-    if state is _DONE:
-        return frames.done(session.result or {})
-    if state is _FAILED:
-        return frames.failed(session.ended_in_phase, session.error or {})
-    return frames.aborted(session.result or {})
-
-
 def _seed_request(request: Any, req: Any) -> Any:
     """The request of open(), given as ``request`` or as the seed's ``req``."""
     if request is not _NO_REQUEST and req is not _NO_REQUEST:
@@ -659,16 +442,6 @@ def _seed_request(request: Any, req: Any) -> Any:
     if request is _NO_REQUEST and req is _NO_REQUEST:
         raise TypeError("open() needs the request (request=... or req=...)")
     return request if req is _NO_REQUEST else req
-
-
-def _duration(age: timedelta) -> str:
-    """``1h``, ``90min``, ``45s``: the seed's shorthand for the abandon age."""
-    seconds = round(age.total_seconds())
-    if seconds and seconds % 3600 == 0:
-        return f"{seconds // 3600}h"
-    if seconds and seconds % 60 == 0:
-        return f"{seconds // 60}min"
-    return f"{seconds}s"
 
 
 def _insert_finished(finished: deque[Session], session: Session) -> None:
@@ -679,30 +452,3 @@ def _insert_finished(finished: deque[Session], session: Session) -> None:
     while index and (finished[index - 1].finished_at or at) > at:
         index -= 1
     finished.insert(index, session)
-
-
-def _fan_out(
-    subscriptions: tuple[Subscription, ...], frame: JsonDict, session_id: str | None
-) -> None:
-    for subscription in subscriptions:
-        queue = subscription.queue
-        # The common case inline; a full queue or a waiting reader goes through push().
-        if len(queue) < subscription.room:
-            queue.append(frame)
-        elif not subscription.push(frame):
-            _log.warning("dropped slow subscriber of %s", _stream_name(session_id))
-
-
-def _stream_name(session_id: str | None) -> str:
-    return "all sessions" if session_id is None else f"session {session_id}"
-
-
-def _session_ids() -> Iterator[str]:
-    """UUID-shaped ids: a random per-store prefix plus a counter, from C iterators.
-
-    ``uuid4()`` costs ~5 µs here, half the budget of a whole session walk;
-    ids only need to be unique and opaque, not secret (the API is token-gated).
-    """
-    prefix = uuid.uuid4().hex[:20]
-    template = f"{prefix[:8]}-{prefix[8:12]}-4{prefix[13:16]}-{prefix[16:20]}-{{:012x}}"
-    return map(template.format, itertools.count(1))

@@ -8,11 +8,14 @@ can never stall the store or the other subscribers.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
 from collections.abc import Callable
 from typing import Final
 
 from tray_app.sessions.session import JsonDict
+
+_log = logging.getLogger("tray_app.sessions.store")
 
 #: Close reasons, stable strings the API maps to WebSocket close codes.
 OVERFLOW: Final = "overflow"
@@ -182,3 +185,22 @@ class QueueFeed(Subscription):
             self._end(OVERFLOW)
             return False
         return True
+
+
+def fan_out(
+    subscriptions: tuple[Subscription, ...], frame: JsonDict, session_id: str | None
+) -> None:
+    """Append ``frame`` to every subscription's queue, through push() when it is full or
+    a reader waits (the store inlines this loop on its hottest path)."""
+    for subscription in subscriptions:
+        queue = subscription.queue
+        # The common case inline; a full queue or a waiting reader goes through push().
+        if len(queue) < subscription.room:
+            queue.append(frame)
+        elif not subscription.push(frame):
+            _log.warning("dropped slow subscriber of %s", stream_name(session_id))
+
+
+def stream_name(session_id: str | None) -> str:
+    """How a log line names a stream."""
+    return "all sessions" if session_id is None else f"session {session_id}"

@@ -34,7 +34,14 @@ from tray_app.cli_output import (
     one_line,
     state_text,
 )
-from tray_app.cli_watch import answers_for_prompt, load_answers, parse_variables, watch_session
+from tray_app.cli_watch import (
+    ANSWERS_FILE_HELP,
+    answers_for_prompt,
+    check_text_arguments,
+    load_answers,
+    parse_variables,
+    watch_session,
+)
 
 if TYPE_CHECKING:
     from tray_app.api.client import ApiClient
@@ -146,7 +153,7 @@ def build_parser() -> _Parser:
             '(3, true, "007"), else as text; repeatable',
         )
         sub.add_argument("--watch", action="store_true", help="then watch it until it ends")
-        _add_answers_option(sub, "with --watch: answer prompts from this JSON or TOML file")
+        _add_answers_option(sub, "with --watch: " + ANSWERS_FILE_HELP)
 
     listing = commands.add_parser("list", parents=[json_flag], help="list sessions")
     listing.add_argument("--state", help="only these states, comma-separated (e.g. input_required)")
@@ -158,7 +165,7 @@ def build_parser() -> _Parser:
         "watch", parents=[json_flag], help="follow a session until it ends, answering prompts"
     )
     watch.add_argument("session_id", metavar="ID")
-    _add_answers_option(watch, "answer prompts from this JSON or TOML file instead of asking")
+    _add_answers_option(watch, ANSWERS_FILE_HELP + " Without it, watch asks on the terminal.")
 
     answer = commands.add_parser("answer", parents=[json_flag], help="answer a pending prompt")
     answer.add_argument("session_id", metavar="ID")
@@ -229,6 +236,11 @@ def main(argv: list[str] | None = None) -> int:
             return _help(parser, args.topic)
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+    try:
+        check_text_arguments(raw)
+    except UsageError as error:
+        print(f"exlab-tray: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     if args.command is None:
         from tray_app.app import main as app_main
 
@@ -323,9 +335,10 @@ async def cmd_list(client: ApiClient, args: argparse.Namespace, out: Output) -> 
             (
                 handle["session_id"],
                 handle["kind"],
-                handle["state"],
+                state_text(handle["state"]),
                 created,
-                handle.get("title") or "",
+                # One row per session, whatever a title holds.
+                " ".join(str(handle.get("title") or "").split()),
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
@@ -380,16 +393,12 @@ async def cmd_answer(client: ApiClient, args: argparse.Namespace, out: Output) -
     except ApiClientError as error:
         if error.code != "invalid_answers":
             raise
-        out.error(error.to_dict())
-        problems = error.fields
-        if not out.as_json and len(problems) > 1:
-            for field_id, message in problems.items():
-                out.text(f"  {field_id}: {message}", err=True)
+        out.error(error.to_dict())  # its message names every refused field, once
         return EXIT_USAGE
     if out.as_json:
         out.json(handle)
     else:
-        out.text(f"Answered; session {handle['session_id']} is {handle['state']}")
+        out.text(f"Answered; session {handle['session_id']}: {state_text(handle['state'])}")
     return EXIT_OK
 
 

@@ -36,15 +36,20 @@ class Output:
         print(json.dumps(value, ensure_ascii=False), flush=True)
 
     def error(self, error: dict[str, Any]) -> None:
+        """An error in words: its message, each field problem by the field's label."""
         if self.as_json:
             self.json({"error": error})
             return
-        field = f" [{error['field']}]" if error.get("field") else ""
-        print(f"error: {error['message']} ({error['code']}){field}", file=sys.stderr, flush=True)
+        field = error.get("field")
+        # A refused answer's message names its fields by their labels already.
+        named = error.get("code") == "invalid_answers"
+        where = f" [{field_label(field)}]" if field and not named else ""
+        print(f"error: {error['message']} ({error['code']}){where}", file=sys.stderr, flush=True)
         problems = (error.get("details") or {}).get("errors") or []
         for problem in problems if len(problems) > 1 else []:
-            where = f"{problem.get('field')}: " if problem.get("field") else ""
-            print(f"  {where}{problem.get('message')}", file=sys.stderr, flush=True)
+            name = problem.get("field")
+            label = f"{field_label(name)}: " if name else ""
+            print(f"  {label}{problem.get('message')}", file=sys.stderr, flush=True)
 
     def frame(self, frame: dict[str, Any]) -> None:
         if self.as_json:
@@ -54,31 +59,52 @@ class Output:
 
 
 def describe_frame(frame: dict[str, Any]) -> str:
+    """One event frame in the tray's words ("Needs input", "Cancelled", ...)."""
     kind = frame.get("kind")
     if kind == "snapshot":
         handle = frame["session"]
-        return f"session {handle['session_id']} ({describe(handle)}) is {handle['state']}"
+        return f"session {handle['session_id']} ({describe(handle)}): {state_text(handle['state'])}"
     if kind == "phase":
         return f"-> {phase_text(frame.get('phase'))}"
     if kind == "progress":
-        return f"   plugin {frame.get('plugin')} ({frame.get('current')}/{frame.get('total')})"
+        return f"   plugin {frame.get('plugin')} ({frame.get('current')} of {frame.get('total')})"
     if kind == "input_required":
-        return f"?  {frame.get('plugin')} needs input: {frame.get('reason', '')}"
+        return f"?  Needs input: {frame.get('plugin')} asks: {frame.get('reason', '')}"
     if kind == "warning":
         return f"!  warning: {frame.get('message')}"
     if kind == "done":
         result = frame.get("result") or {}
-        lines = [f"done: {result.get('path')} (sync: {result.get('sync_status')})"]
+        lines = [f"Done: {result.get('path')} (NAS sync: {result.get('sync_status')})"]
         lines += [f"!  warning: {w}" for w in result.get("warnings") or []]
         return "\n".join(lines)
     if kind == "failed":
         error = frame.get("error") or {}
-        field = f" [{error['field']}]" if error.get("field") else ""
-        return f"FAILED: {error.get('message')} ({error.get('code')}){field}"
+        field = f" [{field_label(error['field'])}]" if error.get("field") else ""
+        return f"Failed: {error.get('message')} ({error.get('code')}){field}"
     if kind == "aborted":
         reason = frame.get("reason") or {}
-        return f"ABORTED: {reason.get('message') or reason.get('code')}"
+        return str(reason.get("message") or f"Cancelled: {reason_text(reason.get('code'))}")
     return json.dumps(frame)
+
+
+#: The request's fields as the New project / New run dialogs label them.
+REQUEST_LABELS = {
+    "equipment_id": "Equipment",
+    "project_name": "Project",
+    "operator": "Operator",
+    "label": "Label",
+    "objective": "Objective",
+    "template": "Template",
+    "run_kind": "Run kind",
+    "destination": "Folder",
+}
+
+
+def field_label(field: str) -> str:
+    """A request field by its label (``variables.x`` is the template variable x)."""
+    if field.startswith("variables."):
+        return f"template variable {field.removeprefix('variables.')}"
+    return REQUEST_LABELS.get(field, field)
 
 
 # The words come from the one wording module the tray uses too, so a session reads the
@@ -93,6 +119,12 @@ def state_text(state: str) -> str:
     from tray_app.creation.wording import state_words
 
     return state_words(state)
+
+
+def reason_text(code: str | None) -> str:
+    from tray_app.creation.wording import reason_words
+
+    return reason_words(code)
 
 
 def phase_text(phase: str | None) -> str:

@@ -75,6 +75,9 @@ async def watch_session(
             prompt: dict[str, Any] | None = None
             if kind == "snapshot":
                 prompt = frame["session"].get("pending_input")
+                if prompt:
+                    # Joined a session that already waits: say what it waits on.
+                    out.frame({"kind": "input_required", **prompt})
             elif kind == "input_required":
                 prompt = frame
             elif kind in TERMINAL_KINDS:
@@ -126,9 +129,10 @@ async def answer_prompt(
             if error.code != "invalid_answers":
                 raise
             problems = error.fields
+            labels = {spec["id"]: spec.get("label") or spec["id"] for spec in fields}
             out.text("Some answers were refused:", err=True)
             for field_id, message in problems.items():
-                out.text(f"  {field_id}: {message}", err=True)
+                out.text(f"  {labels.get(field_id, field_id)}: {message}", err=True)
             if file_answers is not None and not sys.stdin.isatty():
                 raise PromptAborted() from None
             wrong = [spec for spec in fields if spec["id"] in problems] or fields
@@ -217,7 +221,46 @@ def load_answers(path: Path) -> dict[str, Any]:
         raise UsageError(f"answers file {path} is not valid: {error}") from None
     if not isinstance(data, dict):
         raise UsageError(f"answers file {path} must hold an object of field id to value")
+    # The API's resume body, {"answers": {...}}, is the same answers one level down.
+    if set(data) == {"answers"} and isinstance(data["answers"], dict):
+        return dict(data["answers"])
     return data
+
+
+#: What ``--answers FILE`` holds, for ``--help``.
+ANSWERS_FILE_HELP = (
+    "answer prompts from FILE: JSON (or TOML when it ends in .toml) mapping each field id "
+    'to its answer, e.g. {"sample_count": 8, "plate_type": "96-well"}; the API\'s resume '
+    'body {"answers": {...}} works too, and a table named after a plugin '
+    '({"plate_map": {...}}) holds answers for that plugin only. Run "exlab-tray show ID" '
+    "to see the fields a session asks for."
+)
+
+
+def check_text_arguments(argv: list[str]) -> None:
+    """Refuse an argument that is not valid text (bytes the locale cannot decode), by name.
+
+    Python keeps such bytes as surrogates; sent on, they turned into a JSON error that
+    named neither the argument nor the problem.
+    """
+    for index, argument in enumerate(argv):
+        try:
+            argument.encode("utf-8")
+        except UnicodeEncodeError as error:
+            bad = argument[error.start]
+            byte = ord(bad) - 0xDC00 if 0xDC80 <= ord(bad) <= 0xDCFF else None
+            shown = f"byte 0x{byte:02x}" if byte is not None else "a character"
+            option, _, _value = argument.partition("=")
+            if argument.startswith("-") and "=" in argument:
+                name = option
+            elif index > 0 and argv[index - 1].startswith("-"):
+                name = argv[index - 1]
+            else:
+                name = f"argument {index + 1}"
+            raise UsageError(
+                f"{name} is not valid text: {shown} at position {error.start + 1} is not UTF-8 "
+                "(check the terminal's character encoding)"
+            ) from None
 
 
 def parse_variables(pairs: list[str]) -> dict[str, Any]:

@@ -95,9 +95,9 @@ async def test_new_run_watched_with_an_answers_file_ends_done(
     )  # fmt: skip
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "plate_map needs input" in out
-    assert "done: " in out
-    done_path = Path(out.split("done: ")[1].split(" (sync")[0])
+    assert "Needs input: plate_map asks" in out
+    assert "Done: " in out
+    done_path = Path(out.split("Done: ")[1].split(" (NAS sync")[0])
     assert (done_path / "plate_map.csv").is_file()
 
 
@@ -129,9 +129,10 @@ async def test_watch_prompts_on_the_terminal_and_reasks_refused_fields(
     assert await run_cli("watch", session_id) == 0
     captured = capsys.readouterr()
     assert "Number of samples (integer, 1..384, required)" in captured.err
-    assert "prep_date:" in captured.err  # the refusal, then the question again
-    assert captured.err.count("Preparation date") == 2
-    assert "done: " in captured.out
+    # The refusal names the field by its label, then the question comes again.
+    assert "Preparation date: is not a real date" in captured.err
+    assert captured.err.count("Preparation date (date YYYY-MM-DD") == 2
+    assert "Done: " in captured.out
     handle = service.store.get(session_id)
     assert handle is not None and handle.result is not None
 
@@ -169,7 +170,7 @@ async def test_answer_list_show_cancel(
 
     assert await run_cli("answer", first, "sample_count=999", "plate_type=96-well",
                          "prep_date=2026-01-05") == 2  # fmt: skip
-    assert "sample_count" in capsys.readouterr().err
+    assert "Number of samples: must be at most 384" in capsys.readouterr().err
     assert await run_cli("answer", first, "sample_count=9", "plate_type=96-well",
                          "prep_date=2026-01-05", "--json") == 0  # fmt: skip
     assert json.loads(capsys.readouterr().out)["session_id"] == first
@@ -180,7 +181,7 @@ async def test_answer_list_show_cancel(
     assert await run_cli("cancel", second, "--discard") == 0
     assert "Cancelled session" in capsys.readouterr().out
     assert await run_cli("watch", second) == 1
-    assert "ABORTED" in capsys.readouterr().out
+    assert "Cancelled by the operator." in capsys.readouterr().out
     assert await run_cli("show", second, "--json") == 1
     assert json.loads(capsys.readouterr().out)["state"] == "aborted"
     assert await run_cli("cancel", second) == 1
@@ -231,4 +232,4 @@ async def test_a_session_cancelled_elsewhere_ends_the_questions_at_once(
         assert await asyncio.wait_for(watching, 10) == 1
         os.close(write_end)
     captured = capsys.readouterr()
-    assert "ABORTED" in captured.out
+    assert "Cancelled by the operator." in captured.out

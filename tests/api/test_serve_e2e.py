@@ -74,8 +74,8 @@ def test_cli_end_to_end_against_exlab_tray_serve(tmp_path: Path) -> None:
         run = cli("new", "run", "-e", "DEMO", "-p", "Demo", "-o", "ana", "-l", "e2e", "--watch",
                   "--answers", str(answers))  # fmt: skip
         assert run.returncode == 0, run.stdout + run.stderr
-        assert "plate_map needs input" in run.stdout
-        assert "done: " in run.stdout
+        assert "Needs input: plate_map asks" in run.stdout
+        assert "Done: " in run.stdout
 
         listed = cli("list", "--json")
         assert listed.returncode == 0
@@ -87,7 +87,7 @@ def test_cli_end_to_end_against_exlab_tray_serve(tmp_path: Path) -> None:
         assert cancelled.returncode == 0, cancelled.stderr
         watched = cli("watch", session_id)
         assert watched.returncode == 1
-        assert "ABORTED" in watched.stdout
+        assert "Cancelled by the operator." in watched.stdout
 
         started = time.monotonic()
         server.send_signal(signal.SIGTERM)

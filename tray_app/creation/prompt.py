@@ -51,10 +51,12 @@ def check_answers(fields: list[Field], answers: object) -> dict[str, object]:
         )
     coerced, problems = validate_answers(fields, answers)
     if problems:
+        # Keyed by field id for programs; the message names each field by its label.
+        labels = {field.id: field.label for field in fields}
         raise CreationError(
             codes.INVALID_ANSWERS,
             "Some answers need fixing: "
-            + "; ".join(f"{key}: {why}" for key, why in problems.items()),
+            + "; ".join(f"{labels.get(key, key)}: {why}" for key, why in problems.items()),
             field=next(iter(problems)),
             details={"fields": problems},
         )

@@ -6,6 +6,7 @@ field it concerns, so a dialog can put the message next to the right input.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,8 +21,11 @@ from tray_app.creation.templates import DEFAULT_TEMPLATES, TemplateCatalog, Temp
 __all__ = [
     "LABEL_MAX",
     "OBJECTIVE_MAX",
+    "OPERATOR_MAX",
     "RESERVED_VARIABLES",
+    "TEXT_RULES",
     "FieldError",
+    "TextRule",
     "check_request",
     "check_variables",
     "standard_variables",
@@ -30,6 +34,27 @@ __all__ = [
 
 LABEL_MAX = 100
 OBJECTIVE_MAX = 2000
+OPERATOR_MAX = 100
+
+
+@dataclass(frozen=True)
+class TextRule:
+    """The limits of one free-text field of a request, for every front end alike."""
+
+    label: str
+    max_length: int
+    #: Line breaks and tabs allowed (a description); other control characters never are.
+    multiline: bool = False
+
+
+#: One set of limits for the request's text fields: the API, the CLI and the dialogs all
+#: check (and the dialogs size their inputs) from here. The project name has its own,
+#: stricter rules (creation/naming.py): it becomes a folder name.
+TEXT_RULES: dict[str, TextRule] = {
+    "label": TextRule("Label", LABEL_MAX),
+    "operator": TextRule("Operator", OPERATOR_MAX),
+    "objective": TextRule("Objective", OBJECTIVE_MAX, multiline=True),
+}
 
 #: Answers the pipeline always supplies; a request may not override them.
 RESERVED_VARIABLES = frozenset(
@@ -89,28 +114,42 @@ def check_request(
     label = request.label or ""
     if isinstance(request, RunRequest) and not label.strip():
         errors.append(FieldError("label_required", "label", "A run needs a label."))
-    if len(label) > LABEL_MAX:
-        errors.append(
-            FieldError(
-                "label_too_long",
-                "label",
-                f"The label has {len(label)} characters; at most {LABEL_MAX} are allowed.",
-            )
-        )
-    objective = request.objective or ""
-    if len(objective) > OBJECTIVE_MAX:
-        errors.append(
-            FieldError(
-                "objective_too_long",
-                "objective",
-                f"The objective has {len(objective)} characters; "
-                f"at most {OBJECTIVE_MAX} are allowed.",
-            )
-        )
+    for name, rule in TEXT_RULES.items():
+        errors.extend(_check_text(name, rule, getattr(request, name, None) or ""))
     errors.extend(_check_operator(request.operator, settings.operators))
     template, template_errors = _check_template(request, catalog)
     errors.extend(template_errors)
     return template, errors
+
+
+def _check_text(name: str, rule: TextRule, value: str) -> list[FieldError]:
+    errors = []
+    if len(value) > rule.max_length:
+        errors.append(
+            FieldError(
+                f"{name}_too_long",
+                name,
+                f"The {rule.label.lower()} has {len(value)} characters; "
+                f"at most {rule.max_length} are allowed.",
+            )
+        )
+    allowed = "\n\t" if rule.multiline else ""
+    bad = next((c for c in value if _is_control(c) and c not in allowed), None)
+    if bad is not None:
+        what = "a line break" if bad in "\r\n\u2028\u2029" else f"a control character ({bad!r})"
+        errors.append(
+            FieldError(
+                f"{name}_control_characters",
+                name,
+                f"The {rule.label.lower()} contains {what}; "
+                + ("only line breaks and tabs are allowed." if rule.multiline else "use one line."),
+            )
+        )
+    return errors
+
+
+def _is_control(char: str) -> bool:
+    return unicodedata.category(char) in ("Cc", "Zl", "Zp")
 
 
 def _check_operator(operator: str, allowed: list[str] | None) -> list[FieldError]:

@@ -32,7 +32,7 @@ from tray_app.creation.requests import CreateRequest, ProjectRequest, RunRequest
 from tray_app.creation.seam import CreationSeam
 from tray_app.creation.template_fields import choice_value, fields_from_questions
 from tray_app.creation.templates import Question, TemplateInfo
-from tray_app.creation.validation import RESERVED_VARIABLES
+from tray_app.creation.validation import RESERVED_VARIABLES, TEXT_RULES
 from tray_app.ui.async_bridge import error_message, run_async
 from tray_app.ui.field_widgets import HINT_STYLE, FieldCell, FieldForm, error_label
 from tray_app.ui.keyboard import DefaultButtonKeeper, MnemonicPicker, name_combo_parts
@@ -156,7 +156,7 @@ class NewSessionDialog(QDialog):
 
         self.label = QLineEdit()
         self.label.setPlaceholderText("Short name, e.g. Plate 3 replicate")
-        self.label.setMaxLength(100)
+        self.label.setMaxLength(TEXT_RULES["label"].max_length)
         self._add_row("label", "Label", self.label, required=kind == "run")
 
         self.operator: QComboBox | QLineEdit
@@ -170,6 +170,7 @@ class NewSessionDialog(QDialog):
             self.operator = operator_combo
         else:
             self.operator = QLineEdit(last_operator)
+            self.operator.setMaxLength(TEXT_RULES["operator"].max_length)
             self.operator.setPlaceholderText("Your name or initials")
         self._add_row("operator", "Operator", self.operator, required=True)
 

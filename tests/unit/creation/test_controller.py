@@ -401,3 +401,35 @@ async def test_templates_for_dialogs(controller: CreationController) -> None:
         "choices": None,
     }
     assert [t.name for t in controller.templates("project")] == ["exlab-project"]
+
+
+@pytest.mark.parametrize(
+    ("request_", "code", "field"),
+    [
+        (project_request(operator="a" * 101), "operator_too_long", "operator"),
+        (
+            project_request(operator="ada\nREADME injection"),
+            "operator_control_characters",
+            "operator",
+        ),
+        (project_request(label="bell\x07"), "label_control_characters", "label"),
+        (
+            project_request(objective="tab\tok\nbut not \x1b[31m"),
+            "objective_control_characters",
+            "objective",
+        ),
+    ],
+    ids=lambda value: value if isinstance(value, str) else None,
+)
+async def test_one_set_of_text_limits_for_every_field(
+    controller: CreationController, request_: Any, code: str, field: str
+) -> None:
+    error = await refused(controller, request_)
+    assert [(e["code"], e["field"]) for e in error.details["errors"]] == [(code, field)]
+
+
+async def test_an_objective_may_have_line_breaks(
+    controller: CreationController, store: SessionStore
+) -> None:
+    handle = await controller.create(project_request(objective="line one\n\tline two"))
+    assert (await finish(store, handle["session_id"])).state is SessionState.DONE

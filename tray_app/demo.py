@@ -63,6 +63,13 @@ def demo_home() -> Iterator[Path]:
         del os.environ[HOME_ENV]
 
 
+def _run(project: str, label: str, **fields: Any) -> RunRequest:
+    """A demo run on the demo equipment, by the demo operator."""
+    return RunRequest(
+        equipment_id=EQUIPMENT, project_name=project, operator=OPERATOR, label=label, **fields
+    )
+
+
 def _report_leftover(_function: object, path: str, error: object) -> None:
     print(f"exlab-tray demo: could not remove {path}: {error}", file=sys.stderr)
 
@@ -91,11 +98,9 @@ async def open_demo_sessions(controller: Any, store: SessionStore) -> dict[str, 
     for role in projects:
         await _until_stopped(store, ids[role])
 
-    calibration = RunRequest(
-        equipment_id=EQUIPMENT,
-        project_name="Enzyme-Kinetics",
-        operator=OPERATOR,
-        label="calibration",
+    calibration = _run(
+        "Enzyme-Kinetics",
+        "calibration",
         objective="Standard curve before the screen",
         variables={
             "sample_count": 24,
@@ -108,22 +113,11 @@ async def open_demo_sessions(controller: Any, store: SessionStore) -> dict[str, 
     await _until_stopped(store, ids["run_done"])
 
     # No plate details: the plate_map plugin asks for them (integer, choice, date, bool, text).
-    screen = RunRequest(
-        equipment_id=EQUIPMENT,
-        project_name="Stability-Study",
-        operator=OPERATOR,
-        label="month-1 screen",
-        objective="First monthly time point",
-    )
+    screen = _run("Stability-Study", "month-1 screen", objective="First monthly time point")
     ids["run_waiting"] = (await controller.create_run(screen))["session_id"]
 
     # A request the checks refuse (its project does not exist) never becomes a session.
-    orphan = RunRequest(
-        equipment_id=EQUIPMENT,
-        project_name="Old-Pilot",
-        operator=OPERATOR,
-        label="re-run",
-    )
+    orphan = _run("Old-Pilot", "re-run")
     try:
         await controller.create_run(orphan)
     except CreationError as exc:
@@ -131,11 +125,9 @@ async def open_demo_sessions(controller: Any, store: SessionStore) -> dict[str, 
 
     # A run that really fails: 200 samples do not fit the 96-well plate it insists on,
     # so plate_map asks again until it reaches the prompt limit.
-    crowded = RunRequest(
-        equipment_id=EQUIPMENT,
-        project_name="Enzyme-Kinetics",
-        operator=OPERATOR,
-        label="overfull plate",
+    crowded = _run(
+        "Enzyme-Kinetics",
+        "overfull plate",
         variables={"sample_count": 200, "plate_type": "96-well", "prep_date": today},
     )
     ids["run_failed"] = (await controller.create_run(crowded))["session_id"]

@@ -14,7 +14,7 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from tray_app import logs, paths
 from tray_app.app import _T0, NO_TRAY_REASON, activate_instance
@@ -36,6 +36,20 @@ if TYPE_CHECKING:
     from tray_app.ui.quit import QuitCoordinator
 
 _log = logging.getLogger("tray_app.app")
+
+
+T = TypeVar("T")
+
+
+class _Part(Generic[T]):
+    """``app.<name>`` reads ``app.parts.<name>``: a part exists once start() made it."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    def __get__(self, app: DesktopApp, owner: type | None = None) -> T:
+        value: T = getattr(app.parts, self._name)
+        return value
 
 
 class DesktopApp:
@@ -107,37 +121,15 @@ class DesktopApp:
             raise RuntimeError("the desktop app has not started")
         return self._parts
 
-    @property
-    def loaded(self) -> LoadedSettings:
-        return self.parts.loaded
-
-    @property
-    def service(self) -> ExlabService:
-        return self.parts.service
-
-    @property
-    def store(self) -> SessionStore:
-        return self.parts.service.store
-
-    @property
-    def controller(self) -> CreationController:
-        return self.parts.service.controller
-
-    @property
-    def quitter(self) -> QuitCoordinator:
-        return self.parts.quitter
-
-    @property
-    def actions(self) -> SessionActions:
-        return self.parts.actions
-
-    @property
-    def notifier(self) -> Notifier:
-        return self.parts.notifier
-
-    @property
-    def gc_timer(self) -> QTimer:
-        return self.parts.gc_timer
+    # Each reads the part of that name (a descriptor: see _Part below).
+    loaded: _Part[LoadedSettings] = _Part()
+    service: _Part[ExlabService] = _Part()
+    store: _Part[SessionStore] = _Part()
+    controller: _Part[CreationController] = _Part()
+    quitter: _Part[QuitCoordinator] = _Part()
+    actions: _Part[SessionActions] = _Part()
+    notifier: _Part[Notifier] = _Part()
+    gc_timer: _Part[QTimer] = _Part()
 
     # ---- lifecycle ---------------------------------------------------------------------------
     async def run(self) -> int:
@@ -281,7 +273,9 @@ class DesktopApp:
         restore_pause(notifier, service.store.clock())
         notifier.pause_changed.connect(remember_pause)
         _log.info("notifications via %s", notifier.backend.name)
-        self._parts = _Parts(loaded, service, quitter, actions, notifier, gc_timer)
+        self._parts = _Parts(
+            loaded, service, service.store, service.controller, quitter, actions, notifier, gc_timer
+        )
         self.tray.set_flags(
             autostart_enabled=_autostart_state(),
             settings_problems=tuple(str(p) for p in self.loaded.problems),
@@ -471,6 +465,8 @@ class _Parts:
 
     loaded: LoadedSettings
     service: ExlabService
+    store: SessionStore
+    controller: CreationController
     quitter: QuitCoordinator
     actions: SessionActions
     notifier: Notifier

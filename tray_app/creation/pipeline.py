@@ -13,6 +13,7 @@ import os
 import shutil
 import sqlite3
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,27 +48,22 @@ __all__ = ["Pipeline"]
 _log = logging.getLogger(__name__)
 
 
+@dataclass
 class Pipeline:
     """The steps every session of one controller goes through."""
 
-    def __init__(
-        self,
-        store: SessionStore,
-        settings: Settings,
-        *,
-        catalog: TemplateCatalog,
-        renderer: RenderProcess,
-        workers: Callable[[], WorkerPool],
-        sync_queue: Callable[[], Awaitable[SyncQueue]],
-    ) -> None:
-        self._store = store
-        self._settings = settings
-        self._catalog = catalog
-        self._renderer = renderer
-        self._workers = workers
-        #: The NAS sync queue (made on first use by the controller).
-        self._sync_queue = sync_queue
-        self.plugin_pass = PluginPass(store, settings, workers)
+    store: SessionStore
+    settings: Settings
+    catalog: TemplateCatalog = field(kw_only=True)
+    renderer: RenderProcess = field(kw_only=True)
+    #: The pool with a spare plugin worker (made on first use by the controller).
+    workers: Callable[[], WorkerPool] = field(kw_only=True)
+    #: The NAS sync queue (made on first use by the controller).
+    sync_queue: Callable[[], Awaitable[SyncQueue]] = field(kw_only=True)
+    plugin_pass: PluginPass = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.plugin_pass = PluginPass(self.store, self.settings, self.workers)
 
     async def run(self, run: SessionRun) -> None:
         """Drive one session to its end; never raises (every end is a state)."""
@@ -84,7 +80,7 @@ class Pipeline:
             if not await self.plugin_pass.run(run):
                 await self._ended_elsewhere(run)
                 return
-            plan = plan_for(self._settings, run.request.equipment_id)
+            plan = plan_for(self.settings, run.request.equipment_id)
             sync_status = "queued" if plan is not None else "not_configured"
             await self._write_cache(run, sync_status)
             blocked = await self._post_validate(run)
@@ -103,9 +99,9 @@ class Pipeline:
 
     # ---- how a run ends ------------------------------------------------------------
     def _end(self, session_id: str, state: SessionState, outcome: JsonDict) -> None:
-        session = self._store.get(session_id)
+        session = self.store.get(session_id)
         if session is not None and not session.is_terminal():
-            self._store.transition(session_id, state, outcome=outcome)
+            self.store.transition(session_id, state, outcome=outcome)
 
     def _fail(
         self, run: SessionRun, code: str, message: str, details: dict[str, Any] | None = None
@@ -133,9 +129,9 @@ class Pipeline:
 
     async def _ended_elsewhere(self, run: SessionRun) -> None:
         """Ended while waiting (the GC abandoned it): keep the files, name them in the outcome."""
-        session = self._store.get(run.session_id)
+        session = self.store.get(run.session_id)
         if session is not None and session.outcome is not None:
-            self._store.close(
+            self.store.close(
                 run.session_id,
                 {**session.outcome, "discard_files": False, "path": run.path},
             )
@@ -151,7 +147,7 @@ class Pipeline:
         return _refused(problems) if problems else None
 
     async def _validate(self, run: SessionRun) -> None:
-        self._store.transition(run.session_id, SessionState.VALIDATING)
+        self.store.transition(run.session_id, SessionState.VALIDATING)
         # Checked again with the session's id: standard variables name it.
         template, problems = self._problems(run)
         destination = run.destination
@@ -172,14 +168,14 @@ class Pipeline:
 
     def _problems(self, run: SessionRun) -> tuple[TemplateInfo | None, list[FieldError]]:
         request = run.request
-        template, problems = check_request(request, self._settings, self._catalog)
+        template, problems = check_request(request, self.settings, self.catalog)
         destination = run.destination
         if destination is not None:
             problems.extend(self._destination_problems(run, destination))
             if template is not None:
                 standard = standard_variables(
                     request,
-                    self._settings,
+                    self.settings,
                     session_id=run.session_id,
                     destination=destination,
                     created_at=run.created_at,
@@ -200,7 +196,7 @@ class Pipeline:
                 )
             ]
         if isinstance(run.request, RunRequest):
-            project = project_folder(self._settings, run.request)
+            project = project_folder(self.settings, run.request)
             if project is None or not project.is_dir():
                 return [
                     FieldError(
@@ -216,12 +212,12 @@ class Pipeline:
 
     # ---- RENDERING -------------------------------------------------------------------
     async def _render(self, run: SessionRun) -> None:
-        self._store.transition(run.session_id, SessionState.RENDERING)
+        self.store.transition(run.session_id, SessionState.RENDERING)
         assert run.template is not None and run.destination is not None
         if run.template.plugins:
-            self._workers().warm()  # the first plugin's worker starts while we render
+            self.workers().warm()  # the first plugin's worker starts while we render
         job = asyncio.ensure_future(
-            self._renderer.render(run.template.path, run.destination, run.variables)
+            self.renderer.render(run.template.path, run.destination, run.variables)
         )
         run.render_job = job
         try:
@@ -234,14 +230,14 @@ class Pipeline:
 
     # ---- CACHE_WRITE -----------------------------------------------------------------
     def _record(self, run: SessionRun, sync_status: str) -> CreationRecord:
-        return build_record(run, self._settings, sync_status, self._warnings(run))
+        return build_record(run, self.settings, sync_status, self._warnings(run))
 
     def _warnings(self, run: SessionRun) -> list[str]:
         # A live session is never evicted, so it is there for the whole run.
-        return list(self._store.handle(run.session_id)["warnings"])
+        return list(self.store.handle(run.session_id)["warnings"])
 
     async def _write_cache(self, run: SessionRun, sync_status: str) -> None:
-        self._store.transition(run.session_id, SessionState.CACHE_WRITE)
+        self.store.transition(run.session_id, SessionState.CACHE_WRITE)
         assert run.template is not None and run.destination is not None
         record = self._record(run, sync_status)
         readme = readme_text(
@@ -252,7 +248,7 @@ class Pipeline:
     # ---- POST_VALIDATE ---------------------------------------------------------------
     async def _post_validate(self, run: SessionRun) -> bool:
         """Check the folder against the naming rules; True when sync must be blocked."""
-        self._store.transition(run.session_id, SessionState.POST_VALIDATE)
+        self.store.transition(run.session_id, SessionState.POST_VALIDATE)
         assert run.destination is not None
         findings = await asyncio.to_thread(find_unsafe_entries, run.destination)
         root = run.destination.resolve()
@@ -264,7 +260,7 @@ class Pipeline:
         run.findings = findings
         if findings:
             shown = "; ".join(findings[:3]) + ("; ..." if len(findings) > 3 else "")
-            self._store.warn(
+            self.store.warn(
                 run.session_id,
                 f"Sync blocked: {len(findings)} problem(s) in the folder: {shown}",
             )
@@ -275,15 +271,15 @@ class Pipeline:
         self, run: SessionRun, plan: SyncPlan | None, sync_status: str, *, blocked: bool
     ) -> JsonDict:
         """Queue the NAS copy; the record is written again only if its sync status changed."""
-        self._store.transition(run.session_id, SessionState.SYNC_QUEUED)
+        self.store.transition(run.session_id, SessionState.SYNC_QUEUED)
         assert run.destination is not None
         status = sync_status
         if blocked:
             status = "blocked_by_validation"
         elif plan is not None:
-            relative = relative_to(run.destination, self._settings.local_root_path())
+            relative = relative_to(run.destination, self.settings.local_root_path())
             try:
-                queue = await self._sync_queue()
+                queue = await self.sync_queue()
                 # Durable before DONE; from here the queue keeps creation.json's sync status.
                 await queue.enqueue(
                     run.destination,
@@ -294,7 +290,7 @@ class Pipeline:
                 )
             except (OSError, sqlite3.Error) as exc:
                 status = "queue_failed"
-                self._store.warn(run.session_id, f"Could not queue the NAS sync: {exc}")
+                self.store.warn(run.session_id, f"Could not queue the NAS sync: {exc}")
         if status != sync_status:
             await asyncio.to_thread(write_record, run.destination, self._record(run, status))
         return {

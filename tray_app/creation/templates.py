@@ -46,13 +46,8 @@ class Question:
     conditional: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "type": self.type,
-            "default": self.default,
-            "help": self.help,
-            "choices": self.choices,
-        }
+        """The question as the API lists it (without ``has_default`` and ``conditional``)."""
+        return {key: getattr(self, key) for key in ("name", "type", "default", "help", "choices")}
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,8 @@ class FieldEditor:
         if field.hint:
             widget.setAccessibleDescription(field.hint)
             widget.setToolTip(field.hint)
+        # Every editor starts on the field's default (its widget is made by now).
+        self.set_value(field.default)
 
     def value(self) -> object | None:
         raise NotImplementedError
@@ -65,37 +67,49 @@ class FieldEditor:
         raise NotImplementedError
 
 
-class LineEditor(FieldEditor):
+class _TextEditorBase(FieldEditor):
+    """Text in and out: the answer is the text stripped, and empty text is not set."""
+
+    def _text(self) -> str:
+        raise NotImplementedError
+
+    def _set_text(self, text: str) -> None:
+        raise NotImplementedError
+
+    def value(self) -> object | None:
+        return self._text().strip() or None
+
+    def set_value(self, value: object | None) -> None:
+        self._set_text("" if value is None else str(value))
+
+
+class LineEditor(_TextEditorBase):
     def __init__(self, field: Field) -> None:
         self.edit = QLineEdit()
         if field.max is not None:
             self.edit.setMaxLength(int(field.max))
         super().__init__(field, self.edit)
-        self.set_value(field.default)
 
-    def value(self) -> object | None:
-        text = self.edit.text().strip()
-        return text or None
+    def _text(self) -> str:
+        return self.edit.text()
 
-    def set_value(self, value: object | None) -> None:
-        self.edit.setText("" if value is None else str(value))
+    def _set_text(self, text: str) -> None:
+        self.edit.setText(text)
 
 
-class TextEditor(FieldEditor):
+class TextEditor(_TextEditorBase):
     def __init__(self, field: Field) -> None:
         self.edit = QPlainTextEdit()
         self.edit.setTabChangesFocus(True)  # Tab moves on; it does not insert a tab
         self.edit.setMinimumHeight(64)
         self.edit.setMaximumHeight(96)
         super().__init__(field, self.edit)
-        self.set_value(field.default)
 
-    def value(self) -> object | None:
-        text = self.edit.toPlainText().strip()
-        return text or None
+    def _text(self) -> str:
+        return self.edit.toPlainText()
 
-    def set_value(self, value: object | None) -> None:
-        self.edit.setPlainText("" if value is None else str(value))
+    def _set_text(self, text: str) -> None:
+        self.edit.setPlainText(text)
 
 
 class _SpinEditor(FieldEditor):
@@ -113,7 +127,6 @@ class _SpinEditor(FieldEditor):
             spin.setSpecialValueText(_NOT_SET)
         spin.setMinimumWidth(120)
         super().__init__(field, spin)
-        self.set_value(field.default)
 
     def _set_range(self, low: float, high: float) -> None:
         raise NotImplementedError
@@ -180,7 +193,6 @@ class BooleanEditor(FieldEditor):
     def __init__(self, field: Field) -> None:
         self.box = QCheckBox(field.label or field.id)
         super().__init__(field, self.box)
-        self.set_value(field.default)
 
     def value(self) -> object | None:
         return self.box.isChecked()
@@ -202,7 +214,6 @@ class ChoiceEditor(FieldEditor):
         self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         super().__init__(field, self.combo)
         name_combo_parts(self.combo, field.label or field.id)
-        self.set_value(field.default)
 
     def value(self) -> object | None:
         data = self.combo.currentData()
@@ -240,7 +251,6 @@ class DateEditor(FieldEditor):
         self.edit.setSpecialValueText(" ")  # the blank minimum reads as empty
         self.edit.setMinimumWidth(130)
         super().__init__(field, self.edit)
-        self.set_value(field.default)
 
     def value(self) -> object | None:
         date = self.edit.date()

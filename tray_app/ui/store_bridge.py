@@ -93,11 +93,6 @@ class StoreBridge(QObject):
         if not self._timer.isActive():
             self._timer.start()
 
-    @property
-    def pending(self) -> int:
-        """Changes gathered for the next emission."""
-        return len(self._pending)
-
     def flush(self) -> None:
         """Emit what has gathered now (normally the timer does, once per loop turn)."""
         self._timer.stop()

@@ -13,12 +13,14 @@ import os
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from tray_app import logs, paths
 from tray_app.app import _T0, NO_TRAY_REASON, activate_instance
 from tray_app.app_settings import SettingsFollower
+from tray_app.desktop_parts import Part as _Part
+from tray_app.desktop_parts import Parts as _Parts
+from tray_app.desktop_parts import autostart_menu_state
 from tray_app.ui.menu_model import Action, Command
 from tray_app.ui.notification_policy import PauseChoice, pause_end
 from tray_app.ui.session_actions import SessionActions
@@ -36,20 +38,6 @@ if TYPE_CHECKING:
     from tray_app.ui.quit import QuitCoordinator
 
 _log = logging.getLogger("tray_app.app")
-
-
-T = TypeVar("T")
-
-
-class _Part(Generic[T]):
-    """``app.<name>`` reads ``app.parts.<name>``: a part exists once start() made it."""
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self._name = name
-
-    def __get__(self, app: DesktopApp, owner: type | None = None) -> T:
-        value: T = getattr(app.parts, self._name)
-        return value
 
 
 class DesktopApp:
@@ -277,7 +265,7 @@ class DesktopApp:
             loaded, service, service.store, service.controller, quitter, actions, notifier, gc_timer
         )
         self.tray.set_flags(
-            autostart_enabled=_autostart_state(),
+            autostart_enabled=autostart_menu_state(),
             settings_problems=tuple(str(p) for p in self.loaded.problems),
         )
         if self.loaded.problems:
@@ -459,39 +447,9 @@ class DesktopApp:
         )
 
 
-@dataclass
-class _Parts:
-    """What the running desktop app is made of, from start() on."""
-
-    loaded: LoadedSettings
-    service: ExlabService
-    store: SessionStore
-    controller: CreationController
-    quitter: QuitCoordinator
-    actions: SessionActions
-    notifier: Notifier
-    gc_timer: QTimer
-
-
 def _open_path(path: os.PathLike[str] | str) -> None:
     from PySide6.QtCore import QUrl
     from PySide6.QtGui import QDesktopServices
 
     if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))):
         raise OSError(f"no application could open {path}")
-
-
-def _autostart_state() -> bool | None:
-    """Whether the app starts at login; None hides the menu item (no autostart support)."""
-    try:
-        from tray_app import autostart
-    except ImportError:
-        return None
-    try:
-        # The entry may point at a command that moved (reinstall, new venv): fix it first.
-        if autostart.repair():
-            _log.info("start at login: entry now runs %s", autostart.launch_command())
-        return bool(autostart.is_enabled())
-    except Exception:
-        _log.exception("cannot read the autostart state")
-        return None

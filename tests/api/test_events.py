@@ -125,6 +125,27 @@ async def test_all_events_stream_tags_frames_with_their_session(make_api: Any) -
         assert phase["phase"] == "validating_inputs"
 
 
+async def test_all_events_subscribers_share_a_snapshot_until_the_next_change(
+    make_api: Any, clock: FakeClock
+) -> None:
+    api: Api = await make_api()
+    first = api.store.open(SessionKind.PROJECT, {})
+    async with api.ws("/events") as one, api.ws("/events") as two:
+        a, b = await receive_json(one), await receive_json(two)
+        assert a == b
+        assert [h["session_id"] for h in a["sessions"]] == [first.session_id]
+        # Any change (a heartbeat too) means the next subscriber sees a new snapshot.
+        second = api.store.open(SessionKind.RUN, {})
+        clock.advance(seconds=30)
+        api.store.heartbeat(first.session_id)
+        async with api.ws("/events") as three:
+            c = await receive_json(three)
+    ids = [h["session_id"] for h in c["sessions"]]
+    assert sorted(ids) == sorted([first.session_id, second.session_id])
+    beat = next(h for h in c["sessions"] if h["session_id"] == first.session_id)
+    assert beat["last_heartbeat"] != a["sessions"][0]["last_heartbeat"]
+
+
 async def test_messages_on_an_open_socket_keep_a_waiting_session_alive(
     make_api: Any, clock: FakeClock
 ) -> None:

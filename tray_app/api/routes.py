@@ -71,6 +71,11 @@ class ApiRoutes(SyncRoutes):
         self.streams: dict[EventStream, asyncio.Task[object] | None] = {}
         self._encoder = FrameEncoder()
         self._started = time.monotonic()
+        # The /events snapshot, shared by every subscriber until the next change: a
+        # crowd reconnecting at once (clients shed for reading too slowly) would
+        # otherwise build and encode every handle once each, on the loop.
+        self._snapshot: dict[str, Any] | None = None
+        store.add_observer(self._forget_snapshot)
 
     def add_to(self, app: web.Application) -> None:
         """Register every operation of the contract table (and only those)."""
@@ -175,7 +180,12 @@ class ApiRoutes(SyncRoutes):
 
     async def all_events(self, request: web.Request) -> web.StreamResponse:
         _require_upgrade(request)
-        return await self._serve(self._stream(self.store.subscribe_all()), request)
+        if self._snapshot is None:
+            self._snapshot = self.store.snapshot_all()
+        return await self._serve(self._stream(self.store.subscribe_all(self._snapshot)), request)
+
+    def _forget_snapshot(self, _session: object, _change: object) -> None:
+        self._snapshot = None
 
     def _stream(self, subscription: Any, **kwargs: Any) -> EventStream:
         counters = self.gate.counters

@@ -68,13 +68,20 @@ class FrameEncoder:
     def __init__(self, size: int = 256) -> None:
         self._size = size
         self._cache: OrderedDict[int, tuple[object, bytes]] = OrderedDict()
+        self._snapshot: object = None
+        self._snapshot_bytes = b""
 
     def encode(self, frame: Any) -> bytes:
         """UTF-8 JSON of ``frame`` (sent as a WebSocket text message)."""
         if frame.get("kind") == "snapshot":
-            # Each subscriber's own, and the largest frame by far (every handle on
-            # /events): caching it would only pin it, once per recent subscriber.
-            return encode_frame(frame)
+            # The largest frame by far (every handle on /events). Subscribers that
+            # arrive between two changes share one (see ApiRoutes.all_events), so
+            # one slot keeps its bytes; more would only pin old snapshots.
+            if frame is self._snapshot:
+                return self._snapshot_bytes
+            data = encode_frame(frame)
+            self._snapshot, self._snapshot_bytes = frame, data
+            return data
         key = id(frame)
         hit = self._cache.get(key)
         if hit is not None and hit[0] is frame:

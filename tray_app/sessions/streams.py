@@ -45,11 +45,19 @@ class StoreStreams:
         session.subscriptions = (*session.subscriptions, subscription)
         return subscription
 
-    def subscribe_all(self) -> Subscription:
-        """Frames of every session, each with ``session_id``; a snapshot of all first."""
+    def snapshot_all(self) -> JsonDict:
+        """The snapshot frame of every session, as :meth:`subscribe_all` sends it first."""
+        return frames.snapshot_all([to_handle(s) for s in self._sessions.values()])
+
+    def subscribe_all(self, snapshot: JsonDict | None = None) -> Subscription:
+        """Frames of every session, each with ``session_id``; a snapshot of all first.
+
+        ``snapshot``: a frame from :meth:`snapshot_all` taken since the last change,
+        so that many subscribers arriving together share one (frames are never
+        mutated once published).
+        """
         subscription = Subscription(self._queue_limit, self._detach_global)
-        handles = [to_handle(s) for s in self._sessions.values()]
-        subscription.push(frames.snapshot_all(handles))
+        subscription.push(snapshot if snapshot is not None else self.snapshot_all())
         self._global_subscribers = (*self._global_subscribers, subscription)
         return subscription
 

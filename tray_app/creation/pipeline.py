@@ -23,6 +23,7 @@ from tray_app.creation.destinations import DestinationClaimed, Destinations, pro
 from tray_app.creation.errors import CreationError
 from tray_app.creation.naming import find_unsafe_entries
 from tray_app.creation.plugin_pass import PluginPass
+from tray_app.creation.plugins.manifest import discover_plugins
 from tray_app.creation.plugins.pool import WorkerPool
 from tray_app.creation.readme import readme_text
 from tray_app.creation.record import CreationRecord, build_record, relative_to, write_record
@@ -181,10 +182,23 @@ class Pipeline:
                     created_at=run.created_at,
                 )
                 run.variables, variable_problems = check_variables(
-                    template, standard, request.variables
+                    template, standard, request.variables, self._plugin_variables(template)
                 )
                 problems.extend(variable_problems)
         return template, problems
+
+    def _plugin_variables(self, template: TemplateInfo) -> dict[str, dict[str, str]]:
+        """The variables each of the template's plugins declares in its manifest.
+
+        Read on each request (a few small files), so an edited manifest counts at once.
+        A plugin that cannot be found declares nothing; the plugin pass reports it.
+        """
+        if not template.plugins:
+            return {}
+        manifests, _problems = discover_plugins(self._settings.plugin_paths())
+        return {
+            name: dict(manifests[name].variables) for name in template.plugins if name in manifests
+        }
 
     def _destination_problems(self, run: SessionRun, destination: Path) -> list[FieldError]:
         if not run.reserved:

@@ -224,10 +224,46 @@ def standard_variables(
 
 
 def check_variables(
-    template: TemplateInfo, standard: dict[str, Any], supplied: dict[str, Any]
+    template: TemplateInfo,
+    standard: dict[str, Any],
+    supplied: dict[str, Any],
+    plugin_variables: dict[str, dict[str, str]] | None = None,
 ) -> tuple[dict[str, Any], list[FieldError]]:
-    """Merge request variables over the standard answers; find missing and ill-typed ones."""
+    """Merge request variables over the standard answers; find missing, ill-typed and
+    unknown ones.
+
+    A variable is known when it is a question of the template or is declared by one of
+    the template's plugins (``plugin_variables``: plugin name -> {variable: "required" or
+    "optional"}, from the plugins' manifests).
+    """
     errors: list[FieldError] = []
+    declared = {
+        name: (plugin, need)
+        for plugin, names in (plugin_variables or {}).items()
+        for name, need in names.items()
+    }
+    questions = {q.name for q in template.questions}
+    for name in sorted(supplied):
+        if name in questions or name in declared or name in RESERVED_VARIABLES:
+            continue
+        known = sorted(questions | declared.keys())
+        errors.append(
+            FieldError(
+                "unknown_variable",
+                f"variables.{name}",
+                f"{name!r} is not a variable of template {template.name!r}"
+                + (f" (it knows: {', '.join(known)})." if known else " (it takes none)."),
+            )
+        )
+    for name, (plugin, need) in sorted(declared.items()):
+        if need == "required" and name not in supplied:
+            errors.append(
+                FieldError(
+                    "missing_variables",
+                    f"variables.{name}",
+                    f"Plugin {plugin!r} needs the variable {name!r}.",
+                )
+            )
     clashes = sorted(RESERVED_VARIABLES & supplied.keys())
     for name in clashes:
         errors.append(
@@ -251,9 +287,14 @@ def check_variables(
                 f"Template {template.name!r} needs values for: {', '.join(missing)}.",
             )
         )
-    given = {name: value for name, value in supplied.items() if name not in standard}
+    given = {
+        name: value
+        for name, value in supplied.items()
+        if name not in standard and name in questions
+    }
     # The prompt's validator, so a variable is refused in the same words as an answer.
     values, problems = check_template_answers(template.questions, given)
     for name, problem in problems.items():
         errors.append(FieldError("invalid_variable", f"variables.{name}", f"{name} {problem}"))
-    return {**supplied, **values, **standard}, errors
+    known_supplied = {k: v for k, v in supplied.items() if k in questions or k in declared}
+    return {**known_supplied, **values, **standard}, errors

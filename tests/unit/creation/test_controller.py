@@ -433,3 +433,23 @@ async def test_an_objective_may_have_line_breaks(
 ) -> None:
     handle = await controller.create(project_request(objective="line one\n\tline two"))
     assert (await finish(store, handle["session_id"])).state is SessionState.DONE
+
+
+async def test_an_unknown_variable_is_refused_by_name(controller: CreationController) -> None:
+    error = await refused(controller, project_request(variables={"colour": "red"}))
+    (problem,) = error.details["errors"]
+    assert (problem["code"], problem["field"]) == ("unknown_variable", "variables.colour")
+    assert "'colour' is not a variable of template 'exlab-project'" in problem["message"]
+
+
+async def test_a_plugins_declared_variables_are_known(
+    controller: CreationController, store: SessionStore
+) -> None:
+    # The README's example: plate_map's values passed with the run, no question asked.
+    await make_project(controller, store)
+    variables = {"sample_count": 24, "plate_type": "96-well", "prep_date": "2026-03-01"}
+    handle = await controller.create(run_request(variables=variables))
+    assert (await finish(store, handle["session_id"])).state is SessionState.DONE
+    error = await refused(controller, run_request(label="typo", variables={"sample_cuont": 24}))
+    assert [e["field"] for e in error.details["errors"]] == ["variables.sample_cuont"]
+    assert "sample_count" in error.details["errors"][0]["message"]  # it lists what is known

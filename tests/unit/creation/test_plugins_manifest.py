@@ -84,3 +84,20 @@ def test_load_manifest_raises_a_manifest_error_naming_the_file(tmp_path: Path) -
     with pytest.raises(ManifestError, match=r"no plugin\.toml"):
         load_manifest(tmp_path)
     assert load_manifest(FIXTURES / "faulty").name == "faulty"
+
+
+def test_a_manifest_declares_the_variables_it_reads(tmp_path: Path) -> None:
+    from tray_app.creation.plugins.manifest import load_manifest
+
+    folder = tmp_path / "reader"
+    folder.mkdir()
+    (folder / "plugin.py").write_text("def run(payload):\n    return {'status': 'ok'}\n")
+    (folder / "plugin.toml").write_text(
+        'name = "reader"\nversion = "1"\n[variables]\nbatch = "required"\nnote = "optional"\n'
+    )
+    assert load_manifest(folder).variables == {"batch": "required", "note": "optional"}
+    (folder / "plugin.toml").write_text(
+        'name = "reader"\nversion = "1"\n[variables]\nx = "maybe"\n'
+    )
+    with pytest.raises(ManifestError):
+        load_manifest(folder)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path, PurePosixPath
+from typing import Literal
 
 import msgspec
 
@@ -31,6 +32,9 @@ class _ManifestFields(msgspec.Struct, kw_only=True):
     extensions: list[str] = msgspec.field(default_factory=list)
     timeout_s: float = 30.0
     memory_mb: int = 512
+    #: The run variables the plugin reads, each "required" or "optional": a request may
+    #: pass them (``--var sample_count=24``) though no template question asks for them.
+    variables: dict[str, Literal["required", "optional"]] = msgspec.field(default_factory=dict)
 
 
 class PluginManifest(_ManifestFields, kw_only=True):

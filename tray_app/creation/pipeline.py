@@ -195,7 +195,7 @@ class Pipeline:
         """
         if not template.plugins:
             return {}
-        manifests, _problems = discover_plugins(self._settings.plugin_paths())
+        manifests, _problems = discover_plugins(self.settings.plugin_paths())
         return {
             name: dict(manifests[name].variables) for name in template.plugins if name in manifests
         }

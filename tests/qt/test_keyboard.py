@@ -102,7 +102,7 @@ def test_the_prompt_dialog_by_keyboard_alone(
     wait_until(qloop, lambda: dialog.confirm_box is not None)
     assert dialog.confirm_box is not None and dialog.confirm_box.isVisible()
     choices = {b.text() for b in dialog.confirm_box.buttons()}
-    assert {"&Keep files for review", "&Discard files"} <= choices  # Alt+K, Alt+D
+    assert {"Cancel, &keep files", "Cancel, &delete files"} <= choices  # Alt+K, Alt+D
     qtbot.keyClick(dialog.confirm_box, Qt.Key.Key_Escape)
     settle(qloop)
     assert store.get(waiting).state is SessionState.INPUT_REQUIRED  # type: ignore[union-attr]

@@ -29,14 +29,16 @@ def ask_cancel(
     box.setObjectName("cancel_confirm")
     box.setIcon(QMessageBox.Icon.Question)
     box.setWindowTitle("Cancel session")
-    box.setText(f"Cancel “{title}”?")
+    # The title has quotes of its own ("Run 'plate 7' of ..."): it goes on its own line.
+    box.setText(f"Cancel this session?\n{title}")
     box.setInformativeText(
-        "The session stops now. Files it already created can be kept for review or deleted."
+        "It stops now. Either choice cancels it; the files it already created are "
+        "kept for review or deleted."
     )
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-    keep = box.addButton("&Keep files for review", QMessageBox.ButtonRole.AcceptRole)
+    keep = box.addButton("Cancel, &keep files", QMessageBox.ButtonRole.AcceptRole)
     keep.setObjectName(KEEP_FILES)
-    discard = box.addButton("&Discard files", QMessageBox.ButtonRole.DestructiveRole)
+    discard = box.addButton("Cancel, &delete files", QMessageBox.ButtonRole.DestructiveRole)
     discard.setObjectName(DISCARD_FILES)
     back = box.addButton(back_label, QMessageBox.ButtonRole.RejectRole)
     back.setObjectName(KEEP_EDITING)

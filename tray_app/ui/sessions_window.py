@@ -52,7 +52,8 @@ class SessionsWindow(QWidget):
         self.handler = actions
         self.quit_on_close = quit_on_close
         self.setObjectName("sessions_window")
-        self.setWindowTitle("ExLab Tray: sessions")
+        # Qt appends the application's display name (" — ExLab Tray") itself.
+        self.setWindowTitle("Sessions")
         self.resize(980, 420)
 
         self.banner = QLabel()

@@ -1,0 +1,37 @@
+"""Words of the sessions window and the cancel question (issue 13, item 9)."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QApplication
+
+from tray_app.config import default_settings
+from tray_app.sessions.store import SessionStore
+from tray_app.ui.cancel_confirm import ask_cancel
+from tray_app.ui.session_actions import SessionActions
+
+
+def test_the_cancel_question_nests_no_quotes_and_says_both_choices_cancel(
+    qapp: QApplication,
+) -> None:
+    chosen: list[bool] = []
+    box = ask_cancel(None, "Run 'plate 7' of Assay_Y (TECAN_1)", chosen.append)
+    try:
+        assert box.text() == "Cancel this session?\nRun 'plate 7' of Assay_Y (TECAN_1)"
+        assert "“" not in box.text() and '"' not in box.text()
+        labels = [b.text().replace("&", "") for b in box.buttons()]
+        assert "Cancel, keep files" in labels and "Cancel, delete files" in labels
+        assert "Either choice cancels it" in box.informativeText()
+    finally:
+        box.close()
+
+
+def test_the_sessions_window_title_names_the_app_once(qapp: QApplication) -> None:
+    qapp.setApplicationDisplayName("ExLab Tray")
+    actions = SessionActions(SessionStore(), None, default_settings())  # type: ignore[arg-type]
+    actions.show_sessions_window()
+    window = actions.sessions_window
+    assert window is not None
+    try:
+        assert window.windowTitle() == "Sessions"  # Qt shows "Sessions — ExLab Tray"
+    finally:
+        actions.close_all()

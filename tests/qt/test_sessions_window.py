@@ -310,7 +310,8 @@ def test_details_follow_the_session_while_open(
     assert dialog.values["State"].text() == "Needs input"
     assert dialog.values["Waiting for"].text() == "plate_map: How many samples?"
     assert dialog.answer_button.isVisible()
-    assert dialog.values["Destination"].text().startswith('<a href="file:///data/Waiting run"')
+    # A folder that is not on disk is named, not linked (a link would open nothing).
+    assert dialog.values["Destination"].text() == "/data/Waiting run (not on disk)"
 
     store.warn(waiting, "Sync blocked: 1 problem(s)")
     store.transition(
@@ -321,7 +322,40 @@ def test_details_follow_the_session_while_open(
     assert dialog.values["Warnings"].text() == "Sync blocked: 1 problem(s)"
     assert dialog.values["Problem"].text() == "Cancelled."
     assert not dialog.answer_button.isVisible()
+    # The raw JSON stays behind Copy details; the dialog says it in words.
     assert '"code": "cancelled"' in dialog.outcome.toPlainText()
+    assert not dialog.outcome.isVisible()
+    actions.close_all()
+
+
+def test_a_failures_details_are_in_words_and_an_existing_folder_is_linked(
+    qtbot: QtBot, qloop: asyncio.AbstractEventLoop, store: SessionStore, tmp_path: Path
+) -> None:
+    sid = open_session(store, "Broken run", SessionState.PLUGIN_PASS)
+    session = store.get(sid)
+    assert session is not None
+    session.destination = str(tmp_path)
+    errors = [
+        {"code": "a", "field": "x", "message": "The label is too long."},
+        {"code": "b", "field": "y", "message": "The operator contains a line break."},
+    ]
+    store.transition(
+        sid,
+        SessionState.FAILED,
+        outcome={
+            "code": "validation_failed",
+            "message": "2 problems.",
+            "details": {"errors": errors},
+        },
+    )
+    actions = SessionActions(store, None, None)
+    actions.show_details(sid)
+    dialog = actions.details[sid]
+    assert dialog.values["Problem"].text() == (
+        "2 problems.\n• The label is too long.\n• The operator contains a line break."
+    )
+    assert not dialog.outcome.isVisible() and "{" not in dialog.values["Problem"].text()
+    assert dialog.values["Destination"].text().startswith(f'<a href="file://{tmp_path}"')
     actions.close_all()
 
 

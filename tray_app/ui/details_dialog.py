@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QUrl, Signal, Slot
@@ -34,6 +35,22 @@ def local_time(moment: datetime | None) -> str:
     if moment is None:
         return ""
     return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def problem_words(session: Session) -> str:
+    """What went wrong, in words: the message, then each field problem on its own line."""
+    if session.error:
+        error = session.error
+        lines = [str(error.get("message") or error.get("code") or "unknown error")]
+        details = error.get("details") or {}
+        problems = details.get("errors") if isinstance(details, dict) else None
+        for problem in problems if isinstance(problems, list) and len(problems) > 1 else []:
+            if isinstance(problem, dict) and problem.get("message"):
+                lines.append(f"• {problem['message']}")
+        return "\n".join(lines)
+    if session.state is SessionState.ABORTED and session.result:
+        return str(session.result.get("message") or session.result.get("code") or "")
+    return ""
 
 
 def outcome_json(session: Session) -> str:
@@ -201,7 +218,11 @@ class DetailsDialog(QDialog):
         self._set("Created", f"{local_time(session.created_at)} ({ago})")
         self._set("Last heartbeat", local_time(session.last_heartbeat))
         self._set("Finished", local_time(session.finished_at))
-        self._set_link("Destination", session.destination)
+        if session.destination and not Path(session.destination).exists():
+            # Never made (or removed): a link would open nothing.
+            self._set("Destination", f"{session.destination} (not on disk)")
+        else:
+            self._set_link("Destination", session.destination)
         prompt = session.pending_input or {}
         waiting = ""
         if session.state is SessionState.INPUT_REQUIRED:
@@ -210,15 +231,10 @@ class DetailsDialog(QDialog):
         self._set("Warnings", "\n".join(session.warnings))
         self._set("Plugins", "\n".join(plugin_statuses(session)))
         self._set_link("Plugin log", plugin_log_of(session.session_id))
-        problem = ""
-        if session.error:
-            problem = f"{session.error.get('message', '')} ({session.error.get('code', '')})"
-        elif session.state is SessionState.ABORTED and session.result:
-            problem = str(session.result.get("message") or session.result.get("code") or "")
-        self._set("Problem", problem)
-        text = outcome_json(session)
-        self.outcome.setPlainText(text)
-        self.outcome.setVisible(bool(text))
+        self._set("Problem", problem_words(session))
+        # In words above; the raw JSON stays behind Copy details.
+        self.outcome.setPlainText(outcome_json(session))
+        self.outcome.setVisible(False)
         self.answer_button.setVisible(session.state is SessionState.INPUT_REQUIRED)
 
     def _set(self, key: str, text: str, *, rich: bool = False) -> None:

@@ -35,3 +35,24 @@ def test_the_sessions_window_title_names_the_app_once(qapp: QApplication) -> Non
         assert window.windowTitle() == "Sessions"  # Qt shows "Sessions — ExLab Tray"
     finally:
         actions.close_all()
+
+
+def test_destinations_show_the_part_that_tells_runs_apart(qapp: QApplication) -> None:
+    from pathlib import Path
+
+    from PySide6.QtCore import Qt
+
+    from tray_app.sessions.states import SessionKind
+    from tray_app.ui.sessions_model import COLUMNS, SessionsModel
+
+    store = SessionStore()
+    root = Path("/lab/ExLab")
+    inside = f"{root}/DEMO/Assay/Runs/Run_2026-12-01T08-41-21"
+    store.open(SessionKind.RUN, {"project_name": "Assay"}, destination=inside, title="Run a")
+    store.open(SessionKind.RUN, {"project_name": "X"}, destination="/elsewhere/Run_1", title="b")
+    model = SessionsModel(store, root=root)
+    column = COLUMNS.index("Destination")
+    shown = {model.index(r, column).data() for r in range(model.rowCount())}
+    assert shown == {"DEMO/Assay/Runs/Run_2026-12-01T08-41-21", "/elsewhere/Run_1"}
+    tips = {model.index(r, column).data(Qt.ItemDataRole.ToolTipRole) for r in range(2)}
+    assert inside in tips

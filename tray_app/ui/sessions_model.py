@@ -7,6 +7,8 @@ Only the Age column depends on the clock: :meth:`refresh_ages` repaints it.
 
 from __future__ import annotations
 
+import contextlib
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
@@ -45,9 +47,13 @@ AnyIndex = QModelIndex | QPersistentModelIndex
 class SessionsModel(QAbstractTableModel):
     """Rows are sessions, newest first, kept in step with the store."""
 
-    def __init__(self, store: SessionStore, parent: QObject | None = None) -> None:
+    def __init__(
+        self, store: SessionStore, parent: QObject | None = None, *, root: Path | None = None
+    ) -> None:
         super().__init__(parent)
         self.store = store
+        #: The data folder (local_root): destinations below it are shown relative to it.
+        self.root = root
         self._ids: list[str] = [s.session_id for s in store.sessions()]
         #: How many times store changes were applied (for tests and benchmarks).
         self.flush_count = 0
@@ -158,8 +164,18 @@ class SessionsModel(QAbstractTableModel):
             seconds = (self.store.clock() - session.created_at).total_seconds()
             return age_words(seconds)
         if column == DESTINATION:
-            return session.destination or ""
+            return self._short_destination(session.destination)
         return ""
+
+    def _short_destination(self, destination: str | None) -> str:
+        """``DEMO/Project/Runs/Run_…``: every run of a project ends alike, so the part that
+        tells them apart is kept; the full path is the tooltip."""
+        if not destination:
+            return ""
+        if self.root is not None:
+            with contextlib.suppress(ValueError):
+                return Path(destination).relative_to(self.root).as_posix()
+        return destination
 
     def _tooltip(self, session: Session, column: int) -> str | None:
         if column == STATE and session.error:

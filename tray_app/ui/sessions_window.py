@@ -62,7 +62,9 @@ class SessionsWindow(QWidget):
         self.banner.setStyleSheet(WARN_BANNER_STYLE)
         self.set_reason(reason)
 
-        self.model = SessionsModel(store, self)
+        settings = getattr(actions, "settings", None)
+        root = settings.local_root_path() if settings is not None else None
+        self.model = SessionsModel(store, self, root=root)
         self.table = QTableView()
         self.table.setObjectName("sessions_table")
         self.table.setAccessibleName("Sessions")
@@ -72,7 +74,9 @@ class SessionsWindow(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
-        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # keeps both ends of paths
+        # Destinations are short (relative to the data folder), so the end of a phase such as
+        # "Cancelled while waiting for your input" may go, not its middle.
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.table.verticalHeader().hide()
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         header = self.table.horizontalHeader()

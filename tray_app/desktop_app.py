@@ -18,12 +18,14 @@ from typing import TYPE_CHECKING, Any
 from tray_app import logs, paths
 from tray_app.app import _T0, NO_TRAY_REASON, activate_instance
 from tray_app.app_settings import SettingsFollower
+from tray_app.creation.sync import any_target
 from tray_app.desktop_parts import Part as _Part
 from tray_app.desktop_parts import Parts as _Parts
 from tray_app.desktop_parts import autostart_menu_state
 from tray_app.ui.menu_model import Action, Command
 from tray_app.ui.notification_policy import PauseChoice, pause_end
 from tray_app.ui.session_actions import SessionActions
+from tray_app.ui.sync_watch import follow_sync
 from tray_app.ui.tray import Tray
 
 if TYPE_CHECKING:
@@ -75,6 +77,7 @@ class DesktopApp:
         #: The running loop, for slots that Qt calls outside a loop turn.
         self.loop: asyncio.AbstractEventLoop | None = None
         self.report_dialog: Any = None
+        self.sync_watch: Any = None  # the tray's view of the NAS sync queue (start() makes it)
         self._qt_translators: list[Any] = []
         # The icon exists from the start (shown by show_tray): it comes before anything slow.
         self.tray = Tray()
@@ -99,6 +102,8 @@ class DesktopApp:
             Command.CANCEL: self._on_session(SessionActions.cancel),
             Command.OPEN_FOLDER: self._on_session(SessionActions.open_folder),
             Command.COPY_DETAILS: self._on_session(SessionActions.copy_details),
+            Command.RETRY_SYNC: lambda _a: self.sync_watch.retry_all(),
+            Command.REQUEUE_SYNC: lambda a: self.sync_watch.requeue(a.session_id or ""),
         }
 
     # ---- what start() brought up ---------------------------------------------------------
@@ -273,6 +278,11 @@ class DesktopApp:
         self.actions.action_failed.connect(
             lambda _sid, message: self.notice("ExLab Tray could not do that", message)
         )
+        self.sync_watch = follow_sync(
+            service.controller, self.tray, notify=notifier.notify, notice=self.notice,
+            details=lambda: list(self.actions.details.values()), clock=service.store.clock,
+            start_queue=any_target(loaded.settings),
+        )  # fmt: skip
         if not tray_available:
             self.no_tray = True
             _log.warning("no system tray available: showing the sessions window instead")

@@ -318,6 +318,10 @@ class CreationController:
     def sync_jobs(self) -> list[SyncJob]:
         return self._sync.jobs() if self._sync is not None else []
 
+    def sync_job_for(self, session_id: str) -> SyncJob | None:
+        """The newest sync job of a session's folder."""
+        return self._sync.for_session(session_id) if self._sync is not None else None
+
     async def retry_sync(self, job_id: str) -> SyncJob:
         """Retry now (any job; a synced one is copied and checked again)."""
         if self._sync is None or self._sync.get(job_id) is None:

@@ -55,6 +55,10 @@ class CreationSeam(Protocol):
         """Every sync job, oldest first."""
         ...
 
+    def sync_job_for(self, session_id: str) -> SyncJob | None:
+        """The newest sync job of the session's folder, or None."""
+        ...
+
     async def retry_sync(self, job_id: str) -> SyncJob:
         """Retry a job now (``sync_job_not_found`` for an unknown id)."""
         ...

@@ -5,6 +5,7 @@ and how it ended, with a button that copies all of it for a bug report.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from tray_app import logs
+from tray_app.creation.sync import SyncJob, job_words
 from tray_app.creation.wording import age_words, doing_words, session_title, state_words
 from tray_app.sessions.session import Session
 from tray_app.sessions.states import SessionState
@@ -119,9 +121,18 @@ class DetailsDialog(QDialog):
     copy_requested = Signal(str)
     answer_requested = Signal(str)
 
-    def __init__(self, store: SessionStore, session_id: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        store: SessionStore,
+        session_id: str,
+        parent: QWidget | None = None,
+        *,
+        sync_job: Callable[[str], SyncJob | None] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.store = store
+        #: The session's NAS sync job, for the "NAS sync" row (None: no queue to ask).
+        self._sync_job = sync_job
         self.session_id = session_id
         self.setObjectName("details_dialog")
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -149,6 +160,7 @@ class DetailsDialog(QDialog):
             "Warnings",
             "Plugins",
             "Plugin log",
+            "NAS sync",
             "Problem",
         ):
             value = QLabel()
@@ -231,11 +243,19 @@ class DetailsDialog(QDialog):
         self._set("Warnings", "\n".join(session.warnings))
         self._set("Plugins", "\n".join(plugin_statuses(session)))
         self._set_link("Plugin log", plugin_log_of(session.session_id))
+        self._set("NAS sync", self._sync_text(session))
         self._set("Problem", problem_words(session))
         # In words above; the raw JSON stays behind Copy details.
         self.outcome.setPlainText(outcome_json(session))
         self.outcome.setVisible(False)
         self.answer_button.setVisible(session.state is SessionState.INPUT_REQUIRED)
+
+    def _sync_text(self, session: Session) -> str:
+        if session.state is not SessionState.DONE:
+            return ""
+        job = self._sync_job(session.session_id) if self._sync_job is not None else None
+        status = (session.result or {}).get("sync_status")
+        return job_words(job, status if isinstance(status, str) else None)
 
     def _set(self, key: str, text: str, *, rich: bool = False) -> None:
         value = self.values[key]

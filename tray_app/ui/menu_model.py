@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from tray_app.creation.sync import SyncSummary
 from tray_app.creation.wording import (
     age_words,
     doing_words,
@@ -37,6 +38,8 @@ class IconState(StrEnum):
 
     IDLE = "idle"
     WORKING = "working"
+    #: Folders that cannot reach the NAS (waiting on a failure, or failed for good).
+    SYNC_PROBLEM = "sync-problem"
     NEEDS_INPUT = "needs-input"
     FAILED_UNSEEN = "failed-unseen"
 
@@ -44,6 +47,7 @@ class IconState(StrEnum):
 URGENCY: tuple[IconState, ...] = (
     IconState.IDLE,
     IconState.WORKING,
+    IconState.SYNC_PROBLEM,
     IconState.FAILED_UNSEEN,
     IconState.NEEDS_INPUT,
 )
@@ -69,6 +73,8 @@ class Command(StrEnum):
     PAUSE_NOTIFICATIONS_TOMORROW = "pause_notifications_tomorrow"
     RESUME_NOTIFICATIONS = "resume_notifications"
     SAVE_REPORT = "save_report"
+    RETRY_SYNC = "retry_sync"
+    REQUEUE_SYNC = "requeue_sync"
     QUIT = "quit"
 
 
@@ -114,6 +120,8 @@ class MenuFlags:
     unseen_failures: frozenset[str] = field(default_factory=frozenset)
     #: End of a notification pause (aware datetime); None while notices are on.
     notifications_paused_until: datetime | None = None
+    #: The NAS sync queue at a glance; None when no NAS is set.
+    sync: SyncSummary | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,17 +185,19 @@ def build_menu(
     return MenuModel(
         header=header_text(counts, flags),
         tooltip=tooltip_text(counts, flags),
-        icon_state=icon_state(counts),
+        icon_state=icon_state(counts, bool(flags.sync and flags.sync.in_trouble)),
         counts=counts,
         sections=tuple(sections),
     )
 
 
-def icon_state(counts: Counts) -> IconState:
+def icon_state(counts: Counts, sync_trouble: bool = False) -> IconState:
     if counts.waiting:
         return IconState.NEEDS_INPUT
     if counts.failed_unseen:
         return IconState.FAILED_UNSEEN
+    if sync_trouble:
+        return IconState.SYNC_PROBLEM
     if counts.running:
         return IconState.WORKING
     return IconState.IDLE
@@ -232,7 +242,19 @@ def _header_entries(counts: Counts, flags: MenuFlags) -> tuple[Entry, ...]:
                 tooltip="\n".join(flags.settings_problems),
             )
         )
+    sync = flags.sync
+    if sync is not None and (sync.in_trouble or sync.pending):
+        entries.append(_sync_entry(sync))
     return tuple(entries)
+
+
+def _sync_entry(sync: SyncSummary) -> Entry:
+    """The sync line: "3 folders waiting for the NAS: not reachable since 10:02"."""
+    if not sync.in_trouble:
+        return Entry(sync.headline, enabled=False)
+    children = [Entry(sync.reason, enabled=False)] if sync.reason else []
+    children.append(Entry("Retry now", Action(Command.RETRY_SYNC), mnemonic="R", enabled=True))
+    return Entry(f"⚠ {sync.headline}", tooltip=sync.reason or "", children=tuple(children))
 
 
 def _waiting_entry(session: Session, now: datetime) -> Entry:
@@ -264,6 +286,10 @@ def _finished_entry(session: Session, unseen: frozenset[str]) -> Entry:
             Entry("Open folder", Action(Command.OPEN_FOLDER, sid), mnemonic="O"),
             details,
         )
+        if (session.result or {}).get("sync_status") == "blocked_by_validation":
+            again = Entry("Queue for NAS sync again", Action(Command.REQUEUE_SYNC, sid))
+            tip = "Checked again first: fix the names the check found, then choose this."
+            return Entry(f"✓ {name}: done, sync blocked", tooltip=tip, children=(*children, again))
         return Entry(f"✓ {name}: done", children=children)
     if session.state is SessionState.FAILED:
         message = error_words(session)

@@ -95,7 +95,7 @@ class SessionActions(QObject):
             return
         from tray_app.ui.details_dialog import DetailsDialog
 
-        dialog = DetailsDialog(self.store, session_id)
+        dialog = DetailsDialog(self.store, session_id, sync_job=self.controller.sync_job_for)
         self.details[session_id] = dialog
         dialog.copy_requested.connect(self.copy_details)
         dialog.answer_requested.connect(self.open_prompt)

@@ -17,7 +17,7 @@ from tray_app.creation.sync.model import (
 )
 from tray_app.creation.sync.options import SyncOptions
 from tray_app.creation.sync.queue import DB_NAME, SyncQueue
-from tray_app.creation.sync.summary import SyncSummary, summarize
+from tray_app.creation.sync.summary import SyncSummary, job_words, summarize
 from tray_app.creation.sync.targets import SyncPlan, any_target, options_from, plan_for
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "SyncSummary",
     "Transport",
     "any_target",
+    "job_words",
     "options_from",
     "plan_for",
     "summarize",

@@ -13,7 +13,7 @@ import msgspec
 
 from tray_app.creation.sync.model import JobStatus, SyncJob
 
-__all__ = ["SyncSummary", "summarize"]
+__all__ = ["SyncSummary", "job_words", "summarize"]
 
 _REASON_WORDS = {
     "not_reachable": "not reachable",
@@ -100,7 +100,7 @@ def _headline(s: SyncSummary) -> str:
         parts.append(f"{_folders(s.waiting)} waiting for the NAS: {why} since {since}")
     if s.failed:
         why = "" if s.waiting else f" ({_REASON_WORDS.get(s.reason_code or '', 'error')})"
-        parts.append(f"{_folders(s.failed)} could not be synced{why}")
+        parts.append(f"{_folders(s.failed)} could not be synced to the NAS{why}")
     if s.copying or s.queued:
         parts.append(f"copying {_folders(s.copying + s.queued)} to the NAS")
     if not parts:
@@ -109,3 +109,36 @@ def _headline(s: SyncSummary) -> str:
         )
     text = "; ".join(parts)
     return text[0].upper() + text[1:]
+
+
+def _clock_words(moment: datetime | None) -> str:
+    return moment.astimezone().strftime("%H:%M") if moment else "?"
+
+
+#: A folder's ``sync_status`` when no job was made for it, in words.
+_NO_JOB_WORDS = {
+    "not_configured": "Not synced: no NAS is set in the settings.",
+    "blocked_by_validation": "Not synced: the folder failed the naming check (see Warnings). "
+    "Fix it, then choose Queue for NAS sync again.",
+    "queue_failed": "Not synced: it could not be queued (see Warnings).",
+}
+
+
+def job_words(job: SyncJob | None, sync_status: str | None = None) -> str:
+    """One folder's NAS sync in a sentence (the details dialog, the CLI)."""
+    if job is None:
+        return _NO_JOB_WORDS.get(sync_status or "", f"Sync: {sync_status}" if sync_status else "")
+    reason = job.reason.message if job.reason else ""
+    if job.status is JobStatus.SYNCED:
+        files = f"{job.files} files" if job.files is not None else "files"
+        return f"Synced to {job.target} at {_clock_words(job.finished_at)} ({files}, checked)."
+    if job.status is JobStatus.COPYING:
+        return f"Copying to {job.target}…"
+    if job.status is JobStatus.QUEUED:
+        return f"Queued for {job.target}."
+    if job.status is JobStatus.WAITING:
+        return (
+            f"Waiting: {reason} Next try at {_clock_words(job.next_attempt_at)} "
+            f"(attempt {job.attempts + 1})."
+        )
+    return f"Failed: {reason} Choose Retry now once it is fixed."

@@ -1,0 +1,176 @@
+"""The tray's view of the NAS sync queue: the menu's sync line, Retry now, requeue, and one
+notice when folders have not reached the NAS for over an hour.
+
+Event-driven: the controller calls back on every job change; changes in one loop turn
+become one summary. The only timer is a single shot at the moment the oldest wait
+turns one hour old.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from tray_app.creation.errors import CreationError
+from tray_app.creation.sync import JobStatus, SyncJob, SyncSummary
+from tray_app.ui.notification_policy import EventKind, SessionEvent
+
+__all__ = ["OVERDUE_AFTER", "SyncWatch", "follow_sync"]
+
+_log = logging.getLogger(__name__)
+
+#: Folders that could not be synced for this long get one notice (until the trouble clears).
+OVERDUE_AFTER = timedelta(hours=1)
+
+
+class SyncSource(Protocol):
+    def add_sync_observer(self, observer: Callable[[SyncJob], None]) -> None: ...
+    def sync_summary(self) -> SyncSummary | None: ...
+    def sync_jobs(self) -> list[SyncJob]: ...
+    async def retry_sync(self, job_id: str) -> SyncJob: ...
+    async def requeue_sync(self, ident: str) -> SyncJob: ...
+    async def open_sync_queue(self) -> object: ...
+
+
+class SyncWatch(QObject):
+    """Emits ``changed(summary)`` after job changes; ``notify(event)`` for an overdue wait."""
+
+    changed = Signal(object)
+    #: A refusal or error of Retry now / requeue, in words (title, body).
+    failed = Signal(str, str)
+
+    def __init__(
+        self,
+        controller: SyncSource,
+        notify: Callable[[SessionEvent], object],
+        clock: Callable[[], datetime],
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._controller = controller
+        self._notify = notify
+        self._clock = clock
+        self._notified = False
+        self._tasks: set[asyncio.Task[object]] = set()
+        self._coalesce = QTimer(self)
+        self._coalesce.setSingleShot(True)
+        self._coalesce.setInterval(0)
+        self._coalesce.timeout.connect(self.refresh)
+        self._overdue = QTimer(self)
+        self._overdue.setSingleShot(True)
+        self._overdue.timeout.connect(self.check_overdue)
+        controller.add_sync_observer(lambda _job: self._coalesce.start())
+
+    @property
+    def summary(self) -> SyncSummary | None:
+        return self._controller.sync_summary()
+
+    def refresh(self) -> None:
+        summary = self._controller.sync_summary()
+        self.changed.emit(summary)
+        self.check_overdue()
+
+    # ---- the one notice --------------------------------------------------------------
+    def _stuck(self) -> list[SyncJob]:
+        return [
+            j
+            for j in self._controller.sync_jobs()
+            if j.status in (JobStatus.WAITING, JobStatus.FAILED)
+        ]
+
+    def check_overdue(self) -> None:
+        """Notify once when the oldest stuck folder has waited an hour; re-arm after it clears."""
+        stuck = self._stuck()
+        if not stuck:
+            self._notified = False
+            self._overdue.stop()
+            return
+        if self._notified:
+            return
+        oldest = min(stuck, key=lambda j: j.waiting_since or j.last_attempt_at or j.queued_at)
+        since = oldest.waiting_since or oldest.last_attempt_at or oldest.queued_at
+        due = since + OVERDUE_AFTER - self._clock()
+        if due > timedelta(0):
+            self._overdue.start(max(1000, round(due.total_seconds() * 1000)))
+            return
+        self._notified = True
+        summary = self._controller.sync_summary()
+        count = len(stuck)
+        folders = "1 folder" if count == 1 else f"{count} folders"
+        reason = summary.reason if summary and summary.reason else "see the tray menu"
+        self._notify(
+            SessionEvent(
+                EventKind.SYNC_PROBLEM,
+                oldest.session_id or "",
+                f"{folders} not on the NAS for over an hour",
+                f"{reason}\nChoose Retry now in the tray menu once the NAS is back.",
+            )
+        )
+
+    # ---- actions -----------------------------------------------------------------------
+    def retry_all(self) -> None:
+        """Retry now every folder that waits or failed."""
+        for job in self._stuck():
+            self.run_task(self._controller.retry_sync(job.id), "Could not retry the NAS sync")
+
+    def requeue(self, session_id: str) -> None:
+        self.run_task(
+            self._controller.requeue_sync(session_id), "The folder was not queued for the NAS"
+        )
+
+    def run_task(self, coro: object, title: str) -> None:
+        """Run ``coro`` on the loop; a refusal or error becomes ``failed(title, words)``."""
+
+        async def guarded() -> None:
+            try:
+                await coro  # type: ignore[misc]
+            except CreationError as exc:
+                self.failed.emit(title, exc.message)
+            except Exception as exc:
+                _log.exception("%s", title)
+                self.failed.emit(title, str(exc) or type(exc).__name__)
+
+        task: asyncio.Task[object] = asyncio.get_event_loop().create_task(guarded())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def follow_sync(
+    controller: SyncSource,
+    tray: Any,
+    *,
+    notify: Callable[[SessionEvent], object],
+    notice: Callable[[str, str], None],
+    details: Callable[[], Iterable[Any]],
+    clock: Callable[[], datetime],
+    start_queue: bool,
+) -> SyncWatch:
+    """The desktop app's wiring: the menu's sync line, refusals as notices, open details
+    dialogs refreshed; the queue started now (copies left from the last run go on) when
+    a NAS is set, not only once something is created."""
+    watch = SyncWatch(controller, notify, clock)
+    watch.changed.connect(lambda summary: tray.set_flags(sync=summary))
+    watch.failed.connect(notice)
+
+    def refresh_details(_summary: object) -> None:
+        for dialog in details():  # their "NAS sync" row
+            dialog.refresh()
+
+    watch.changed.connect(refresh_details)
+    if start_queue:
+
+        async def start() -> None:
+            try:
+                await controller.open_sync_queue()
+            except Exception as exc:
+                _log.exception("the NAS sync queue could not start")
+                notice("The NAS sync queue could not start", str(exc) or type(exc).__name__)
+            watch.refresh()
+
+        watch.run_task(start(), "The NAS sync queue could not start")
+    return watch

@@ -95,7 +95,9 @@ class SessionActions(QObject):
             return
         from tray_app.ui.details_dialog import DetailsDialog
 
-        dialog = DetailsDialog(self.store, session_id, sync_job=self.controller.sync_job_for)
+        # Tests and embedded uses may run without a controller: then there is no sync row.
+        sync_job = getattr(self.controller, "sync_job_for", None)
+        dialog = DetailsDialog(self.store, session_id, sync_job=sync_job)
         self.details[session_id] = dialog
         dialog.copy_requested.connect(self.copy_details)
         dialog.answer_requested.connect(self.open_prompt)

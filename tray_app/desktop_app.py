@@ -19,6 +19,7 @@ from tray_app import logs, paths
 from tray_app.app import _T0, NO_TRAY_REASON, activate_instance
 from tray_app.app_settings import SettingsFollower
 from tray_app.creation.sync import any_target
+from tray_app.desktop_parts import Options as _Options
 from tray_app.desktop_parts import Part as _Part
 from tray_app.desktop_parts import Parts as _Parts
 from tray_app.desktop_parts import autostart_menu_state
@@ -58,11 +59,8 @@ class DesktopApp:
     ) -> None:
         self.app = app
         self.demo = demo
-        self._loaded = loaded
-        self._clock = clock
-        self._tray_available = tray_available
-        self._quit_wait_s = quit_wait_s
-        self._api_port = api_port
+        # How this app was asked to run (tests and benchmarks set them; None: the default).
+        self._options = _Options(loaded, clock, tray_available, quit_wait_s, api_port)
         self._finished: asyncio.Future[int] | None = None
         self._shutdown_task: asyncio.Task[None] | None = None
         self._last_error_notice = -1e9
@@ -154,24 +152,25 @@ class DesktopApp:
         from tray_app.config import load_settings
         from tray_app.ui.quit import QUIT_WAIT_S, QuitCoordinator
 
-        loaded = self._loaded or load_settings()
+        given, clock, _tray, quit_wait_s, api_port = self._options
+        loaded = given or load_settings()
         logs.set_level(loaded.settings.log_level)
         self._install_language(loaded.settings.language)
         service_kwargs: dict[str, Any] = {
             "activate_callback": self.activate,
-            "port": self._api_port,
+            "port": api_port,
             # The render worker (Copier) starts when creating starts, not with the tray.
             "prewarm": False,
         }
-        if self._clock is not None:
-            service_kwargs["clock"] = self._clock
+        if clock is not None:
+            service_kwargs["clock"] = clock
         service = ExlabService(loaded, **service_kwargs)
         self.tray.attach(service.store)
 
         quitter = QuitCoordinator(
             service.controller,
             service.store,
-            wait_s=QUIT_WAIT_S if self._quit_wait_s is None else self._quit_wait_s,
+            wait_s=QUIT_WAIT_S if quit_wait_s is None else quit_wait_s,
         )
         quitter.waiting_changed.connect(
             lambda n: self.tray.set_flags(quitting=True, quitting_waiting_for=n)
@@ -228,8 +227,8 @@ class DesktopApp:
 
         available = (
             QSystemTrayIcon.isSystemTrayAvailable()
-            if self._tray_available is None
-            else self._tray_available
+            if self._options.tray_available is None
+            else self._options.tray_available
         )
         if available and not self.tray.icon.isVisible():
             self.tray.icon.show()

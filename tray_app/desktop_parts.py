@@ -1,11 +1,13 @@
-"""What the running desktop app is made of (``Parts``, read as ``app.<name>`` through the
-``Part`` descriptor), and the autostart state its menu shows."""
+"""What the desktop app is asked to run with (``Options``), what it is made of once running
+(``Parts``, read as ``app.<name>`` through the ``Part`` descriptor), and the autostart
+state its menu shows."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 if TYPE_CHECKING:
     from PySide6.QtCore import QTimer
@@ -19,9 +21,20 @@ if TYPE_CHECKING:
     from tray_app.ui.quit import QuitCoordinator
     from tray_app.ui.session_actions import SessionActions
 
-__all__ = ["Part", "Parts", "autostart_menu_state"]
+__all__ = ["Options", "Part", "Parts", "autostart_menu_state"]
 
 _log = logging.getLogger("tray_app.app")
+
+
+class Options(NamedTuple):
+    """How a DesktopApp was asked to run; None means the default."""
+
+    loaded: LoadedSettings | None
+    clock: Callable[[], Any] | None
+    tray_available: bool | None
+    quit_wait_s: float | None
+    api_port: int
+
 
 T = TypeVar("T")
 

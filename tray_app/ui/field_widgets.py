@@ -70,17 +70,17 @@ class FieldEditor:
 class _TextEditorBase(FieldEditor):
     """Text in and out: the answer is the text stripped, and empty text is not set."""
 
-    def _text(self) -> str:
-        raise NotImplementedError
-
-    def _set_text(self, text: str) -> None:
-        raise NotImplementedError
+    def __init__(
+        self, field: Field, widget: QWidget, read: Callable[[], str], write: Callable[[str], None]
+    ) -> None:
+        self._read, self._write = read, write
+        super().__init__(field, widget)
 
     def value(self) -> object | None:
-        return self._text().strip() or None
+        return self._read().strip() or None
 
     def set_value(self, value: object | None) -> None:
-        self._set_text("" if value is None else str(value))
+        self._write("" if value is None else str(value))
 
 
 class LineEditor(_TextEditorBase):
@@ -88,13 +88,7 @@ class LineEditor(_TextEditorBase):
         self.edit = QLineEdit()
         if field.max is not None:
             self.edit.setMaxLength(int(field.max))
-        super().__init__(field, self.edit)
-
-    def _text(self) -> str:
-        return self.edit.text()
-
-    def _set_text(self, text: str) -> None:
-        self.edit.setText(text)
+        super().__init__(field, self.edit, self.edit.text, self.edit.setText)
 
 
 class TextEditor(_TextEditorBase):
@@ -103,13 +97,7 @@ class TextEditor(_TextEditorBase):
         self.edit.setTabChangesFocus(True)  # Tab moves on; it does not insert a tab
         self.edit.setMinimumHeight(64)
         self.edit.setMaximumHeight(96)
-        super().__init__(field, self.edit)
-
-    def _text(self) -> str:
-        return self.edit.toPlainText()
-
-    def _set_text(self, text: str) -> None:
-        self.edit.setPlainText(text)
+        super().__init__(field, self.edit, self.edit.toPlainText, self.edit.setPlainText)
 
 
 class _SpinEditor(FieldEditor):

@@ -153,7 +153,7 @@ class PromptDialog(QDialog):
         layout.addSpacing(4)
         layout.addWidget(self.scroll_area, 1)
         layout.addWidget(self.general_error)
-        layout.addSpacing(4)
+        layout.addSpacing(10)  # the last hint never touches the buttons
         layout.addWidget(self.buttons)
 
         self._heartbeat_timer = QTimer(self)
@@ -262,6 +262,9 @@ class PromptDialog(QDialog):
         QWidget.setTabOrder(self.close_button, self.cancel_button)
 
     def _fit_height(self) -> None:
+        form_layout = self.form.layout()
+        if form_layout is not None:
+            form_layout.activate()  # rows just shown or hidden (error lines) count now
         layout = self.layout()
         margins = layout.contentsMargins() if layout is not None else QMargins()
         dialog_width = self.width() if self.isVisible() else DEFAULT_WIDTH
@@ -331,6 +334,8 @@ class PromptDialog(QDialog):
 
     def _show_field_errors(self, errors: dict[str, str]) -> None:
         unmatched = self.form.show_errors(errors)
+        # The error lines make the form taller: grow with it rather than scroll or clip.
+        self._fit_height()
         if unmatched:
             lines = "; ".join(f"{key}: {message}" for key, message in unmatched.items())
             self._show_general_error(f"Some answers were refused: {lines}")

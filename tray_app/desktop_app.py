@@ -260,6 +260,8 @@ class DesktopApp:
         notifier.pause_changed.connect(
             lambda until: self.tray.set_flags(notifications_paused_until=until)
         )
+        # A second question while its dialog is open shows up in the dialog, not as a notice.
+        notifier.prompt_in_view = lambda sid: sid in actions.prompts
         from tray_app.ui.pause_memory import remember_pause, restore_pause
 
         restore_pause(notifier, service.store.clock())

@@ -275,11 +275,19 @@ class Notifier(QObject):
         self._bridge: StoreBridge | None = StoreBridge.of(store)
         self._bridge.changed.connect(self._on_changes)
 
+    #: Whether the operator has this session's question in front of them (its prompt
+    #: dialog is open); set by the app. A notice about it then says nothing new.
+    prompt_in_view: Callable[[str], bool] = staticmethod(lambda _session_id: False)
+
     def _on_changes(self, changes: StoreChanges) -> None:
         for session, change in changes:
             event = event_for(session, change)
-            if event is not None:
-                self.notify(event)
+            if event is None:
+                continue
+            if event.kind is EventKind.NEEDS_INPUT and self.prompt_in_view(event.session_id):
+                _log.info("no notice for %s: its prompt is open", event.session_id)
+                continue
+            self.notify(event)
 
     def notify(self, event: SessionEvent) -> Verdict:
         """Show ``event`` now, hold it for the end of a pause, or drop it (switched off)."""

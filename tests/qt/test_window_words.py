@@ -33,6 +33,17 @@ def test_the_sessions_window_title_names_the_app_once(qapp: QApplication) -> Non
     assert window is not None
     try:
         assert window.windowTitle() == "Sessions"  # Qt shows "Sessions — ExLab Tray"
+        from PySide6.QtCore import Qt
+        from PySide6.QtWidgets import QStyleOptionViewItem
+
+        from tray_app.ui.sessions_model import DESTINATION
+
+        # Phases lose their end when they must; folders their middle (both ends tell).
+        assert window.table.textElideMode() is Qt.TextElideMode.ElideRight
+        option = QStyleOptionViewItem()
+        delegate = window.table.itemDelegateForColumn(DESTINATION)
+        delegate.initStyleOption(option, window.model.index(0, DESTINATION))  # type: ignore[attr-defined]
+        assert option.textElideMode is Qt.TextElideMode.ElideMiddle
     finally:
         actions.close_all()
 

@@ -15,6 +15,8 @@ from PySide6.QtWidgets import (
     QLabel,
     QMenu,
     QPushButton,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -83,6 +85,9 @@ class SessionsWindow(QWidget):
         header.setSectionResizeMode(TITLE, QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(PHASE, QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(DESTINATION, QHeaderView.ResizeMode.Stretch)
+        # A folder keeps both ends (DEMO/Project/…/Run_<stamp>) when it does not fit.
+        self._middle = _ElideMiddle(self.table)
+        self.table.setItemDelegateForColumn(DESTINATION, self._middle)
         header.resizeSection(TITLE, 300)
         header.resizeSection(STATE, 100)
         header.resizeSection(PHASE, 220)
@@ -263,3 +268,11 @@ class SessionsWindow(QWidget):
         super().closeEvent(event)
         if self.quit_on_close:
             self.close_requested.emit()
+
+
+class _ElideMiddle(QStyledItemDelegate):
+    """Elides in the middle (the table elides at the end): paths keep both ends."""
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: QModelIndex) -> None:  # type: ignore[override]  # noqa: N802 - Qt override
+        super().initStyleOption(option, index)
+        option.textElideMode = Qt.TextElideMode.ElideMiddle

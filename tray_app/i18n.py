@@ -5,8 +5,9 @@ The language follows the desktop's locale (``LANGUAGE``, ``LC_ALL``, ``LC_MESSAG
 ``LANG``, in gettext's order); the ``language`` setting overrides it. Until
 :func:`install` runs, and for a message a catalog lacks, the English text is used.
 
-Status: the machinery only. No string is marked yet and no German or French catalog
-exists; the strings will be wrapped in ``_()``/``ngettext()`` as their modules settle.
+Strings built at import time are marked with :func:`N_` and translated where shown, so
+the language chosen at start-up applies to them too. Wire values, codes, log messages and
+files on disk stay English.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from tray_app import paths
 __all__ = [
     "DOMAIN",
     "LANGUAGE_PATTERN",
+    "N_",
     "_",
     "current_language",
     "gettext_",
@@ -109,6 +111,12 @@ def gettext_(message: str) -> str:
 def ngettext(singular: str, plural: str, count: int) -> str:
     """The right plural form for ``count`` (languages have one, two or more forms)."""
     return _translations.ngettext(singular, plural, count)
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for the catalog without translating it yet: for constants built at
+    import time, before :func:`install` ran. Translate them with :func:`_` where shown."""
+    return message
 
 
 #: The usual short name, for ``from tray_app.i18n import _``.

@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 import msgspec
 
+from tray_app.i18n import _
+
 FieldType = Literal["string", "text", "integer", "number", "boolean", "choice", "date"]
 FIELD_TYPES: tuple[str, ...] = ("string", "text", "integer", "number", "boolean", "choice", "date")
 
@@ -116,7 +118,7 @@ def _parse_one(index: int, item: object) -> Field:
     _check_pattern(where, field)
     _check_bounds(where, field)
     if field.default is not None:
-        _, problem = _coerce(field, field.default)
+        _value, problem = _coerce(field, field.default)
         if problem is not None:
             raise FieldSpecError(f"{where}: default {field.default!r} is invalid: {problem}")
     return field
@@ -187,7 +189,7 @@ def validate_answers(
     errors: dict[str, str] = {}
     for key in answers:
         if key not in by_id:
-            errors[str(key)] = "unknown field"
+            errors[str(key)] = _("unknown field")
     for field in fields:
         value = answers.get(field.id)
         if _is_blank(value):
@@ -238,43 +240,43 @@ def _coerce_boolean(value: object) -> tuple[object, str | None]:
             return True, None
         if word in _FALSE_WORDS:
             return False, None
-    return None, "must be true or false (yes/no)"
+    return None, _("must be true or false (yes/no)")
 
 
 def _coerce_integer(value: object) -> tuple[int, str | None]:
     if isinstance(value, bool):
-        return 0, "must be a whole number"
+        return 0, _("must be a whole number")
     if isinstance(value, int):
         return value, None
     if isinstance(value, float) and value.is_integer():
         return int(value), None
     if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value.strip()):
         return int(value.strip()), None
-    return 0, "must be a whole number"
+    return 0, _("must be a whole number")
 
 
 def _coerce_number(value: object) -> tuple[float, str | None]:
     if isinstance(value, bool):
-        return 0.0, "must be a number"
+        return 0.0, _("must be a number")
     if isinstance(value, int | float):
         real = float(value)
     elif isinstance(value, str):
         try:
             real = float(value.strip())
         except ValueError:
-            return 0.0, "must be a number"
+            return 0.0, _("must be a number")
     else:
-        return 0.0, "must be a number"
+        return 0.0, _("must be a number")
     if not math.isfinite(real):
-        return 0.0, "must be a finite number"
+        return 0.0, _("must be a finite number")
     return real, None
 
 
 def _check_range(field: Field, number: float) -> tuple[object, str | None]:
     if field.min is not None and number < field.min:
-        return None, f"must be at least {_show(field.min)}"
+        return None, _("must be at least {limit}").format(limit=_show(field.min))
     if field.max is not None and number > field.max:
-        return None, f"must be at most {_show(field.max)}"
+        return None, _("must be at most {limit}").format(limit=_show(field.max))
     return number, None
 
 
@@ -290,39 +292,39 @@ def _coerce_choice(field: Field, value: object) -> tuple[object, str | None]:
         folded = [option for option in options if option.casefold() == text.casefold()]
         if len(folded) == 1:
             return folded[0], None
-    return None, "must be one of: " + ", ".join(options)
+    return None, _("must be one of: ") + ", ".join(options)
 
 
 def _coerce_date(value: object) -> tuple[object, str | None]:
     if isinstance(value, dt.datetime):
-        return None, "must be a date YYYY-MM-DD"
+        return None, _("must be a date YYYY-MM-DD")
     if isinstance(value, dt.date):
         return value.isoformat(), None
     if isinstance(value, str) and _DATE_TEXT.fullmatch(value.strip()):
         try:
             return dt.date.fromisoformat(value.strip()).isoformat(), None
         except ValueError:
-            return None, "is not a real date"
-    return None, "must be a date YYYY-MM-DD"
+            return None, _("is not a real date")
+    return None, _("must be a date YYYY-MM-DD")
 
 
 def _coerce_text(field: Field, value: object) -> tuple[object, str | None]:
     if isinstance(value, int | float) and not isinstance(value, bool):
         value = _show(value)
     if not isinstance(value, str):
-        return None, "must be text"
+        return None, _("must be text")
     if field.type == "string":
         value = value.strip()
         if "\n" in value or "\r" in value:
-            return None, "must be a single line"
+            return None, _("must be a single line")
     length = len(value)
     if field.min is not None and length < field.min:
-        return None, f"must be at least {_show(field.min)} characters"
+        return None, _("must be at least {limit} characters").format(limit=_show(field.min))
     if field.max is not None and length > field.max:
-        return None, f"must be at most {_show(field.max)} characters"
+        return None, _("must be at most {limit} characters").format(limit=_show(field.max))
     if field.pattern is not None and re.fullmatch(field.pattern, value) is None:
-        return None, "does not have the expected format" + (
-            f" ({field.hint})" if field.hint else ""
+        return None, _("does not have the expected format") + (
+            _(" ({hint})").format(hint=field.hint) if field.hint else ""
         )
     return value, None
 

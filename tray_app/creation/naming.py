@@ -11,6 +11,8 @@ import os
 from datetime import datetime
 from pathlib import Path
 
+from tray_app.i18n import _
+
 __all__ = [
     "PROJECT_NAME_MAX",
     "find_unsafe_entries",
@@ -36,18 +38,18 @@ _PROJECT_PUNCTUATION = frozenset(" ._-()+,")
 def segment_problem(name: str) -> str | None:
     """Why ``name`` is unsafe as one file or folder name, or None when it is fine."""
     if not name or name in {".", ".."}:
-        return "is empty or a relative reference"
+        return _("is empty or a relative reference")
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
-        return "contains a control character"
+        return _("contains a control character")
     bad = sorted({ch for ch in name if ch in _WINDOWS_FORBIDDEN})
     if bad:
-        return f"contains {' '.join(bad)}"
+        return _("contains {characters}").format(characters=" ".join(bad))
     if name[-1] in " .":
-        return "ends with a space or a dot"
+        return _("ends with a space or a dot")
     if name.split(".", 1)[0].rstrip().upper() in _RESERVED:
-        return "is a reserved device name on Windows"
+        return _("is a reserved device name on Windows")
     if len(name.encode("utf-8")) > SEGMENT_MAX_BYTES:
-        return f"is longer than {SEGMENT_MAX_BYTES} bytes"
+        return _("is longer than {limit} bytes").format(limit=SEGMENT_MAX_BYTES)
     return None
 
 
@@ -58,17 +60,19 @@ def project_name_problem(name: str) -> str | None:
     uses only letters, digits and `` ._-()+,``.
     """
     if not name or not name.strip():
-        return "must not be empty"
+        return _("must not be empty")
     if len(name) > PROJECT_NAME_MAX:
-        return f"must be at most {PROJECT_NAME_MAX} characters"
+        return _("must be at most {limit} characters").format(limit=PROJECT_NAME_MAX)
     problem = segment_problem(name)
     if problem:
         return problem
     if not name[0].isalnum():
-        return "must start with a letter or a digit"
+        return _("must start with a letter or a digit")
     odd = sorted({ch for ch in name if not ch.isalnum() and ch not in _PROJECT_PUNCTUATION})
     if odd:
-        return "may only use letters, digits, spaces and . _ - ( ) + , (not " + " ".join(odd) + ")"
+        return _(
+            "may only use letters, digits, spaces and . _ - ( ) + , (not {characters})"
+        ).format(characters=" ".join(odd))
     return None
 
 
@@ -90,10 +94,10 @@ def find_unsafe_entries(root: Path) -> list[str]:
             entry = base / name
             relative = entry.relative_to(root).as_posix()
             if entry.is_symlink():
-                findings.append(f"{relative}: is a symbolic link")
+                findings.append(_("{path}: is a symbolic link").format(path=relative))
                 continue
             problem = segment_problem(name)
             if problem:
-                findings.append(f"{relative}: name {problem}")
+                findings.append(_("{path}: name {problem}").format(path=relative, problem=problem))
     findings.sort()
     return findings

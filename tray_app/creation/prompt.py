@@ -15,6 +15,7 @@ import msgspec
 from tray_app.creation import errors as codes
 from tray_app.creation.errors import CreationError
 from tray_app.creation.fields import Field, fields_to_dicts, validate_answers
+from tray_app.i18n import _
 
 __all__ = ["Prompt", "check_answers"]
 
@@ -46,7 +47,7 @@ def check_answers(fields: list[Field], answers: object) -> dict[str, object]:
     if not isinstance(answers, dict):
         raise CreationError(
             codes.INVALID_ANSWERS,
-            "Answers must be an object of field id to value.",
+            _("Answers must be an object of field id to value."),
             details={"fields": {}},
         )
     coerced, problems = validate_answers(fields, answers)
@@ -55,7 +56,7 @@ def check_answers(fields: list[Field], answers: object) -> dict[str, object]:
         labels = {field.id: field.label for field in fields}
         raise CreationError(
             codes.INVALID_ANSWERS,
-            "Some answers need fixing: "
+            _("Some answers need fixing: ")
             + "; ".join(f"{labels.get(key, key)}: {why}" for key, why in problems.items()),
             field=next(iter(problems)),
             details={"fields": problems},

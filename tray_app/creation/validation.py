@@ -17,6 +17,7 @@ from tray_app.creation.naming import project_name_problem
 from tray_app.creation.requests import CreateRequest, ProjectRequest, RunRequest
 from tray_app.creation.template_fields import check_template_answers
 from tray_app.creation.templates import DEFAULT_TEMPLATES, TemplateCatalog, TemplateInfo
+from tray_app.i18n import N_, _
 
 __all__ = [
     "LABEL_MAX",
@@ -51,9 +52,17 @@ class TextRule:
 #: check (and the dialogs size their inputs) from here. The project name has its own,
 #: stricter rules (creation/naming.py): it becomes a folder name.
 TEXT_RULES: dict[str, TextRule] = {
-    "label": TextRule("Label", LABEL_MAX),
-    "operator": TextRule("Operator", OPERATOR_MAX),
-    "objective": TextRule("Objective", OBJECTIVE_MAX, multiline=True),
+    "label": TextRule(N_("Label"), LABEL_MAX),
+    "operator": TextRule(N_("Operator"), OPERATOR_MAX),
+    "objective": TextRule(N_("Objective"), OBJECTIVE_MAX, multiline=True),
+}
+
+#: Each text field as a noun inside a sentence ("The label has..."), marked for the
+#: catalog and translated where the sentence is made.
+_FIELD_NOUNS: dict[str, str] = {
+    "label": N_("label"),
+    "operator": N_("operator"),
+    "objective": N_("objective"),
 }
 
 #: Answers the pipeline always supplies; a request may not override them.
@@ -103,17 +112,23 @@ def check_request(
             FieldError(
                 "unknown_equipment",
                 "equipment_id",
-                f"Unknown equipment {request.equipment_id!r} (known: {known}).",
+                _("Unknown equipment {equipment!r} (known: {known}).").format(
+                    equipment=request.equipment_id, known=known
+                ),
             )
         )
     problem = project_name_problem(request.project_name)
     if problem:
         errors.append(
-            FieldError("unsafe_project_name", "project_name", f"The project name {problem}.")
+            FieldError(
+                "unsafe_project_name",
+                "project_name",
+                _("The project name {problem}.").format(problem=problem),
+            )
         )
     label = request.label or ""
     if isinstance(request, RunRequest) and not label.strip():
-        errors.append(FieldError("label_required", "label", "A run needs a label."))
+        errors.append(FieldError("label_required", "label", _("A run needs a label.")))
     for name, rule in TEXT_RULES.items():
         errors.extend(_check_text(name, rule, getattr(request, name, None) or ""))
     errors.extend(_check_operator(request.operator, settings.operators))
@@ -129,20 +144,27 @@ def _check_text(name: str, rule: TextRule, value: str) -> list[FieldError]:
             FieldError(
                 f"{name}_too_long",
                 name,
-                f"The {rule.label.lower()} has {len(value)} characters; "
-                f"at most {rule.max_length} are allowed.",
+                _("The {field} has {count} characters; at most {limit} are allowed.").format(
+                    field=_(_FIELD_NOUNS[name]), count=len(value), limit=rule.max_length
+                ),
             )
         )
     allowed = "\n\t" if rule.multiline else ""
     bad = next((c for c in value if _is_control(c) and c not in allowed), None)
     if bad is not None:
-        what = "a line break" if bad in "\r\n\u2028\u2029" else f"a control character ({bad!r})"
+        what = (
+            _("a line break")
+            if bad in "\r\n\u2028\u2029"
+            else _("a control character ({char!r})").format(char=bad)
+        )
+        rest = _("only line breaks and tabs are allowed.") if rule.multiline else _("use one line.")
         errors.append(
             FieldError(
                 f"{name}_control_characters",
                 name,
-                f"The {rule.label.lower()} contains {what}; "
-                + ("only line breaks and tabs are allowed." if rule.multiline else "use one line."),
+                _("The {field} contains {what}; {rest}").format(
+                    field=_(_FIELD_NOUNS[name]), what=what, rest=rest
+                ),
             )
         )
     return errors
@@ -154,13 +176,15 @@ def _is_control(char: str) -> bool:
 
 def _check_operator(operator: str, allowed: list[str] | None) -> list[FieldError]:
     if not operator.strip():
-        return [FieldError("operator_required", "operator", "Say who is creating this.")]
+        return [FieldError("operator_required", "operator", _("Say who is creating this."))]
     if allowed is not None and operator.casefold() not in {a.casefold() for a in allowed}:
         return [
             FieldError(
                 "operator_not_allowed",
                 "operator",
-                f"{operator!r} is not on this workstation's operator list.",
+                _("{operator!r} is not on this workstation's operator list.").format(
+                    operator=operator
+                ),
             )
         ]
     return []
@@ -173,7 +197,11 @@ def _check_template(
     name = request.template or DEFAULT_TEMPLATES[wanted]
     template = catalog.get(name)
     if template is None:
-        return None, [FieldError("unknown_template", "template", f"No template named {name!r}.")]
+        return None, [
+            FieldError(
+                "unknown_template", "template", _("No template named {name!r}.").format(name=name)
+            )
+        ]
     request_kind = "project" if isinstance(request, ProjectRequest) else "run"
     template_is_project = template.kind == "project"
     if template_is_project != (request_kind == "project"):
@@ -181,8 +209,11 @@ def _check_template(
             FieldError(
                 "template_kind_mismatch",
                 "template",
-                f"{name!r} is a {template.kind} template; a {request_kind} needs "
-                f"a {'project' if request_kind == 'project' else 'run'} template.",
+                (
+                    _("{name!r} is a run template; a project needs a project template.")
+                    if request_kind == "project"
+                    else _("{name!r} is a project template; a run needs a run template.")
+                ).format(name=name),
             )
         ]
     if template.unsafe_keys:
@@ -190,7 +221,9 @@ def _check_template(
             FieldError(
                 "unsafe_template",
                 "template",
-                f"{name!r} uses {', '.join(template.unsafe_keys)}, which ExLab never runs.",
+                _("{name!r} uses {keys}, which ExLab never runs.").format(
+                    name=name, keys=", ".join(template.unsafe_keys)
+                ),
             )
         ]
     return template, []
@@ -270,7 +303,9 @@ def check_variables(
             FieldError(
                 "reserved_variable",
                 f"variables.{name}",
-                f"{name!r} is set by ExLab from the request; it cannot be a variable.",
+                _("{name!r} is set by ExLab from the request; it cannot be a variable.").format(
+                    name=name
+                ),
             )
         )
     answers = {**supplied, **standard}
@@ -284,7 +319,9 @@ def check_variables(
             FieldError(
                 "missing_variables",
                 "variables",
-                f"Template {template.name!r} needs values for: {', '.join(missing)}.",
+                _("Template {name!r} needs values for: {names}.").format(
+                    name=template.name, names=", ".join(missing)
+                ),
             )
         )
     given = {

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tray_app.creation.requests import CreateRequest, ProjectRequest
+from tray_app.i18n import N_, _
 from tray_app.sessions.session import Session
 from tray_app.sessions.states import PHASE_OF_STATE, Phase, SessionState
 from tray_app.sessions.store import ABANDONED_CODE
@@ -29,37 +30,38 @@ __all__ = [
     "was_abandoned",
 ]
 
-#: Each state as an operator reads it; a phase reads as the state it is the phase of.
+#: Each state as an operator reads it (marked here, translated where shown: this table is
+#: built at import, before the language is chosen); a phase reads as its state.
 STATE_WORDS: Mapping[SessionState, str] = {
-    SessionState.PENDING: "Starting",
-    SessionState.VALIDATING: "Checking the request",
-    SessionState.RENDERING: "Creating folders",
-    SessionState.PLUGIN_PASS: "Running plugins",
-    SessionState.INPUT_REQUIRED: "Needs input",
-    SessionState.CACHE_WRITE: "Writing the record",
-    SessionState.POST_VALIDATE: "Checking the result",
-    SessionState.SYNC_QUEUED: "Queueing NAS sync",
-    SessionState.DONE: "Done",
-    SessionState.FAILED: "Failed",
-    SessionState.ABORTED: "Cancelled",
+    SessionState.PENDING: N_("Starting"),
+    SessionState.VALIDATING: N_("Checking the request"),
+    SessionState.RENDERING: N_("Creating folders"),
+    SessionState.PLUGIN_PASS: N_("Running plugins"),
+    SessionState.INPUT_REQUIRED: N_("Needs input"),
+    SessionState.CACHE_WRITE: N_("Writing the record"),
+    SessionState.POST_VALIDATE: N_("Checking the result"),
+    SessionState.SYNC_QUEUED: N_("Queueing NAS sync"),
+    SessionState.DONE: N_("Done"),
+    SessionState.FAILED: N_("Failed"),
+    SessionState.ABORTED: N_("Cancelled"),
 }
 
 _STATE_OF_PHASE = {phase: state for state, phase in PHASE_OF_STATE.items()}
 
 #: Why a session was aborted, by outcome code, to follow "Cancelled: ".
 _REASON_WORDS: Mapping[str, str] = {
-    "cancelled": "cancelled",
-    ABANDONED_CODE: "abandoned (no answer in time)",
-    "shutdown": "stopped when the app quit",
-    "shutting_down": "stopped when the app quit",
-    "interrupted": "interrupted when the app stopped",
+    "cancelled": N_("cancelled"),
+    ABANDONED_CODE: N_("abandoned (no answer in time)"),
+    "shutdown": N_("stopped when the app quit"),
+    "shutting_down": N_("stopped when the app quit"),
+    "interrupted": N_("interrupted when the app stopped"),
 }
 
 
 def state_words(state: SessionState | str) -> str:
     """A short label for a state, e.g. "Needs input"."""
     try:
-        return STATE_WORDS[SessionState(state)]
+        return _(STATE_WORDS[SessionState(state)])
     except ValueError:
         return _fallback(state)
 
@@ -69,7 +71,7 @@ def phase_words(phase: Phase | str | None) -> str:
     if phase is None:
         return ""
     try:
-        return STATE_WORDS[_STATE_OF_PHASE[Phase(phase)]]
+        return _(STATE_WORDS[_STATE_OF_PHASE[Phase(phase)]])
     except ValueError:
         return _fallback(phase)
 
@@ -77,7 +79,8 @@ def phase_words(phase: Phase | str | None) -> str:
 def reason_words(code: str | None) -> str:
     """Why a session was aborted, e.g. "abandoned (no answer in time)"."""
     code = code or "cancelled"
-    return _REASON_WORDS.get(code, code.replace("_", " "))
+    words = _REASON_WORDS.get(code)
+    return _(words) if words else code.replace("_", " ")
 
 
 def was_abandoned(session: Session) -> bool:
@@ -90,50 +93,63 @@ def doing_words(session: Session) -> str:
     """What the session is doing, or how it ended, in a few words (the state's words,
     with the plugin, the progress or the phase it ended in)."""
     state = session.state
-    words = STATE_WORDS[state]
+    words = _(STATE_WORDS[state])
     if state is SessionState.PLUGIN_PASS and session.progress:
         progress = session.progress
-        plugin = progress.get("plugin") or "plugin"
-        return f"{words} ({progress.get('current')} of {progress.get('total')}: {plugin})"
+        plugin = progress.get("plugin") or _("plugin")
+        return _("{words} ({current} of {total}: {plugin})").format(
+            words=words, current=progress.get("current"), total=progress.get("total"), plugin=plugin
+        )
     if state is SessionState.INPUT_REQUIRED:
         plugin = (session.pending_input or {}).get("plugin")
-        return f"{words} ({plugin})" if plugin else words
+        return _("{words} ({plugin})").format(words=words, plugin=plugin) if plugin else words
     if state is SessionState.ABORTED:
         code = (session.result or {}).get("code")
         if code not in (None, "cancelled"):
-            return f"{words}: {reason_words(code)}"
+            return _("{words}: {reason}").format(words=words, reason=reason_words(code))
     if state in (SessionState.FAILED, SessionState.ABORTED):
-        where = phase_words(session.ended_in_phase).lower()
-        return f"{words} while {where}" if where else words
+        where = phase_words(session.ended_in_phase)
+        if not where:
+            return words
+        # "Failed while creating folders": the phase's words, lower-cased, follow.
+        return _("{words} while {phase}").format(words=words, phase=where[0].lower() + where[1:])
     return words
 
 
 def error_words(session: Session, limit: int = 120) -> str:
     """A failed session's error message, on one line of at most ``limit`` characters."""
     error = session.error or {}
-    return elide(str(error.get("message") or error.get("code") or "unknown error"), limit)
+    return elide(str(error.get("message") or error.get("code") or _("unknown error")), limit)
 
 
 def age_words(seconds: float) -> str:
     """A short human duration: "just now", "42 s", "4 min", "2 h 5 min", "3 d"."""
     seconds = max(0, int(seconds))
     if seconds < 60:
-        return "just now" if seconds < 10 else f"{seconds} s"
+        return _("just now") if seconds < 10 else _("{n} s").format(n=seconds)
     minutes = seconds // 60
     if minutes < 60:
-        return f"{minutes} min"
+        return _("{n} min").format(n=minutes)
     hours, minutes = divmod(minutes, 60)
     if hours < 24:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    return f"{hours // 24} d"
+        if minutes:
+            return _("{hours} h {minutes} min").format(hours=hours, minutes=minutes)
+        return _("{n} h").format(n=hours)
+    return _("{n} d").format(n=hours // 24)
 
 
 def request_title(request: CreateRequest) -> str:
     """The title a session is opened with, from its request."""
     if isinstance(request, ProjectRequest):
-        return f"Project {request.project_name} ({request.equipment_id})"
-    kind = "Test run" if request.run_kind == "test" else "Run"
-    return f"{kind} {request.label!r} of {request.project_name} ({request.equipment_id})"
+        return _("Project {project} ({equipment})").format(
+            project=request.project_name, equipment=request.equipment_id
+        )
+    words = _("Test run {label!r} of {project} ({equipment})")
+    if request.run_kind != "test":
+        words = _("Run {label!r} of {project} ({equipment})")
+    return words.format(
+        label=request.label, project=request.project_name, equipment=request.equipment_id
+    )
 
 
 def session_title(session: Session) -> str:

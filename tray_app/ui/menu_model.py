@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from tray_app.creation.sync import SyncSummary
 from tray_app.creation.wording import (
@@ -20,6 +21,7 @@ from tray_app.creation.wording import (
     reason_words,
     session_title,
 )
+from tray_app.i18n import _, ngettext
 from tray_app.sessions.session import Session
 from tray_app.sessions.states import SessionState
 
@@ -172,13 +174,13 @@ def build_menu(
     # Entries are built only for the lines shown: Recent may hold hundreds of sessions.
     if waiting:
         entries = [_waiting_entry(s, now) for s in waiting[: limit + 1]]
-        sections.append(Section("Needs input", _limited(entries, limit, len(waiting))))
+        sections.append(Section(_("Needs input"), _limited(entries, limit, len(waiting))))
     if running:
         entries = [_running_entry(s) for s in running[: limit + 1]]
-        sections.append(Section("In progress", _limited(entries, limit, len(running))))
+        sections.append(Section(_("In progress"), _limited(entries, limit, len(running))))
     if finished:
         entries = [_finished_entry(s, flags.unseen_failures) for s in finished[: limit + 1]]
-        sections.append(Section("Recent", _limited(entries, limit, len(finished))))
+        sections.append(Section(_("Recent"), _limited(entries, limit, len(finished))))
     sections.append(Section(None, _create_entries(flags)))
     sections.append(Section(None, _app_entries(flags, now)))
 
@@ -207,20 +209,25 @@ def header_text(counts: Counts, flags: MenuFlags) -> str:
     if flags.quitting:
         return quitting_text(flags.quitting_waiting_for)
     parts = _count_parts(counts)
-    return ", ".join(parts).capitalize() if parts else "No sessions running"
+    if not parts:
+        return _("No sessions running")
+    text = _(", ").join(parts)
+    return text[:1].upper() + text[1:]
 
 
 def tooltip_text(counts: Counts, flags: MenuFlags) -> str:
     if flags.quitting:
-        return f"ExLab Tray: {quitting_text(flags.quitting_waiting_for)}"
+        return _("ExLab Tray: {status}").format(status=quitting_text(flags.quitting_waiting_for))
     parts = _count_parts(counts)
-    return "ExLab Tray: " + (", ".join(parts) if parts else "idle")
+    return _("ExLab Tray: {status}").format(status=_(", ").join(parts) if parts else _("idle"))
 
 
 def quitting_text(waiting_for: int) -> str:
     if waiting_for <= 0:
-        return "Quitting…"
-    return f"Quitting: waiting for {waiting_for} session{'s' if waiting_for != 1 else ''}"
+        return _("Quitting…")
+    return ngettext(
+        "Quitting: waiting for {n} session", "Quitting: waiting for {n} sessions", waiting_for
+    ).format(n=waiting_for)
 
 
 def describe(session: Session) -> str:
@@ -237,7 +244,9 @@ def _header_entries(counts: Counts, flags: MenuFlags) -> tuple[Entry, ...]:
         n = len(flags.settings_problems)
         entries.append(
             Entry(
-                f"⚠ Settings file has {n} problem{'s' if n != 1 else ''}…",
+                ngettext(
+                    "⚠ Settings file has {n} problem…", "⚠ Settings file has {n} problems…", n
+                ).format(n=n),
                 Action(Command.SHOW_SETTINGS_PROBLEMS),
                 tooltip="\n".join(flags.settings_problems),
             )
@@ -259,10 +268,12 @@ def _sync_entry(sync: SyncSummary) -> Entry:
 
 def _waiting_entry(session: Session, now: datetime) -> Entry:
     prompt = session.pending_input or {}
-    plugin = prompt.get("plugin") or "a plugin"
+    plugin = prompt.get("plugin") or _("a plugin")
     since = session.input_since or session.created_at
     waited = age_words((now - since).total_seconds())
-    label = f"{describe(session)}: {plugin} asks ({waited})"
+    label = _("{title}: {plugin} asks ({waited})").format(
+        title=describe(session), plugin=plugin, waited=waited
+    )
     reason = str(prompt.get("reason") or "")
     return Entry(label, Action(Command.OPEN_PROMPT, session.session_id), tooltip=reason)
 
@@ -271,54 +282,66 @@ def _running_entry(session: Session) -> Entry:
     words = doing_words(session)
     sid = session.session_id
     children = (
-        Entry("Details…", Action(Command.SHOW_DETAILS, sid), mnemonic="D"),
-        Entry("Cancel…", Action(Command.CANCEL, sid), mnemonic="C"),
+        _entry(_("&Details…"), Action(Command.SHOW_DETAILS, sid)),
+        _entry(_("&Cancel…"), Action(Command.CANCEL, sid)),
     )
-    return Entry(f"{describe(session)}: {words}", children=children)
+    return Entry(
+        _("{title}: {doing}").format(title=describe(session), doing=words), children=children
+    )
 
 
 def _finished_entry(session: Session, unseen: frozenset[str]) -> Entry:
     sid = session.session_id
     name = describe(session)
-    details = Entry("Details…", Action(Command.SHOW_DETAILS, sid), mnemonic="D")
+    details = _entry(_("&Details…"), Action(Command.SHOW_DETAILS, sid))
     if session.state is SessionState.DONE:
         children: tuple[Entry, ...] = (
-            Entry("Open folder", Action(Command.OPEN_FOLDER, sid), mnemonic="O"),
+            _entry(_("&Open folder"), Action(Command.OPEN_FOLDER, sid)),
             details,
         )
         if (session.result or {}).get("sync_status") == "blocked_by_validation":
-            again = Entry("Queue for NAS sync again", Action(Command.REQUEUE_SYNC, sid))
-            tip = "Checked again first: fix the names the check found, then choose this."
-            return Entry(f"✓ {name}: done, sync blocked", tooltip=tip, children=(*children, again))
-        return Entry(f"✓ {name}: done", children=children)
+            again = Entry(_("Queue for NAS sync again"), Action(Command.REQUEUE_SYNC, sid))
+            tip = _("Checked again first: fix the names the check found, then choose this.")
+            return Entry(
+                _("✓ {title}: done, sync blocked").format(title=name),
+                tooltip=tip,
+                children=(*children, again),
+            )
+        return Entry(_("✓ {title}: done").format(title=name), children=children)
     if session.state is SessionState.FAILED:
         message = error_words(session)
         failed_children = [
             Entry(message, enabled=False),
-            Entry("Copy details", Action(Command.COPY_DETAILS, sid), mnemonic="y"),
+            _entry(_("Cop&y details"), Action(Command.COPY_DETAILS, sid)),
             details,
         ]
         if session.destination:
-            failed_children.insert(
-                2, Entry("Open folder", Action(Command.OPEN_FOLDER, sid), mnemonic="O")
-            )
+            failed_children.insert(2, _entry(_("&Open folder"), Action(Command.OPEN_FOLDER, sid)))
         mark = "● " if sid in unseen else ""
-        return Entry(f"✗ {mark}{name}: failed", tooltip=message, children=tuple(failed_children))
-    reason = reason_words((session.result or {}).get("code"))
-    aborted_children = [Entry(f"Cancelled: {reason}", enabled=False), details]
-    if session.destination:
-        aborted_children.insert(
-            1, Entry("Open folder", Action(Command.OPEN_FOLDER, sid), mnemonic="O")
+        return Entry(
+            _("✗ {mark}{title}: failed").format(mark=mark, title=name),
+            tooltip=message,
+            children=tuple(failed_children),
         )
-    return Entry(f"⊘ {name}: {reason}", children=tuple(aborted_children))
+    reason = reason_words((session.result or {}).get("code"))
+    aborted_children = [
+        Entry(_("Cancelled: {reason}").format(reason=reason), enabled=False),
+        details,
+    ]
+    if session.destination:
+        aborted_children.insert(1, _entry(_("&Open folder"), Action(Command.OPEN_FOLDER, sid)))
+    return Entry(
+        _("⊘ {title}: {reason}").format(title=name, reason=reason),
+        children=tuple(aborted_children),
+    )
 
 
 def _create_entries(flags: MenuFlags) -> tuple[Entry, ...]:
     enabled = not flags.quitting
     return (
-        Entry("New project…", Action(Command.NEW_PROJECT), enabled=enabled, mnemonic="N"),
-        Entry("New run…", Action(Command.NEW_RUN), enabled=enabled, mnemonic="u"),
-        Entry("Sessions…", Action(Command.SHOW_SESSIONS), mnemonic="e"),
+        _entry(_("&New project…"), Action(Command.NEW_PROJECT), enabled=enabled),
+        _entry(_("New r&un…"), Action(Command.NEW_RUN), enabled=enabled),
+        _entry(_("S&essions…"), Action(Command.SHOW_SESSIONS)),
     )
 
 
@@ -326,72 +349,79 @@ def pause_words(until: datetime, now: datetime) -> str:
     """ "14:30" today, "tomorrow 08:00", else the date: when a pause ends, in local time."""
     end, today = until.astimezone(), now.astimezone().date()
     if end.date() == today:
-        return end.strftime("%H:%M")
+        # The formats are the catalog's, so each language writes times its own way.
+        return end.strftime(_("%H:%M"))
     if (end.date() - today).days == 1:
-        return end.strftime("tomorrow %H:%M")
-    return end.strftime("%Y-%m-%d %H:%M")
+        return end.strftime(_("tomorrow %H:%M"))
+    return end.strftime(_("%Y-%m-%d %H:%M"))
 
 
 def _notification_entry(flags: MenuFlags, now: datetime) -> Entry:
     until = flags.notifications_paused_until
     if until is not None and until > now:
-        return Entry(
-            f"Resume notifications (paused until {pause_words(until, now)})",
+        return _entry(
+            _("Resu&me notifications (paused until {time})").format(time=pause_words(until, now)),
             Action(Command.RESUME_NOTIFICATIONS),
-            mnemonic="m",
-            tooltip="Failures and sync problems are still shown while paused.",
+            tooltip=_("Failures and sync problems are still shown while paused."),
         )
-    return Entry(
-        "Pause notifications",
-        mnemonic="P",
-        tooltip="Failures and sync problems are still shown; questions wait for the end.",
+    return _entry(
+        _("&Pause notifications"),
+        None,
+        tooltip=_("Failures and sync problems are still shown; questions wait for the end."),
         children=(
-            Entry("For 1 hour", Action(Command.PAUSE_NOTIFICATIONS_HOUR), mnemonic="1"),
-            Entry(
-                "Until tomorrow morning",
-                Action(Command.PAUSE_NOTIFICATIONS_TOMORROW),
-                mnemonic="t",
-            ),
+            _entry(_("For &1 hour"), Action(Command.PAUSE_NOTIFICATIONS_HOUR)),
+            _entry(_("Un&til tomorrow morning"), Action(Command.PAUSE_NOTIFICATIONS_TOMORROW)),
         ),
     )
 
 
 def _app_entries(flags: MenuFlags, now: datetime) -> tuple[Entry, ...]:
     entries = [
-        Entry("Open data folder", Action(Command.OPEN_DATA_FOLDER), mnemonic="d"),
-        Entry("Settings", Action(Command.OPEN_SETTINGS), mnemonic="S"),
-        Entry("Reload settings", Action(Command.RELOAD_SETTINGS), mnemonic="R"),
+        _entry(_("Open &data folder"), Action(Command.OPEN_DATA_FOLDER)),
+        _entry(_("&Settings"), Action(Command.OPEN_SETTINGS)),
+        _entry(_("&Reload settings"), Action(Command.RELOAD_SETTINGS)),
         _notification_entry(flags, now),
-        Entry("Save a report for support…", Action(Command.SAVE_REPORT), mnemonic="v"),
+        _entry(_("Sa&ve a report for support…"), Action(Command.SAVE_REPORT)),
     ]
     if flags.autostart_enabled is not None:
         entries.append(
-            Entry(
-                "Start at login",
+            _entry(
+                _("Start at &login"),
                 Action(Command.TOGGLE_AUTOSTART),
                 checkable=True,
                 checked=flags.autostart_enabled,
-                mnemonic="l",
             )
         )
-    entries.append(Entry("Quit", Action(Command.QUIT), enabled=not flags.quitting, mnemonic="Q"))
+    entries.append(_entry(_("&Quit"), Action(Command.QUIT), enabled=not flags.quitting))
     return tuple(entries)
+
+
+def _entry(words: str, action: Action | None, **options: Any) -> Entry:
+    """An entry from a translated label with its mnemonic marked by ``&`` ("&Quit",
+    "&Beenden"), so each language picks its own letter."""
+    at = words.find("&")
+    if at < 0 or at + 1 >= len(words):
+        return Entry(words, action, **options)
+    return Entry(words[:at] + words[at + 1 :], action, mnemonic=words[at + 1], **options)
 
 
 def _limited(entries: Sequence[Entry], limit: int, total: int) -> tuple[Entry, ...]:
     if total <= limit:
         return tuple(entries)
     more = total - limit
-    return (*entries[:limit], Entry(f"{more} more…", Action(Command.SHOW_SESSIONS)))
+    return (*entries[:limit], Entry(_("{n} more…").format(n=more), Action(Command.SHOW_SESSIONS)))
 
 
 def _count_parts(counts: Counts) -> list[str]:
     """Most urgent first: what waits for the operator, then what went wrong, then the rest."""
     parts = []
     if counts.waiting:
-        parts.append(f"{counts.waiting} need{'s' if counts.waiting == 1 else ''} input")
+        n = counts.waiting
+        parts.append(ngettext("{n} needs input", "{n} need input", n).format(n=n))
     if counts.failed_unseen:
-        parts.append(f"{counts.failed_unseen} failed")
+        n = counts.failed_unseen
+        parts.append(ngettext("{n} failed", "{n} failed", n).format(n=n))
     if counts.running:
-        parts.append(f"{counts.running} running")
+        n = counts.running
+        parts.append(ngettext("{n} running", "{n} running", n).format(n=n))
     return parts

@@ -17,6 +17,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from tray_app.creation.wording import error_words, session_title, was_abandoned
+from tray_app.i18n import N_, _, ngettext
 from tray_app.sessions.session import Session
 from tray_app.sessions.states import SessionState
 from tray_app.sessions.store import Change, SessionStore
@@ -72,10 +73,13 @@ def event_for(session: Session, change: Change) -> SessionEvent | None:
     """The event worth a notice for this store change, if any."""
     if change is Change.STATE and session.state is SessionState.INPUT_REQUIRED:
         prompt = session.pending_input or {}
-        plugin = prompt.get("plugin") or "A plugin"
-        reason = str(prompt.get("reason") or "needs your answer")
+        plugin = prompt.get("plugin") or _("A plugin")
+        reason = str(prompt.get("reason") or _("needs your answer"))
         return SessionEvent(
-            EventKind.NEEDS_INPUT, session.session_id, session_title(session), f"{plugin}: {reason}"
+            EventKind.NEEDS_INPUT,
+            session.session_id,
+            session_title(session),
+            _("{plugin}: {reason}").format(plugin=plugin, reason=reason),
         )
     if change is Change.CLOSED and session.state is SessionState.FAILED:
         return SessionEvent(
@@ -86,7 +90,7 @@ def event_for(session: Session, change: Change) -> SessionEvent | None:
             EventKind.ABANDONED,
             session.session_id,
             session_title(session),
-            "Nobody answered its question in time, so it was cancelled.",
+            _("Nobody answered its question in time, so it was cancelled."),
         )
     return None
 
@@ -97,33 +101,38 @@ def notice_for(events: list[SessionEvent]) -> Notice:
         event = events[0]
         if event.kind is EventKind.NEEDS_INPUT:
             return Notice(
-                f"Input needed: {event.title}",
+                _("Input needed: {title}").format(title=event.title),
                 event.detail,
-                (("default", "Answer…"), ("answer", "Answer…"), ("details", "Details…")),
+                (("default", _("Answer…")), ("answer", _("Answer…")), ("details", _("Details…"))),
                 (event,),
             )
         summary = {
-            EventKind.FAILED: f"Session failed: {event.title}",
-            EventKind.ABANDONED: f"Session abandoned: {event.title}",
-            EventKind.SYNC_PROBLEM: f"NAS sync problem: {event.title}",
-        }[event.kind]
-        return Notice(
-            summary, event.detail, (("default", "Details…"), ("details", "Details…")), (event,)
-        )
+            EventKind.FAILED: _("Session failed: {title}"),
+            EventKind.ABANDONED: _("Session abandoned: {title}"),
+            EventKind.SYNC_PROBLEM: _("NAS sync problem: {title}"),
+        }[event.kind].format(title=event.title)
+        details = (("default", _("Details…")), ("details", _("Details…")))
+        return Notice(summary, event.detail, details, (event,))
     waiting = sum(1 for e in events if e.kind is EventKind.NEEDS_INPUT)
     others = len(events) - waiting
     parts = []
     if waiting:
-        parts.append(f"{waiting} need{'s' if waiting == 1 else ''} input")
+        parts.append(ngettext("{n} needs input", "{n} need input", waiting).format(n=waiting))
     if others:
-        parts.append(f"{others} failed or abandoned")
-    lines = [f"• {e.title}: {_event_words(e)}" for e in events[:_BURST_BODY_LINES]]
+        parts.append(
+            ngettext("{n} failed or abandoned", "{n} failed or abandoned", others).format(n=others)
+        )
+    lines = [_line(e) for e in events[:_BURST_BODY_LINES]]
     if len(events) > _BURST_BODY_LINES:
-        lines.append(f"… and {len(events) - _BURST_BODY_LINES} more")
+        lines.append(_more(len(events) - _BURST_BODY_LINES))
     return Notice(
-        f"{len(events)} sessions need attention ({', '.join(parts)})",
+        ngettext(
+            "{n} session needs attention ({parts})",
+            "{n} sessions need attention ({parts})",
+            len(events),
+        ).format(n=len(events), parts=_(", ").join(parts)),
         "\n".join(lines),
-        (("default", "Show sessions…"), ("sessions", "Show sessions…")),
+        (("default", _("Show sessions…")), ("sessions", _("Show sessions…"))),
         tuple(events),
     )
 
@@ -139,7 +148,7 @@ def paused_summary(events: list[SessionEvent]) -> Notice | None:
     if len(unique) == 1:
         single = notice_for(unique)
         return Notice(
-            f"While notifications were paused: {single.summary}",
+            _("While notifications were paused: {summary}").format(summary=single.summary),
             single.body,
             single.actions,
             single.events,
@@ -147,16 +156,21 @@ def paused_summary(events: list[SessionEvent]) -> Notice | None:
     waiting = sum(1 for e in unique if e.kind is EventKind.NEEDS_INPUT)
     parts = []
     if waiting:
-        parts.append(f"{waiting} need{'s' if waiting == 1 else ''} input")
+        parts.append(ngettext("{n} needs input", "{n} need input", waiting).format(n=waiting))
     if len(unique) - waiting:
-        parts.append(f"{len(unique) - waiting} abandoned")
-    lines = [f"• {e.title}: {_event_words(e)}" for e in unique[:_BURST_BODY_LINES]]
+        n = len(unique) - waiting
+        parts.append(ngettext("{n} abandoned", "{n} abandoned", n).format(n=n))
+    lines = [_line(e) for e in unique[:_BURST_BODY_LINES]]
     if len(unique) > _BURST_BODY_LINES:
-        lines.append(f"… and {len(unique) - _BURST_BODY_LINES} more")
+        lines.append(_more(len(unique) - _BURST_BODY_LINES))
     return Notice(
-        f"While notifications were paused: {len(unique)} sessions ({', '.join(parts)})",
+        ngettext(
+            "While notifications were paused: {n} session ({parts})",
+            "While notifications were paused: {n} sessions ({parts})",
+            len(unique),
+        ).format(n=len(unique), parts=_(", ").join(parts)),
         "\n".join(lines),
-        (("default", "Show sessions…"), ("sessions", "Show sessions…")),
+        (("default", _("Show sessions…")), ("sessions", _("Show sessions…"))),
         tuple(unique),
     )
 
@@ -175,16 +189,25 @@ def action_for(notice: Notice, key: str) -> Action | None:
     return None
 
 
+#: Marked here, translated where shown (this table is built at import).
 _EVENT_WORDS = {
-    EventKind.NEEDS_INPUT: "needs input",
-    EventKind.FAILED: "failed",
-    EventKind.ABANDONED: "abandoned",
-    EventKind.SYNC_PROBLEM: "NAS sync problem",
+    EventKind.NEEDS_INPUT: N_("needs input"),
+    EventKind.FAILED: N_("failed"),
+    EventKind.ABANDONED: N_("abandoned"),
+    EventKind.SYNC_PROBLEM: N_("NAS sync problem"),
 }
 
 
 def _event_words(event: SessionEvent) -> str:
-    return _EVENT_WORDS[event.kind]
+    return _(_EVENT_WORDS[event.kind])
+
+
+def _line(event: SessionEvent) -> str:
+    return _("• {title}: {what}").format(title=event.title, what=_event_words(event))
+
+
+def _more(n: int) -> str:
+    return ngettext("… and {n} more", "… and {n} more", n).format(n=n)
 
 
 # ---- coalescing -----------------------------------------------------------------------------

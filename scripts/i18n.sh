@@ -17,7 +17,7 @@ case "${1:-}" in
     extract)
         mkdir -p "$locale"
         "$pybabel" extract -F babel.cfg --project=exlab-tray --no-location --sort-output \
-            -k _ -k gettext_ -k N_ -k ngettext:1,2 -o "$template" tray_app
+            -k _ -k gettext_ -k N_ -k ngettext:1,2 -c Translators: -o "$template" tray_app
         ;;
     init)
         [ -n "${2:-}" ] || { echo "usage: $0 init LANGUAGE" >&2; exit 2; }

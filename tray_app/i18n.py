@@ -113,7 +113,7 @@ def ngettext(singular: str, plural: str, count: int) -> str:
     return _translations.ngettext(singular, plural, count)
 
 
-def N_(message: str) -> str:
+def N_(message: str) -> str:  # noqa: N802 (gettext's usual name for the marker)
     """Mark ``message`` for the catalog without translating it yet: for constants built at
     import time, before :func:`install` ran. Translate them with :func:`_` where shown."""
     return message

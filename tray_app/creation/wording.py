@@ -111,8 +111,11 @@ def doing_words(session: Session) -> str:
         where = phase_words(session.ended_in_phase)
         if not where:
             return words
-        # "Failed while creating folders": the phase's words, lower-cased, follow.
-        return _("{words} while {phase}").format(words=words, phase=where[0].lower() + where[1:])
+        # "Failed while creating folders": the phase's words follow, lower-cased.
+        # Translators: {Phase} is the phase's words as they are (not lower-cased).
+        return _("{words} while {phase}").format(
+            words=words, phase=where[0].lower() + where[1:], Phase=where
+        )
     return words
 
 

@@ -262,7 +262,7 @@ def _sync_entry(sync: SyncSummary) -> Entry:
     if not sync.in_trouble:
         return Entry(sync.headline, enabled=False)
     children = [Entry(sync.reason, enabled=False)] if sync.reason else []
-    children.append(Entry("Retry now", Action(Command.RETRY_SYNC), mnemonic="R", enabled=True))
+    children.append(_entry(_("&Retry now"), Action(Command.RETRY_SYNC), enabled=True))
     return Entry(f"⚠ {sync.headline}", tooltip=sync.reason or "", children=tuple(children))
 
 

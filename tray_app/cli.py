@@ -175,6 +175,18 @@ def build_parser() -> _Parser:
     cancel.add_argument("session_id", metavar="ID")
     cancel.add_argument("--discard", action="store_true", help="also remove its partial folder")
 
+    discard = commands.add_parser(
+        "discard",
+        parents=[json_flag],
+        help="remove the unfinished folder an interrupted or failed session left",
+    )
+    discard.add_argument("session_id", metavar="ID")
+
+    again = commands.add_parser(
+        "again", parents=[json_flag], help="start a new session with an ended session's request"
+    )
+    again.add_argument("session_id", metavar="ID")
+
     serve = commands.add_parser(
         "serve", parents=[json_flag], help="run the local API headless (no tray, no Qt)"
     )
@@ -325,9 +337,24 @@ async def cmd_list(client: ApiClient, args: argparse.Namespace, out: Output) -> 
     if out.as_json:
         out.json({"sessions": sessions})
         return EXIT_OK
+    journal = (await client.health()).get("journal") or {}
     if not sessions:
         out.text("no sessions")
-        return EXIT_OK
+    else:
+        _print_sessions(sessions, out)
+    # What the tray shows too: a damaged journal, interrupted sessions and their actions.
+    for problem in journal.get("problems") or []:
+        out.text(f"journal: {problem['message']}")
+    interrupted = [h for h in sessions if (h.get("result") or {}).get("code") == "interrupted"]
+    if interrupted:
+        out.text(
+            f"{len(interrupted)} interrupted session(s) kept their folder: "
+            "exlab-tray discard ID removes it, exlab-tray again ID starts it anew"
+        )
+    return EXIT_OK
+
+
+def _print_sessions(sessions: list[dict[str, Any]], out: Output) -> None:
     rows = [("ID", "KIND", "STATE", "CREATED", "TITLE")]
     for handle in sessions:
         created = str(handle.get("created_at", ""))[:19].replace("T", " ")
@@ -348,7 +375,6 @@ async def cmd_list(client: ApiClient, args: argparse.Namespace, out: Output) -> 
             + "  "
             + row[4]
         )
-    return EXIT_OK
 
 
 async def cmd_show(client: ApiClient, args: argparse.Namespace, out: Output) -> int:
@@ -416,6 +442,28 @@ async def cmd_cancel(client: ApiClient, args: argparse.Namespace, out: Output) -
     return EXIT_OK
 
 
+async def cmd_discard(client: ApiClient, args: argparse.Namespace, out: Output) -> int:
+    handle = await client.discard_folder(args.session_id)
+    if out.as_json:
+        out.json(handle)
+    else:
+        outcome = handle.get("result") or handle.get("error") or {}
+        out.text(f"Removed {outcome.get('path')} (session {handle['session_id']})")
+    return EXIT_OK
+
+
+async def cmd_again(client: ApiClient, args: argparse.Namespace, out: Output) -> int:
+    handle = await client.start_again(args.session_id)
+    if out.as_json:
+        out.json(handle)
+        return EXIT_OK
+    out.text(f"Started session {handle['session_id']} again from {args.session_id}")
+    if handle.get("destination"):
+        out.text(f"  folder: {handle['destination']}")
+    out.text(f"Follow it with: exlab-tray watch {handle['session_id']}")
+    return EXIT_OK
+
+
 _COMMANDS: dict[str, Callable[[ApiClient, argparse.Namespace, Output], Any]] = {
     "new": cmd_new,
     "list": cmd_list,
@@ -424,4 +472,6 @@ _COMMANDS: dict[str, Callable[[ApiClient, argparse.Namespace, Output], Any]] = {
     "answer": cmd_answer,
     "cancel": cmd_cancel,
     "sync": sync_cli.cmd_sync,
+    "discard": cmd_discard,
+    "again": cmd_again,
 }

@@ -157,6 +157,12 @@ class ApiClient:
         body = {"discard_files": discard_files}
         return await self._request("POST", f"/sessions/{session_id}/cancel", body)
 
+    async def discard_folder(self, session_id: str) -> dict[str, Any]:
+        return await self._request("POST", f"/sessions/{session_id}/discard")
+
+    async def start_again(self, session_id: str) -> dict[str, Any]:
+        return await self._request("POST", f"/sessions/{session_id}/start-again")
+
     async def heartbeat(self, session_id: str) -> None:
         await self._request("POST", f"/sessions/{session_id}/heartbeat")
 

@@ -33,6 +33,10 @@ CREATION_STATUS: dict[str, int] = {
     creation_errors.INVALID_ANSWERS: 422,
     creation_errors.VALIDATION_FAILED: 422,
     creation_errors.SHUTTING_DOWN: 503,
+    creation_errors.JOURNAL_UNAVAILABLE: 503,
+    creation_errors.SESSION_STILL_RUNNING: 409,
+    creation_errors.NOTHING_TO_DISCARD: 409,
+    creation_errors.FOLDER_COMPLETE: 409,
 }
 
 

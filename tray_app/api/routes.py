@@ -25,6 +25,7 @@ from tray_app.api.schemas import (
     CreateRequest,
     Health,
     HealthComponents,
+    HealthJournal,
     HealthSessions,
     ResumeBody,
     SessionHandle,
@@ -76,6 +77,8 @@ class ApiRoutes(SyncRoutes):
         # otherwise build and encode every handle once each, on the loop.
         self._snapshot: dict[str, Any] | None = None
         store.add_observer(self._forget_snapshot)
+        #: The session journal's part of /health (set by the service that has one).
+        self.journal_health: Callable[[], HealthJournal] | None = None
 
     def add_to(self, app: web.Application) -> None:
         """Register every operation of the contract table (and only those)."""
@@ -107,6 +110,11 @@ class ApiRoutes(SyncRoutes):
                 connections=self.gate.snapshot(),
                 shed=self.gate.counters.snapshot(),
                 sync=health_sync(controller.sync_summary()) if controller is not None else None,
+                journal=(
+                    HealthJournal(status="off")
+                    if self.journal_health is None
+                    else self.journal_health()
+                ),
             )
         )
 
@@ -148,6 +156,16 @@ class ApiRoutes(SyncRoutes):
             lambda controller: controller.cancel(session_id, discard_files=body.discard_files)
         )
         return typed_response(handle, SessionHandle)
+
+    async def discard_folder(self, request: web.Request) -> web.Response:
+        session_id = request.match_info["session_id"]
+        handle = await self._call(lambda controller: controller.discard_folder(session_id))
+        return typed_response(handle, SessionHandle)
+
+    async def start_again(self, request: web.Request) -> web.Response:
+        session_id = request.match_info["session_id"]
+        handle = await self._call(lambda controller: controller.start_again(session_id))
+        return typed_response(handle, SessionHandle, status=201)
 
     async def heartbeat(self, request: web.Request) -> web.Response:
         session_id = request.match_info["session_id"]

@@ -160,6 +160,26 @@ class HealthShed(msgspec.Struct):
     slow_event_sockets: int
 
 
+class HealthJournalProblem(msgspec.Struct):
+    """Something wrong with the session journal, in words."""
+
+    code: str
+    message: str
+    #: Where an unusable journal file was moved, when it was.
+    moved_to: str | None = None
+
+
+class HealthJournal(msgspec.Struct):
+    """The session journal: ``ok``, ``off`` (none in this process), or its first problem's
+    code; and the folder scan of the start (``running`` until it has listed what it found).
+    """
+
+    status: str
+    problems: list[HealthJournalProblem] = msgspec.field(default_factory=list)
+    folder_scan: Literal["running", "done", "off"] = "off"
+    found_on_disk: int = 0
+
+
 class Health(msgspec.Struct):
     """``GET /health``: liveness and counts; answers without a token."""
 
@@ -173,6 +193,7 @@ class Health(msgspec.Struct):
     shed: HealthShed
     #: The NAS sync queue; null when no NAS is set.
     sync: HealthSync | None = None
+    journal: HealthJournal = msgspec.field(default_factory=lambda: HealthJournal(status="off"))
 
 
 # ---- event frames (one JSON object per WebSocket text message) -------------------------------

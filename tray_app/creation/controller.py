@@ -12,11 +12,13 @@ import asyncio
 import contextlib
 import functools
 import logging
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
 from tray_app.config import Settings
 from tray_app.creation import errors as codes
+from tray_app.creation import restarts
 from tray_app.creation.destinations import Destinations
 from tray_app.creation.errors import CreationError
 from tray_app.creation.pipeline import Pipeline
@@ -39,6 +41,7 @@ from tray_app.creation.sync.requeue import check_again
 from tray_app.creation.templates import TemplateCatalog, TemplateInfo
 from tray_app.creation.templates import import_parser as import_template_parser
 from tray_app.creation.wording import request_title
+from tray_app.sessions.journal import JournalUnavailable
 from tray_app.sessions.session import JsonDict, Session
 from tray_app.sessions.states import SessionKind, SessionState
 from tray_app.sessions.store import SessionStore
@@ -68,6 +71,8 @@ class CreationController:
         # Copier lives in this worker process, never in the tray's (see render_worker).
         self._renderer = RenderProcess()
         self._pipeline = self._make_pipeline()
+        #: Awaited before create() answers: the journal's commit (None: no journal).
+        self.durable: Callable[[], Awaitable[None]] | None = None
 
     def _make_pipeline(self) -> Pipeline:
         return Pipeline(
@@ -256,13 +261,69 @@ class CreationController:
             title=request_title(request),
         )
         session_id = run.session_id = session.session_id
-        self._runs[session_id] = run
-        task = asyncio.create_task(self._pipeline.run(run), name=f"exlab-{session_id}")
-        self._tasks[session_id] = task
-        task.add_done_callback(functools.partial(self._forget, session_id))
+        self._start(run, self._pipeline.run(run))
         # Shielded: a caller giving up on create() must not cancel the validation.
         await asyncio.shield(run.validated)
+        if self.durable is not None:
+            # On disk before anyone is told the session exists (the 201, the tray).
+            try:
+                await asyncio.shield(self.durable())
+            except JournalUnavailable as exc:
+                await self.cancel(session_id, discard_files=True)
+                raise CreationError(
+                    codes.JOURNAL_UNAVAILABLE,
+                    "The session could not be recorded, so it was not started: "
+                    + exc.problem.message,
+                ) from exc
         return self._store.handle(session_id)
+
+    def _start(self, run: SessionRun, pipeline: Coroutine[Any, Any, None]) -> None:
+        session_id = run.session_id
+        self._runs[session_id] = run
+        task = asyncio.create_task(pipeline, name=f"exlab-{session_id}")
+        self._tasks[session_id] = task
+        task.add_done_callback(functools.partial(self._forget, session_id))
+
+    # ---- after a restart (DESIGN §8) -----------------------------------------------
+    async def adopt_waiting(self, session: Session) -> str | None:
+        """Drive a restored INPUT_REQUIRED session again: it waits on its prompt; once
+        answered its plugin runs again with the merged answers, in the folder already
+        rendered, and the session goes on. Why it cannot, in words, otherwise."""
+        run = await restarts.run_from_checkpoint(session, self._catalog, self._destinations)
+        if isinstance(run, str):
+            return run
+        assert run.waiting is not None
+        self._start(run, self._pipeline.go_on(run, dict(run.waiting.prompt.answers)))
+        return None
+
+    async def finish_recorded(self, session: Session) -> bool:
+        """A restored session whose record is on disk: finished (its sync queued)."""
+        return await restarts.finish_recorded(
+            self._store, self._settings, self.open_sync_queue, session
+        )
+
+    async def discard_folder(self, session_id: str) -> JsonDict:
+        """Remove the unfinished folder an ended (interrupted, failed) session left."""
+        return await restarts.discard_folder(self._store, self._require_ended(session_id))
+
+    async def start_again(self, session_id: str) -> JsonDict:
+        """A new session with an ended session's request: a fresh run folder, or a
+        project of the same name once its old folder is discarded."""
+        session = self._require_ended(session_id)
+        handle = await self.create(restarts.request_of(session))
+        again = {**(session.outcome or {}), "started_again": handle["session_id"]}
+        self._store.close(session_id, again)
+        return handle
+
+    def _require_ended(self, session_id: str) -> Session:
+        session = self._store.get(session_id)
+        if session is None:
+            raise CreationError(codes.SESSION_NOT_FOUND, f"No session {session_id}.")
+        if not session.is_terminal():
+            raise CreationError(
+                codes.SESSION_STILL_RUNNING, f"Session {session_id} has not ended yet."
+            )
+        return session
 
     def _forget(self, session_id: str, _task: object = None) -> None:
         self._tasks.pop(session_id, None)

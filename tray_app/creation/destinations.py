@@ -78,6 +78,13 @@ class Destinations:
         self._reserved.add(destination)
         return destination, True
 
+    def reserve(self, path: Path) -> tuple[Path, bool]:
+        """Reserve a destination fixed earlier (a session restored after a restart)."""
+        if path in self._reserved:
+            return path, False
+        self._reserved.add(path)
+        return path, True
+
     def release(self, path: Path | None) -> None:
         if path is not None:
             self._reserved.discard(path)

@@ -12,7 +12,7 @@ import logging
 import os
 import shutil
 import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,13 +20,20 @@ from typing import Any
 from tray_app.config import Settings
 from tray_app.creation import errors as codes
 from tray_app.creation.destinations import DestinationClaimed, Destinations, project_folder
+from tray_app.creation.disk_errors import disk_error
 from tray_app.creation.errors import CreationError
 from tray_app.creation.naming import find_unsafe_entries
 from tray_app.creation.plugin_pass import PluginPass
 from tray_app.creation.plugins.manifest import discover_plugins
 from tray_app.creation.plugins.pool import WorkerPool
 from tray_app.creation.readme import readme_text
-from tray_app.creation.record import CreationRecord, build_record, relative_to, write_record
+from tray_app.creation.record import (
+    CreationRecord,
+    build_record,
+    record_path,
+    relative_to,
+    write_record,
+)
 from tray_app.creation.render import RenderError
 from tray_app.creation.render_process import RenderProcess
 from tray_app.creation.requests import RunRequest
@@ -68,29 +75,57 @@ class Pipeline:
 
     async def run(self, run: SessionRun) -> None:
         """Drive one session to its end; never raises (every end is a state)."""
+        await self._guarded(run, self._walk(run))
+
+    async def go_on(self, run: SessionRun, answers: dict[str, Any]) -> None:
+        """Drive a session restored while waiting on its prompt (``run.waiting``), from
+        the answer on: its plugin again, the plugins after it, the rest of the walk."""
+        await self._guarded(run, self._go_on(run, answers))
+
+    async def _walk(self, run: SessionRun) -> None:
         session_id = run.session_id
         try:
-            try:
-                await self._validate(run)
-            except CreationError as exc:
-                self._end(session_id, SessionState.FAILED, {**exc.to_dict(), "path": None})
-                run.validated.set_exception(exc)
-                return
-            run.validated.set_result(None)
-            await self._render(run)
-            if not await self.plugin_pass.run(run):
-                await self._ended_elsewhere(run)
-                return
-            plan = plan_for(self.settings, run.request.equipment_id)
-            sync_status = "queued" if plan is not None else "not_configured"
-            await self._write_cache(run, sync_status)
-            blocked = await self._post_validate(run)
-            result = await self._queue_sync(run, plan, sync_status, blocked=blocked)
-            self._end(session_id, SessionState.DONE, result)
+            await self._validate(run)
+        except CreationError as exc:
+            self._end(session_id, SessionState.FAILED, {**exc.to_dict(), "path": None})
+            run.validated.set_exception(exc)
+            return
+        run.validated.set_result(None)
+        await self._render(run)
+        if not await self.plugin_pass.run(run):
+            await self._ended_elsewhere(run)
+            return
+        await self._finish(run)
+
+    async def _go_on(self, run: SessionRun, answers: dict[str, Any]) -> None:
+        if not await self.plugin_pass.go_on(run, answers):
+            await self._ended_elsewhere(run)
+            return
+        await self._finish(run)
+
+    async def _finish(self, run: SessionRun) -> None:
+        """CACHE_WRITE → POST_VALIDATE → SYNC_QUEUED → DONE, once the plugins are through."""
+        plan = plan_for(self.settings, run.request.equipment_id)
+        sync_status = "queued" if plan is not None else "not_configured"
+        await self._write_cache(run, sync_status)
+        blocked = await self._post_validate(run)
+        result = await self._queue_sync(run, plan, sync_status, blocked=blocked)
+        self._end(run.session_id, SessionState.DONE, result)
+
+    async def _guarded(self, run: SessionRun, steps: Coroutine[Any, Any, None]) -> None:
+        """Await ``steps``; every way out of them ends the session properly."""
+        session_id = run.session_id
+        try:
+            await steps
         except asyncio.CancelledError:
             await self._aborted(run)
         except PipelineFailure as failure:
             self._fail(run, failure.code, failure.message, failure.details)
+        except OSError as exc:
+            # Disk full, permission refused...: a failure with its own code and words.
+            session = self.store.get(session_id)
+            doing = _DOING.get(session.state if session else None, "creating the folder")
+            self._fail(run, *disk_error(exc, doing))
         except Exception as exc:
             _log.exception("creation pipeline of session %s failed", session_id)
             self._fail(run, "internal_error", f"Unexpected error: {exc}")
@@ -108,6 +143,10 @@ class Pipeline:
         self, run: SessionRun, code: str, message: str, details: dict[str, Any] | None = None
     ) -> None:
         path = run.path
+        if path and run.record_written:
+            # A failed session never leaves a folder that looks complete.
+            with contextlib.suppress(OSError):
+                os.unlink(record_path(Path(path)))
         if path:
             message = f"{message} The partial folder is kept at {path}."
         outcome: JsonDict = {"code": code, "message": message, "path": path}
@@ -257,6 +296,7 @@ class Pipeline:
         readme = readme_text(
             run.variables, run.template.name, [(p.name, p.status) for p in run.plugins]
         )
+        run.record_written = True  # set first: a write cut short may have landed
         await asyncio.to_thread(_write_cache_files, run.destination, record, readme)
 
     # ---- POST_VALIDATE ---------------------------------------------------------------
@@ -319,10 +359,22 @@ def _exists(destination: Path) -> FieldError:
 
 
 def _write_cache_files(destination: Path, record: CreationRecord, readme: str) -> None:
-    write_record(destination, record)
+    # creation.json is the folder's commit marker: everything else is on disk first.
     has_readme = any(p.name.lower().startswith("readme") for p in destination.iterdir())
     if not has_readme:
         atomic_write_text(destination / "README.md", readme)
+    write_record(destination, record)
+
+
+#: What the pipeline was doing in each state, for a file-system error's words.
+_DOING: dict[SessionState | None, str] = {
+    SessionState.VALIDATING: "claiming the folder",
+    SessionState.RENDERING: "rendering the template",
+    SessionState.PLUGIN_PASS: "running the plugins",
+    SessionState.CACHE_WRITE: "writing the README and creation.json",
+    SessionState.POST_VALIDATE: "checking the folder",
+    SessionState.SYNC_QUEUED: "queueing the NAS sync",
+}
 
 
 def _refused(problems: list[FieldError], session_id: str | None = None) -> CreationError:

@@ -11,6 +11,8 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
+
 from tray_app import logs
 from tray_app.config import Settings
 from tray_app.creation.plugins.host import run_plugin
@@ -22,7 +24,7 @@ from tray_app.creation.session_run import PipelineFailure, SessionRun, Waiting
 from tray_app.sessions.states import SessionState
 from tray_app.sessions.store import SessionStore
 
-__all__ = ["PluginPass"]
+__all__ = ["PluginPass", "checkpoint"]
 
 _log = logging.getLogger(__name__)
 
@@ -42,13 +44,15 @@ class PluginPass:
         #: The pool with a spare plugin worker (made on first use by the controller).
         self._workers = workers
 
-    async def run(self, run: SessionRun) -> bool:
-        """Run the template's plugins in order; False when the session ended meanwhile."""
+    async def run(self, run: SessionRun, start: int = 0) -> bool:
+        """Run the template's plugins in order (from ``start`` after a restart); False
+        when the session ended meanwhile."""
         session_id = run.session_id
         template = run.template
         assert template is not None
-        self._store.transition(session_id, SessionState.PLUGIN_PASS)
-        if not template.plugins:
+        if start == 0:
+            self._store.transition(session_id, SessionState.PLUGIN_PASS)
+        if len(template.plugins) <= start:
             return True
         manifests, problems = await asyncio.to_thread(
             discover_plugins, self._settings.plugin_paths()
@@ -56,7 +60,7 @@ class PluginPass:
         for problem in problems:
             _log.info("plugin discovery: %s", problem)
         total = len(template.plugins)
-        for index, name in enumerate(template.plugins, start=1):
+        for index, name in enumerate(template.plugins[start:], start=start + 1):
             self._store.report_progress(session_id, index, total, name)
             manifest = manifests.get(name)
             if manifest is None:
@@ -75,12 +79,46 @@ class PluginPass:
                 self._problem(run, record)
         return True
 
+    async def go_on(self, run: SessionRun, answers: dict[str, Any]) -> bool:
+        """After a restart: wait for the answer to the restored prompt (``run.waiting``),
+        run its plugin again with ``answers`` merged with it, then the plugins after it.
+        False when the session ended meanwhile."""
+        waiting = run.waiting
+        assert waiting is not None and run.plugins
+        try:
+            state = await self._store.next_transition(run.session_id)
+        finally:
+            run.waiting = None
+        if state is not SessionState.PLUGIN_PASS or waiting.answers is None:
+            return False
+        record = run.plugins[-1]
+        answers = {**answers, **waiting.answers}
+        run.answers[record.name] = answers
+        manifests, _problems = await asyncio.to_thread(
+            discover_plugins, self._settings.plugin_paths()
+        )
+        manifest = manifests.get(record.name)
+        if manifest is None:
+            record.status, record.message = "missing", "no longer installed"
+            self._problem(run, record)
+        else:
+            if not await self._run_one(run, manifest, record, answers):
+                return False
+            if record.status != _OK:
+                self._problem(run, record)
+        return await self.run(run, start=len(run.plugins))
+
     async def _run_one(
-        self, run: SessionRun, manifest: PluginManifest, record: PluginRecord
+        self,
+        run: SessionRun,
+        manifest: PluginManifest,
+        record: PluginRecord,
+        answers: dict[str, Any] | None = None,
     ) -> bool:
-        """Run one plugin until it is done, asking the operator as often as it needs."""
+        """Run one plugin until it is done, asking the operator as often as it needs
+        (``answers``: those it had before a restart)."""
         assert run.template is not None and run.destination is not None
-        answers: dict[str, Any] = {}
+        answers = dict(answers or {})
         limit = self._settings.max_prompts_per_plugin
         while True:
             record.runs += 1
@@ -134,6 +172,8 @@ class PluginPass:
         session_id = run.session_id
         waiting = Waiting(prompt)
         run.waiting = waiting
+        # What a restart needs to ask again and go on (the journal keeps it).
+        self._store.checkpoint(session_id, checkpoint(run))
         try:
             # The prompt goes out once, as the wire's plain data; the typed prompt stays here.
             self._store.await_input(session_id, prompt.to_wire())
@@ -155,3 +195,16 @@ class PluginPass:
                 {"plugin": record.name, "status": record.status},
             )
         self._store.warn(run.session_id, message + "; the session goes on without it.")
+
+
+def checkpoint(run: SessionRun) -> dict[str, Any]:
+    """What a waiting run needs to go on after a restart, besides its session's prompt:
+    its template, variables, the plugins run so far (the last one is asking) and the
+    answers merged so far. Read back by ``creation/restarts.py``."""
+    assert run.template is not None
+    return {
+        "template": run.template.name,
+        "variables": run.variables,
+        "plugins": [msgspec.to_builtins(p) for p in run.plugins],
+        "answers": run.answers,
+    }

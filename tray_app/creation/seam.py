@@ -38,6 +38,14 @@ class CreationSeam(Protocol):
         """Abort the session; ``discard_files`` removes its partial folder."""
         ...
 
+    async def discard_folder(self, session_id: str) -> JsonDict:
+        """Remove the unfinished folder an ended (interrupted, failed) session left."""
+        ...
+
+    async def start_again(self, session_id: str) -> JsonDict:
+        """A new session with an ended session's request."""
+        ...
+
     def templates(self, kind: str | None = None) -> list[TemplateInfo]:
         """Usable templates, of ``kind`` (``project``, ``run``, ``test-run``) when given."""
         ...

@@ -78,6 +78,8 @@ class SessionRun:
     waiting: Waiting | None = None
     abort: Abort | None = None
     findings: list[str] = field(default_factory=list)
+    #: creation.json is (or may be) on disk: removed again if the run fails after all.
+    record_written: bool = False
 
     @property
     def path(self) -> str | None:

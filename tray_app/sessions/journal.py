@@ -3,7 +3,8 @@ a crash and a reboot (DESIGN §8).
 
 The store stays in memory; the journal follows it as an observer. Changes seen in
 one loop turn become one row per session, handed to the journal's own writer
-thread, which commits whatever has piled up in one transaction. The loop never
+thread, which commits whatever has piled up in one transaction. Changes are
+gathered for FLUSH_AFTER_S (many loop turns), unless a durable() wants them now. The loop never
 waits on SQLite: it only builds row tuples. :meth:`Journal.durable` is the one
 synchronous point: it resolves once a session's rows are committed (POST
 /sessions answers 201 after it).
@@ -37,6 +38,7 @@ from tray_app.sessions.journal_db import (
 )
 from tray_app.sessions.journal_rows import Row, RowError, encode_json, row_of, session_of
 from tray_app.sessions.session import Session, utc_now
+from tray_app.sessions.states import SessionState
 from tray_app.sessions.store import Change, Retention, SessionStore
 
 __all__ = ["Journal", "JournalProblem", "JournalUnavailable", "Loaded"]
@@ -53,6 +55,14 @@ _PRUNE = (
     "ORDER BY finished_at DESC LIMIT ?)"
 )
 _EVICTED = Change.EVICTED
+_HEARTBEAT = Change.HEARTBEAT
+_STATE = Change.STATE
+_WAITING = SessionState.INPUT_REQUIRED
+#: How long phase changes and heartbeats gather on the loop before they go to the
+#: writer as one batch. A walk of eight phases in one window costs one row and one
+#: commit, not eight; a crash loses at most this much of phase progress. New
+#: sessions, prompts, outcomes and checkpoints go at the end of their loop turn.
+FLUSH_AFTER_S = 0.05
 
 
 class JournalUnavailable(RuntimeError):
@@ -73,8 +83,11 @@ class Loaded:
 
 @dataclass(slots=True)
 class _Batch:
+    """One loop turn's changes: the sessions that changed (their rows are built by the
+    writer, once per commit however many turns changed them) and those evicted."""
+
     seq: int
-    rows: list[Row]
+    sessions: dict[str, Session]
     gone: list[str]
     prune: tuple[float, int] | None = None
 
@@ -88,11 +101,13 @@ class Journal:
         *,
         clock: Callable[[], datetime] = utc_now,
         synchronous: str = "FULL",
+        flush_after_s: float = FLUSH_AFTER_S,
         on_problem: Callable[[JournalProblem | None], None] | None = None,
     ) -> None:
         self.path = path
         self._clock = clock
         self._synchronous = synchronous
+        self._flush_after_s = flush_after_s
         #: Told (on the loop) whenever :attr:`problems` changes.
         self.on_problem = on_problem
         self._conn: sqlite3.Connection | None = None
@@ -104,7 +119,8 @@ class Journal:
         self._dirty: dict[str, Session] = {}
         self._gone: list[str] = []
         self._scheduled = False
-        self._request_json: dict[str, str | None] = {}
+        self._timer: asyncio.Handle | None = None
+        self._timer_later = False
         self._seq = 0
         self._prune: tuple[float, int] | None = None
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
@@ -114,6 +130,9 @@ class Journal:
         self._waiting = 0
         self._cond = threading.Condition()
         self._pending: list[_Batch] = []
+        self._writer_idle = False
+        #: Ids with a row in the file (the writer's, once it runs): only those are deleted.
+        self._on_disk: set[str] = set()
         self._stopping = False
         self._thread: threading.Thread | None = None
         #: Transactions committed and rows written, for benchmarks and tests.
@@ -153,6 +172,7 @@ class Journal:
             return Loaded()
         self._conn = conn
         self._open_problem = problem
+        self._on_disk = {session.session_id for session in loaded.sessions}
         if loaded.unreadable and problem is None:
             self._open_problem = JournalProblem(
                 "journal_rows_unreadable",
@@ -200,7 +220,7 @@ class Journal:
         self._thread.start()
         if self._prune is not None:
             self._seq += 1
-            self._hand_over(_Batch(self._seq, [], [], self._prune))
+            self._hand_over(_Batch(self._seq, {}, [], self._prune))
             self._prune = None
 
     # ---- following the store (loop thread) ------------------------------------------
@@ -208,37 +228,46 @@ class Journal:
         session_id = session.session_id
         if change is _EVICTED:
             self._dirty.pop(session_id, None)
-            self._request_json.pop(session_id, None)
             self._gone.append(session_id)
         else:
             self._dirty[session_id] = session
+        # A phase moving on or a heartbeat may wait for the next window; a new session,
+        # a prompt, an outcome or a checkpoint goes at the end of this loop turn.
+        soon = change is not _HEARTBEAT and (change is not _STATE or session.state is _WAITING)
+        loop = self._loop
+        assert loop is not None
         if not self._scheduled:
             self._scheduled = True
-            assert self._loop is not None
-            self._loop.call_soon(self._flush)
+            if soon or not self._flush_after_s:
+                self._timer = loop.call_soon(self._flush)
+            else:
+                self._timer = loop.call_later(self._flush_after_s, self._flush)
+                self._timer_later = True
+        elif soon and self._timer_later:
+            assert self._timer is not None
+            self._timer.cancel()
+            self._timer = loop.call_soon(self._flush)
+            self._timer_later = False
 
     def _flush(self) -> None:
-        """Once per loop turn with changes: build the rows, hand them to the writer."""
+        """Once per loop turn with changes: hand the changed sessions to the writer."""
         self._scheduled = False
+        self._timer_later = False
+        if self._timer is not None:
+            self._timer.cancel()  # a no-op when it is the timer calling
+            self._timer = None
         if not self._dirty and not self._gone:
             return
         dirty, self._dirty = self._dirty, {}
         gone, self._gone = self._gone, []
-        cache = self._request_json
-        rows = []
-        for session_id, session in dirty.items():
-            if session_id in cache:
-                request = cache[session_id]
-            else:
-                request = cache[session_id] = encode_json(session.request)
-            rows.append(row_of(session, request))
         self._seq += 1
-        self._hand_over(_Batch(self._seq, rows, gone))
+        self._hand_over(_Batch(self._seq, dirty, gone))
 
     def _hand_over(self, batch: _Batch) -> None:
         with self._cond:
             self._pending.append(batch)
-            self._cond.notify()
+            if self._writer_idle:  # else it is gathering, and takes this batch too
+                self._cond.notify()
 
     async def durable(self) -> None:
         """Return once every change seen so far is committed.
@@ -307,26 +336,39 @@ class Journal:
     def _run(self) -> None:
         conn = self._conn
         assert conn is not None
-        rows: dict[str, Row] = {}
+        changed: dict[str, Session] = {}
         gone: set[str] = set()
         prune: tuple[float, int] | None = None
         last_seq = 0
+        # The request and creation time never change: encoded once per session.
+        fixed: dict[str, tuple[str | None, float]] = {}
+        on_disk = self._on_disk
         while True:
             with self._cond:
                 while not self._pending and not self._stopping:
+                    self._writer_idle = True
                     self._cond.wait()
+                self._writer_idle = False
                 batches, self._pending = self._pending, []
                 stopping = self._stopping
             for batch in batches:
-                for row in batch.rows:
-                    rows[row[0]] = row
+                changed.update(batch.sessions)
                 for session_id in batch.gone:
-                    rows.pop(session_id, None)
-                    gone.add(session_id)
+                    changed.pop(session_id, None)
+                    fixed.pop(session_id, None)
+                    # A session evicted before its first row was written is not on disk.
+                    if session_id in on_disk:
+                        on_disk.discard(session_id)
+                        gone.add(session_id)
                 prune = batch.prune or prune
                 last_seq = batch.seq
-            if (rows or gone or prune) and self._commit(conn, rows, gone, prune, last_seq):
-                rows, gone, prune = {}, set(), None
+            if changed or gone or prune:
+                # Rows are read from the sessions now: the latest state of each. A change
+                # under way on the loop meanwhile has its own batch coming.
+                rows = [_row(session, fixed) for session in changed.values()]
+                on_disk.update(changed)
+                if self._commit(conn, rows, gone, prune, last_seq):
+                    changed, gone, prune = {}, set(), None
             if stopping:
                 break
         conn.close()
@@ -334,7 +376,7 @@ class Journal:
     def _commit(
         self,
         conn: sqlite3.Connection,
-        rows: dict[str, Row],
+        rows: list[Row],
         gone: set[str],
         prune: tuple[float, int] | None,
         seq: int,
@@ -344,7 +386,7 @@ class Journal:
             if gone:
                 conn.executemany(_DELETE, [(session_id,) for session_id in gone])
             if rows:
-                conn.executemany(_UPSERT, rows.values())
+                conn.executemany(_UPSERT, rows)
             if prune is not None:
                 conn.execute(_PRUNE, prune)
             conn.execute("COMMIT")
@@ -379,6 +421,16 @@ class Journal:
         if loop is not None and not loop.is_closed():
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
                 loop.call_soon_threadsafe(callback)
+
+
+def _row(session: Session, fixed: dict[str, tuple[str | None, float]]) -> Row:
+    known = fixed.get(session.session_id)
+    if known is None:
+        known = fixed[session.session_id] = (
+            encode_json(session.request),
+            session.created_at.timestamp(),
+        )
+    return row_of(session, *known)
 
 
 def _created_at(session: Session) -> datetime:

@@ -126,21 +126,22 @@ def connect(path: Path, *, synchronous: str = "FULL") -> sqlite3.Connection:
 
 
 def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION) -> int:
-    """Bring the schema forward to ``target``, one version per transaction."""
+    """Bring the schema forward to ``target``, every step in one transaction."""
     version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-    while version < target:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            for statement in MIGRATIONS[version]:
+    if version >= target:
+        return version
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for step in range(version, target):
+            for statement in MIGRATIONS[step]:
                 conn.execute(statement)
-            version += 1
-            conn.execute(f"PRAGMA user_version={version}")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-        _log.info("session journal schema migrated to version %d", version)
-    return version
+        conn.execute(f"PRAGMA user_version={target}")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    _log.info("session journal schema migrated from version %d to %d", version, target)
+    return target
 
 
 def open_journal_file(
@@ -166,7 +167,8 @@ def open_journal_file(
 
 
 def _open_checked(path: Path, synchronous: str) -> sqlite3.Connection:
-    conn = connect(path, synchronous=synchronous)
+    # Checked and migrated without an fsync per step (a lost migration is just redone).
+    conn = connect(path, synchronous="NORMAL")
     try:
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
         if version > SCHEMA_VERSION:
@@ -183,6 +185,7 @@ def _open_checked(path: Path, synchronous: str) -> sqlite3.Connection:
         names = {row[1] for row in conn.execute("PRAGMA table_info(sessions)")}
         if not set(COLUMNS) <= names:
             raise _Unusable("journal_damaged", "its sessions table lacks columns")
+        conn.execute(f"PRAGMA synchronous={synchronous}")
     except BaseException:
         conn.close()
         raise

@@ -40,10 +40,12 @@ def encode_json(value: Any) -> str | None:
     return None if value is None else _encode(value).decode()
 
 
-def row_of(session: Session, request_json: str | None) -> Row:
-    """The row for ``session``, in journal_db.COLUMNS order. ``request_json`` is the
-    request already encoded (it never changes, so the journal encodes it once)."""
+def row_of(session: Session, request_json: str | None, created_ts: float) -> Row:
+    """The row for ``session``, in journal_db.COLUMNS order. ``request_json`` and
+    ``created_ts`` are the request and creation time already encoded (they never
+    change, so the journal encodes them once per session)."""
     input_since = session.input_since
+    heartbeat = session.last_heartbeat
     finished_at = session.finished_at
     warnings = session.warnings
     outcome = session.error if session.state is _FAILED else session.result
@@ -59,8 +61,8 @@ def row_of(session: Session, request_json: str | None) -> Row:
         None if outcome is None else _encode(outcome).decode(),
         None if session.pending_input is None else _encode(session.pending_input).decode(),
         _encode(warnings).decode() if warnings else None,
-        session.created_at.timestamp(),
-        session.last_heartbeat.timestamp(),
+        created_ts,
+        created_ts if heartbeat is session.created_at else heartbeat.timestamp(),
         None if input_since is None else input_since.timestamp(),
         None if finished_at is None else finished_at.timestamp(),
         None if session.checkpoint is None else _encode(session.checkpoint).decode(),

@@ -366,3 +366,30 @@ async def test_no_journal_at_all_does_not_stop_the_store(tmp_path: Path, clock: 
     open_run(store)
     await journal.durable()  # nothing to wait for
     await journal.close()
+
+
+async def test_restored_sessions_evicted_later_leave_the_file(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    path = tmp_path / "journal.sqlite3"
+    retention = Retention(max_finished=5)
+    store, journal, _ = await started(path, clock, retention)
+    old = []
+    for _ in range(5):
+        s = open_run(store)
+        store.transition(s.session_id, S.ABORTED, outcome={"code": "cancelled"})
+        old.append(s.session_id)
+    await journal.close()
+    store2, journal2, loaded = await started(path, clock, retention)
+    assert [s.session_id for s in loaded.sessions] == old
+    clock.advance(seconds=1)
+    new = []
+    for _ in range(5):
+        s = open_run(store2)
+        store2.transition(s.session_id, S.ABORTED, outcome={"code": "cancelled"})
+        new.append(s.session_id)
+    await journal2.durable()
+    with sqlite3.connect(path) as other:
+        ids = {row[0] for row in other.execute("SELECT session_id FROM sessions")}
+    assert ids == set(new)
+    await journal2.close()

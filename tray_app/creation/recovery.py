@@ -1,0 +1,257 @@
+"""What a start does with the sessions the journal kept, and with folders that no
+session explains (DESIGN §8).
+
+- A session waiting for input is handed back to the controller, still waiting.
+- One that stopped while queueing its sync, with its record written, is finished.
+- Any other live one ends ABORTED with reason code ``interrupted``, the phase it was
+  in and its folder kept.
+- A claimed folder (``.exlab-wizard/`` inside) without a valid ``creation.json`` and
+  without a session is listed as an interrupted session "found on disk". Finding
+  them is a bounded walk of the known layout, run in a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import logging
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from tray_app.creation.record import RECORD_DIR, read_record
+from tray_app.sessions.session import JsonDict, Session
+from tray_app.sessions.states import LIVE_STATES, Phase, SessionKind, SessionState
+from tray_app.sessions.store import SessionStore
+
+__all__ = [
+    "INTERRUPTED",
+    "FoundFolder",
+    "Recovered",
+    "find_unexplained_folders",
+    "interrupted_outcome",
+    "list_found",
+    "recover",
+]
+
+_log = logging.getLogger(__name__)
+
+INTERRUPTED = "interrupted"
+#: Entries the folder scan looks at, at most (a data root of many years stays quick).
+SCAN_LIMIT = 50_000
+
+#: The phase a session was in, as a person reads it ("while it was ...").
+_DOING = {
+    None: "waiting to start",
+    Phase.VALIDATING_INPUTS: "checking the request",
+    Phase.RENDERING_TEMPLATE: "creating the folders",
+    Phase.RUNNING_PLUGINS: "running plugins",
+    Phase.INPUT_REQUIRED: "waiting for input",
+    Phase.WRITING_CACHE: "writing its record",
+    Phase.VALIDATING_POST_CREATION: "checking the new folder",
+    Phase.QUEUEING_NAS_SYNC: "queueing the NAS sync",
+}
+
+
+#: States in which creation.json may be complete on disk (it is CACHE_WRITE's last step).
+_RECORD_STATES = frozenset(
+    {SessionState.CACHE_WRITE, SessionState.POST_VALIDATE, SessionState.SYNC_QUEUED}
+)
+
+
+class Adopter(Protocol):
+    """What recovery needs of the controller."""
+
+    async def adopt_waiting(self, session: Session) -> str | None:
+        """Drive a restored waiting session again; a reason in words when it cannot."""
+
+    async def finish_recorded(self, session: Session) -> bool:
+        """Finish a session whose record is written (queue its sync); False if not."""
+
+
+@dataclass(slots=True)
+class Recovered:
+    """What a start did with the journal's live sessions."""
+
+    waiting: list[str]
+    interrupted: list[str]
+    finished: list[str]
+
+
+def interrupted_outcome(
+    phase: Phase | None, path: str | None, *, found_on_disk: bool = False, why: str = ""
+) -> JsonDict:
+    """The ABORTED outcome of a session a stop or crash cut short."""
+    if found_on_disk:
+        message = (
+            f"Found on disk: {path} was started but never finished, and no session "
+            "remembers it (from before the journal, or its record was lost)."
+        )
+    else:
+        message = f"ExLab Tray stopped while this session was {_DOING.get(phase, 'working')}."
+        if why:
+            message += f" {why}"
+        if path:
+            message += f" Its folder is kept at {path}."
+    return {
+        "code": INTERRUPTED,
+        "message": message,
+        "phase": phase,
+        "path": path,
+        "discard_files": False,
+        "found_on_disk": found_on_disk,
+    }
+
+
+def _interrupt(store: SessionStore, session: Session, folders: set[str], why: str = "") -> None:
+    # The folder named is one that is there: a session stopped before claiming has none.
+    path = session.destination if session.destination in folders else None
+    outcome = interrupted_outcome(session.current_phase, path, why=why)
+    store.transition(session.session_id, SessionState.ABORTED, outcome=outcome)
+
+
+async def recover(store: SessionStore, controller: Adopter) -> Recovered:
+    """Settle every live session in ``store`` (just restored, none driven yet)."""
+    done = Recovered([], [], [])
+    live = store.sessions(LIVE_STATES)
+    folders = await asyncio.to_thread(_existing, [s.destination for s in live])
+    for session in live:
+        if session.state is SessionState.INPUT_REQUIRED:
+            why = await controller.adopt_waiting(session)
+            if why is None:
+                done.waiting.append(session.session_id)
+                continue
+            _interrupt(store, session, folders, why)
+        elif session.state in _RECORD_STATES and await controller.finish_recorded(session):
+            done.finished.append(session.session_id)
+            continue
+        else:
+            _interrupt(store, session, folders)
+        done.interrupted.append(session.session_id)
+    if done.waiting or done.interrupted or done.finished:
+        _log.info(
+            "restart: %d session(s) waiting again, %d interrupted, %d finished",
+            len(done.waiting),
+            len(done.interrupted),
+            len(done.finished),
+        )
+    return done
+
+
+def _existing(paths: list[str | None]) -> set[str]:
+    return {p for p in paths if p and os.path.isdir(p)}
+
+
+# ---- folders found on disk ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FoundFolder:
+    """A claimed folder without a valid record: where it is and what it was for."""
+
+    path: str
+    kind: SessionKind
+    equipment_id: str
+    project_name: str
+    run_kind: str | None = None
+
+    def request(self) -> dict[str, Any]:
+        """A request that would make this folder again (for Start again)."""
+        operator = _operator()
+        if self.kind is SessionKind.PROJECT:
+            return {
+                "kind": "project",
+                "equipment_id": self.equipment_id,
+                "project_name": self.project_name,
+                "operator": operator,
+            }
+        return {
+            "kind": "run",
+            "equipment_id": self.equipment_id,
+            "project_name": self.project_name,
+            "operator": operator,
+            "label": Path(self.path).name,
+            "run_kind": self.run_kind or "experimental",
+        }
+
+
+def find_unexplained_folders(
+    local_root: Path, explained: set[str], *, limit: int = SCAN_LIMIT
+) -> list[FoundFolder]:
+    """Claimed folders under ``local_root`` without a valid creation.json and not in
+    ``explained`` (destinations of known sessions). Blocking: run it in a thread.
+
+    Walks only the layout ExLab makes (``<EQUIPMENT>/<Project>/{Runs,TestRuns}/<run>``)
+    and stops after ``limit`` entries.
+    """
+    found: list[FoundFolder] = []
+    budget = [limit]
+    for equipment in _subfolders(local_root, budget):
+        for project in _subfolders(equipment, budget):
+            hit = _check(project, SessionKind.PROJECT, equipment.name, project.name, None)
+            if hit is not None and str(project) not in explained:
+                found.append(hit)
+            for runs, run_kind in (("Runs", "experimental"), ("TestRuns", "test")):
+                for run in _subfolders(project / runs, budget):
+                    hit = _check(run, SessionKind.RUN, equipment.name, project.name, run_kind)
+                    if hit is not None and str(run) not in explained:
+                        found.append(hit)
+    if budget[0] <= 0:
+        _log.warning("folder scan of %s stopped after %d entries", local_root, limit)
+    return found
+
+
+def _subfolders(folder: Path, budget: list[int]) -> list[Path]:
+    if budget[0] <= 0:
+        return []
+    try:
+        with os.scandir(folder) as entries:
+            result = []
+            for entry in entries:
+                budget[0] -= 1
+                if budget[0] <= 0:
+                    break
+                if not entry.name.startswith(".") and entry.is_dir(follow_symlinks=False):
+                    result.append(Path(entry.path))
+            return sorted(result)
+    except OSError:
+        return []
+
+
+def _check(
+    folder: Path, kind: SessionKind, equipment: str, project: str, run_kind: str | None
+) -> FoundFolder | None:
+    if not (folder / RECORD_DIR).is_dir():
+        return None  # not made by ExLab
+    try:
+        read_record(folder)
+    except Exception:  # missing, half-written or not ours: not complete either way
+        return FoundFolder(str(folder), kind, equipment, project, run_kind)
+    return None
+
+
+def list_found(store: SessionStore, found: Iterable[FoundFolder]) -> list[str]:
+    """Open each folder found as an interrupted session (on the loop); their ids.
+
+    Skips folders a session took meanwhile (the scan ran in a thread).
+    """
+    known = {s.destination for s in store.sessions()}
+    ids = []
+    for folder in found:
+        if folder.path in known:
+            continue
+        title = f"Found on disk: {Path(folder.path).name} ({folder.equipment_id})"
+        session = store.open(folder.kind, folder.request(), destination=folder.path, title=title)
+        outcome = interrupted_outcome(None, folder.path, found_on_disk=True)
+        store.transition(session.session_id, SessionState.ABORTED, outcome=outcome)
+        ids.append(session.session_id)
+    return ids
+
+
+def _operator() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in this environment
+        return "unknown"

@@ -1,0 +1,180 @@
+"""Sessions from before a restart, for the controller's commands (DESIGN §8): a waiting
+one rebuilt from its checkpoint to be driven again, one whose record was written
+finished, and the two actions an interrupted one offers (Discard folder, Start again).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sqlite3
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from tray_app.config import Settings
+from tray_app.creation import errors as codes
+from tray_app.creation.destinations import Destinations
+from tray_app.creation.disk_errors import disk_error
+from tray_app.creation.errors import CreationError
+from tray_app.creation.fields import FieldSpecError, parse_fields
+from tray_app.creation.naming import find_unsafe_entries
+from tray_app.creation.prompt import Prompt
+from tray_app.creation.record import PluginRecord, read_record, relative_to, write_record
+from tray_app.creation.requests import CreateRequest, request_to_dict
+from tray_app.creation.session_run import SessionRun, Waiting
+from tray_app.creation.sync import SyncQueue, plan_for
+from tray_app.creation.templates import TemplateCatalog
+from tray_app.sessions.session import JsonDict, Session
+from tray_app.sessions.states import SessionState
+from tray_app.sessions.store import SessionStore
+
+__all__ = [
+    "discard_folder",
+    "finish_recorded",
+    "request_of",
+    "run_from_checkpoint",
+]
+
+_NEXT = {
+    SessionState.CACHE_WRITE: SessionState.POST_VALIDATE,
+    SessionState.POST_VALIDATE: SessionState.SYNC_QUEUED,
+}
+
+
+async def run_from_checkpoint(
+    session: Session, catalog: TemplateCatalog, destinations: Destinations
+) -> SessionRun | str:
+    """The run of a restored INPUT_REQUIRED session, waiting on its prompt again; or
+    why it cannot be picked up, in words."""
+    checkpoint, wire = session.checkpoint, session.pending_input
+    if checkpoint is None or wire is None or session.destination is None:
+        return "It was waiting on a prompt that cannot be asked again."
+    try:
+        request = request_of(session)
+        prompt = Prompt(
+            plugin=str(wire["plugin"]),
+            reason=str(wire.get("reason") or ""),
+            fields=parse_fields(wire.get("fields") or []),
+            attempt=int(wire.get("attempt") or 1),
+            answers=dict(wire.get("answers") or {}),
+        )
+        plugins = msgspec.convert(checkpoint.get("plugins") or [], list[PluginRecord])
+    except (CreationError, FieldSpecError, msgspec.ValidationError, KeyError, TypeError) as exc:
+        return f"Its saved prompt could not be read ({exc})."
+    name = str(checkpoint.get("template"))
+    template = await asyncio.to_thread(catalog.get, name)
+    if template is None or not plugins or plugins[-1].name != prompt.plugin:
+        return f"Its template {name!r} is no longer installed as it was."
+    destination = Path(session.destination)
+    _path, reserved = destinations.reserve(destination)
+    run = SessionRun(
+        session_id=session.session_id,
+        request=request,
+        request_data=request_to_dict(request),
+        destination=destination,
+        reserved=reserved,
+        created_at=session.created_at,
+        validated=asyncio.get_running_loop().create_future(),
+        template=template,
+        variables=dict(checkpoint.get("variables") or {}),
+        claimed=True,
+        plugins=plugins,
+        answers=dict(checkpoint.get("answers") or {}),
+    )
+    run.validated.set_result(None)
+    run.waiting = Waiting(prompt)
+    return run
+
+
+async def finish_recorded(
+    store: SessionStore,
+    settings: Settings,
+    sync_queue: Callable[[], Awaitable[SyncQueue]],
+    session: Session,
+) -> bool:
+    """A restored session that stopped after writing its record (checking the folder or
+    queueing its sync): do what was left and end it DONE. False when its record is not
+    on disk (it is interrupted instead)."""
+    if session.destination is None:
+        return False
+    destination = Path(session.destination)
+    try:
+        record = await asyncio.to_thread(read_record, destination)
+    except (OSError, msgspec.MsgspecError):
+        return False
+    session_id = session.session_id
+    status = record.sync_status
+    if session.state is not SessionState.SYNC_QUEUED:
+        findings = await asyncio.to_thread(find_unsafe_entries, destination)
+        if findings:
+            status = "blocked_by_validation"
+            store.warn(session_id, f"Sync blocked: {'; '.join(findings[:3])}")
+            record = msgspec.structs.replace(record, sync_status=status, findings=findings)
+            await asyncio.to_thread(write_record, destination, record)
+    equipment_id = (session.request or {}).get("equipment_id")
+    plan = plan_for(settings, equipment_id)
+    if status == "queued" and plan is not None:
+        relative = relative_to(destination, settings.local_root_path())
+        try:
+            queue = await sync_queue()
+            # Stopped after queueing but before DONE: the job is there already.
+            if not any(job.session_id == session_id for job in queue.jobs()):
+                await queue.enqueue(
+                    destination, plan, relative, session_id=session_id, equipment_id=equipment_id
+                )
+        except (OSError, sqlite3.Error) as exc:
+            status = "queue_failed"
+            store.warn(session_id, f"Could not queue the NAS sync: {exc}")
+    while session.state in _NEXT:
+        store.transition(session_id, _NEXT[session.state])
+    warnings = list(session.warnings)
+    result = {"path": str(destination), "sync_status": status, "warnings": warnings}
+    store.transition(session_id, SessionState.DONE, outcome=result)
+    return True
+
+
+def request_of(session: Session) -> CreateRequest:
+    """The request an ended session was made from (for Start again)."""
+    try:
+        request: CreateRequest = msgspec.convert(session.request, CreateRequest)
+    except msgspec.ValidationError as exc:
+        raise CreationError(
+            codes.VALIDATION_FAILED,
+            f"Session {session.session_id}'s request cannot be used again: {exc}",
+        ) from exc
+    return request
+
+
+async def discard_folder(store: SessionStore, session: Session) -> JsonDict:
+    """Remove the folder an ended session left unfinished (never a complete one)."""
+    outcome: dict[str, Any] = dict(session.outcome or {})
+    path = outcome.get("path")
+    if not path or outcome.get("discarded"):
+        raise CreationError(
+            codes.NOTHING_TO_DISCARD, f"Session {session.session_id} left no folder to discard."
+        )
+    folder = Path(path)
+    if await asyncio.to_thread(_is_complete, folder):
+        raise CreationError(
+            codes.FOLDER_COMPLETE,
+            f"{folder} has a valid creation.json: it is a finished folder and is kept.",
+        )
+    try:
+        await asyncio.to_thread(shutil.rmtree, folder)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise CreationError(*disk_error(exc, f"removing {folder}")) from exc
+    store.close(session.session_id, {**outcome, "discarded": True, "discard_files": True})
+    return store.handle(session.session_id)
+
+
+def _is_complete(folder: Path) -> bool:
+    try:
+        read_record(folder)
+    except (OSError, msgspec.MsgspecError):
+        return False
+    return True

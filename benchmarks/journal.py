@@ -99,53 +99,59 @@ async def bench_walk(quick: bool, home: Path) -> None:
 
 # ---- 1b + 2. real projects through the service ---------------------------------------------
 async def bench_service(quick: bool) -> None:
-    import aiohttp
-
-    from tray_app.api.service import ExlabService
-    from tray_app.config import load_settings
-
     count = 40 if quick else 200
     print(f"== 1b + 2. real projects through ExlabService ({count} per variant, sequential) ==")
     for on in (False, True):
-        home = Path(tempfile.mkdtemp(prefix="exlab-bench-journal-"))
-        os.environ["EXLAB_TRAY_HOME"] = str(home)
-        service = ExlabService(load_settings(), publish_runtime=False, journal=on)
-        await service.start()
-        await service.controller.prewarm()
-        store = service.store
-        latencies: list[float] = []
-        headers = {"Authorization": f"Bearer {service.api.token}"}
-        url = f"{service.url}/api/v1/sessions"
-        async with aiohttp.ClientSession(headers=headers) as http:
-
-            async def create(name: str) -> float:
-                body = {**REQUEST, "project_name": name}
-                started = time.perf_counter()
-                async with http.post(url, json=body) as response:
-                    handle = await response.json()
-                    assert response.status == 201, handle
-                elapsed = time.perf_counter() - started
-                session_id = handle["session_id"]
-                while not store.get(session_id).is_terminal():  # type: ignore[union-attr]
-                    await store.next_transition(session_id)
-                assert store.get(session_id).state is S.DONE  # type: ignore[union-attr]
-                return elapsed
-
-            for index in range(5):  # warm every path
-                await create(f"Warm{index}")
-            cpu_started = time.process_time()
-            for index in range(count):
-                latencies.append(await create(f"Bench{index}"))
-            if service.journal is not None:
-                await service.journal.durable()
-            cpu_ms = (time.process_time() - cpu_started) / count * 1000
-        await service.stop()
+        cpu_ms, latencies = await service_run(on, count)
         label = "on " if on else "off"
         print(
             f"  journal {label}: open -> DONE {cpu_ms:5.2f} ms CPU per project (tray process); "
             f"POST -> 201 p50 {percentile(latencies, 0.5) * 1000:5.1f} ms, "
             f"p99 {percentile(latencies, 0.99) * 1000:5.1f} ms"
         )
+
+
+async def service_run(journal_on: bool, count: int) -> tuple[float, list[float]]:
+    """CPU ms per project (open -> DONE) and each POST's seconds to its 201."""
+    import aiohttp
+
+    from tray_app.api.service import ExlabService
+    from tray_app.config import load_settings
+
+    home = Path(tempfile.mkdtemp(prefix="exlab-bench-journal-"))
+    os.environ["EXLAB_TRAY_HOME"] = str(home)
+    service = ExlabService(load_settings(), publish_runtime=False, journal=journal_on)
+    await service.start()
+    await service.controller.prewarm()
+    store = service.store
+    headers = {"Authorization": f"Bearer {service.api.token}"}
+    url = f"{service.url}/api/v1/sessions"
+    latencies: list[float] = []
+    async with aiohttp.ClientSession(headers=headers) as http:
+
+        async def create(name: str) -> float:
+            body = {**REQUEST, "project_name": name}
+            started = time.perf_counter()
+            async with http.post(url, json=body) as response:
+                handle = await response.json()
+                assert response.status == 201, handle
+            elapsed = time.perf_counter() - started
+            session_id = handle["session_id"]
+            while not store.get(session_id).is_terminal():  # type: ignore[union-attr]
+                await store.next_transition(session_id)
+            assert store.get(session_id).state is S.DONE  # type: ignore[union-attr]
+            return elapsed
+
+        for index in range(5):  # warm every path
+            await create(f"Warm{index}")
+        cpu_started = time.process_time()
+        for index in range(count):
+            latencies.append(await create(f"Bench{index}"))
+        if service.journal is not None:
+            await service.journal.durable()
+        cpu_ms = (time.process_time() - cpu_started) / count * 1000
+    await service.stop()
+    return cpu_ms, latencies
 
 
 # ---- 3. restart to API ready --------------------------------------------------------------
@@ -207,6 +213,12 @@ async def start_ms(home: Path) -> tuple[float, int, int]:
     return elapsed, *counts
 
 
+def put_back(path: Path, data: bytes) -> None:
+    for suffix in ("-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    path.write_bytes(data)
+
+
 async def bench_restart(quick: bool) -> None:
     from tray_app.api.service import JOURNAL_NAME
 
@@ -229,9 +241,7 @@ async def bench_restart(quick: bool) -> None:
     for _ in range(runs):
         empty = Path(tempfile.mkdtemp(prefix="exlab-bench-empty-"))
         empty_ms.append((await start_ms(empty))[0])
-        for suffix in ("-wal", "-shm"):
-            Path(f"{state / JOURNAL_NAME}{suffix}").unlink(missing_ok=True)
-        (state / JOURNAL_NAME).write_bytes(pristine)
+        put_back(state / JOURNAL_NAME, pristine)
         elapsed, *found = await start_ms(full)
         full_ms.append(elapsed)
         counts = (found[0], found[1])
@@ -285,9 +295,8 @@ async def main() -> None:
     parser.add_argument("--only", choices=["walk", "service", "restart", "size"])
     options = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="exlab-bench-journal-"))
-    print(
-        f"machine: {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}, Python {sys.version.split()[0]}"
-    )
+    load = os.getloadavg()[0]
+    print(f"machine: {os.cpu_count()} CPUs, load {load:.1f}, Python {sys.version.split()[0]}")
     steps = {
         "walk": lambda: bench_walk(options.quick, home),
         "service": lambda: bench_service(options.quick),

@@ -202,6 +202,7 @@ class DesktopApp:
             notices=backend,
         )
         gc_timer.start()
+        self._after_restore(service)
         self.settings_follower.watch()
         if self.demo:
             from tray_app.demo import open_demo_sessions
@@ -441,6 +442,26 @@ class DesktopApp:
             return
         with contextlib.suppress(Exception):
             self._parts.notifier.backend.show(Notice(summary, body, (), ()), lambda _key: None)
+
+    def _after_restore(self, service: ExlabService) -> None:
+        """Sessions restored from the journal came back without a store change: repaint;
+        say once which runs still wait from before, and what is wrong with the journal."""
+        from tray_app.ui.restart_notice import ANSWER, still_waiting_notice
+
+        self.tray.schedule_repaint()
+        for problem in service.journal_problems():
+            self.notice("ExLab Tray's session journal had a problem", problem.message)
+        found = still_waiting_notice(service.store, service.recovered.waiting)
+        if found is None or self._parts is None:
+            return
+        notice, first = found
+
+        def answer(key: str) -> None:
+            if key in (ANSWER, "default"):
+                self.dispatch(Action(Command.OPEN_PROMPT, first))
+
+        with contextlib.suppress(Exception):
+            self._parts.notifier.backend.show(notice, answer)
 
     def _loop_exception(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         """Log every unhandled loop error and tell the operator (at most once a minute)."""

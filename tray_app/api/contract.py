@@ -208,7 +208,13 @@ OPERATIONS: tuple[Operation, ...] = (
                 creation.NOTHING_TO_DISCARD,
                 creation.FOLDER_COMPLETE,
             ),
-            (422, "permission_denied", "disk_error", "file_error"),
+            (
+                422,
+                creation.PERMISSION_DENIED,
+                creation.READ_ONLY_DISK,
+                creation.DISK_ERROR,
+                creation.FILE_ERROR,
+            ),
             _UNAVAILABLE,
         ),
     ),
@@ -372,6 +378,17 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     creation.SHUTTING_DOWN: (503, "The instance is shutting down; no new work."),
     errors.PIPELINE_UNAVAILABLE: (503, "This server has no creation pipeline (embedded use)."),
     errors.TOO_MANY_CONNECTIONS: (503, "Too many connections without a token; this one closed."),
+    creation.JOURNAL_UNAVAILABLE: (503, "The session journal cannot be written; nothing started."),
+    creation.SESSION_STILL_RUNNING: (409, "The session has not ended yet."),
+    creation.NOTHING_TO_DISCARD: (409, "The session left no folder (or it is gone already)."),
+    creation.FOLDER_COMPLETE: (409, "The folder has a valid creation.json; it is kept."),
+    creation.DISK_FULL: (422, "The disk is full."),
+    creation.PERMISSION_DENIED: (422, "The file system refused permission."),
+    creation.READ_ONLY_DISK: (422, "The disk is read-only."),
+    creation.NAME_TOO_LONG: (422, "A file name is too long for the disk."),
+    creation.FOLDER_MISSING: (422, "A folder disappeared while it was used."),
+    creation.DISK_ERROR: (422, "The disk reported an input/output error."),
+    creation.FILE_ERROR: (422, "A file could not be written or removed."),
 }
 
 #: WebSocket close codes of the event streams.

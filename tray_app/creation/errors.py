@@ -49,3 +49,12 @@ JOURNAL_UNAVAILABLE = "journal_unavailable"
 SESSION_STILL_RUNNING = "session_still_running"
 NOTHING_TO_DISCARD = "nothing_to_discard"
 FOLDER_COMPLETE = "folder_complete"
+# File-system failures (creation/disk_errors.py): a FAILED session's error code, and
+# what removing a folder answers when the disk refuses.
+DISK_FULL = "disk_full"
+PERMISSION_DENIED = "permission_denied"
+READ_ONLY_DISK = "read_only_disk"
+NAME_TOO_LONG = "name_too_long"
+FOLDER_MISSING = "folder_missing"
+DISK_ERROR = "disk_error"
+FILE_ERROR = "file_error"

@@ -348,3 +348,27 @@ def test_interrupted_and_found_folders_offer_discard_and_start_again(tmp_path: P
     assert status == 200, body
     assert not found.exists() and body["result"]["discarded"] is True
     assert server.stop() == 0
+
+
+def test_a_session_whose_record_got_written_is_finished_not_interrupted(
+    tmp_path: Path,
+) -> None:
+    # The journal gets phase changes up to 50 ms late: a crash right after creation.json
+    # was written may leave the row at an earlier phase. The record decides.
+    log = tmp_path / "serve.log"
+    server = Serve(log)
+    status, handle = server.call("POST", "/sessions", project("Late"))
+    assert status == 201, handle
+    done = server.wait_for_state(handle["session_id"], {"done"})
+    assert server.stop() == 0
+    with sqlite3.connect(journal_file(), isolation_level=None) as conn:
+        conn.execute(
+            "UPDATE sessions SET state='plugin_pass', phase='running_plugins', outcome=NULL, "
+            "finished_at=NULL WHERE session_id=?",
+            (handle["session_id"],),
+        )
+    server = Serve(log)
+    back = server.sessions()[handle["session_id"]]
+    assert back["state"] == "done", back
+    assert back["result"]["path"] == done["result"]["path"]
+    assert server.stop() == 0

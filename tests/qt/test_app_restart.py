@@ -25,6 +25,15 @@ def start(qapp: QApplication, loop: asyncio.AbstractEventLoop, root: Path):
     return desktop, task
 
 
+async def answer_and_finish(desktop: DesktopApp, session_id: str, answers: dict) -> None:
+    """Answer, then stay on the running loop until the run ends (its plugin runs again)."""
+    await desktop.controller.resume(session_id, answers)
+    session = desktop.store.get(session_id)
+    assert session is not None
+    while not session.is_terminal():
+        await desktop.store.next_transition(session_id)
+
+
 def test_a_waiting_run_is_asked_again_after_a_restart(
     qapp: QApplication, tray_loop: asyncio.AbstractEventLoop, tmp_path: Path, monkeypatch
 ) -> None:
@@ -50,8 +59,7 @@ def test_a_waiting_run_is_asked_again_after_a_restart(
         assert notice.actions == (("answer", "Answer"),)
         assert session.title in notice.body
         answers = {"sample_count": 8, "plate_type": "96-well", "prep_date": "2026-01-05"}
-        run(tray_loop, again.controller.resume(session_id, answers))
-        wait_until(tray_loop, session.is_terminal, timeout=60)
+        run(tray_loop, answer_and_finish(again, session_id, answers), timeout=60)
         assert session.state is SessionState.DONE, session.outcome
         record = read_record(Path(session.result["path"]))  # type: ignore[index]
         assert record.answers["plate_map"]["sample_count"] == 8

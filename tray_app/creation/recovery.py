@@ -55,12 +55,6 @@ _DOING = {
 }
 
 
-#: States in which creation.json may be complete on disk (it is CACHE_WRITE's last step).
-_RECORD_STATES = frozenset(
-    {SessionState.CACHE_WRITE, SessionState.POST_VALIDATE, SessionState.SYNC_QUEUED}
-)
-
-
 class Adopter(Protocol):
     """What recovery needs of the controller."""
 
@@ -116,17 +110,19 @@ async def recover(store: SessionStore, controller: Adopter) -> Recovered:
     """Settle every live session in ``store`` (just restored, none driven yet)."""
     done = Recovered([], [], [])
     live = store.sessions(LIVE_STATES)
-    folders = await asyncio.to_thread(_existing, [s.destination for s in live])
+    folders, recorded = await asyncio.to_thread(_look, live)
     for session in live:
+        # A valid record of its own means CACHE_WRITE was through, whatever phase the
+        # journal had committed last (phase changes reach it up to 50 ms late).
+        if session.session_id in recorded and await controller.finish_recorded(session):
+            done.finished.append(session.session_id)
+            continue
         if session.state is SessionState.INPUT_REQUIRED:
             why = await controller.adopt_waiting(session)
             if why is None:
                 done.waiting.append(session.session_id)
                 continue
             _interrupt(store, session, folders, why)
-        elif session.state in _RECORD_STATES and await controller.finish_recorded(session):
-            done.finished.append(session.session_id)
-            continue
         else:
             _interrupt(store, session, folders)
         done.interrupted.append(session.session_id)
@@ -140,8 +136,21 @@ async def recover(store: SessionStore, controller: Adopter) -> Recovered:
     return done
 
 
-def _existing(paths: list[str | None]) -> set[str]:
-    return {p for p in paths if p and os.path.isdir(p)}
+def _look(sessions: list[Session]) -> tuple[set[str], set[str]]:
+    """Blocking: the sessions' folders that exist, and the ids whose folder holds a
+    valid creation.json written by that same session."""
+    folders, recorded = set(), set()
+    for session in sessions:
+        path = session.destination
+        if not path or not os.path.isdir(path):
+            continue
+        folders.add(path)
+        try:
+            if read_record(Path(path)).session_id == session.session_id:
+                recorded.add(session.session_id)
+        except Exception:  # missing or half-written: not complete
+            continue
+    return folders, recorded
 
 
 # ---- folders found on disk ---------------------------------------------------------

@@ -38,7 +38,13 @@ __all__ = [
     "run_from_checkpoint",
 ]
 
+#: The walk forward to SYNC_QUEUED from wherever the journal last had the session.
 _NEXT = {
+    SessionState.PENDING: SessionState.VALIDATING,
+    SessionState.VALIDATING: SessionState.RENDERING,
+    SessionState.RENDERING: SessionState.PLUGIN_PASS,
+    SessionState.INPUT_REQUIRED: SessionState.PLUGIN_PASS,
+    SessionState.PLUGIN_PASS: SessionState.CACHE_WRITE,
     SessionState.CACHE_WRITE: SessionState.POST_VALIDATE,
     SessionState.POST_VALIDATE: SessionState.SYNC_QUEUED,
 }
@@ -95,9 +101,9 @@ async def finish_recorded(
     sync_queue: Callable[[], Awaitable[SyncQueue]],
     session: Session,
 ) -> bool:
-    """A restored session that stopped after writing its record (checking the folder or
-    queueing its sync): do what was left and end it DONE. False when its record is not
-    on disk (it is interrupted instead)."""
+    """A restored session whose folder holds its record (it stopped checking the folder
+    or queueing its sync, or later than the journal knew): do what was left and end it
+    DONE. False when its record is not on disk (it is interrupted instead)."""
     if session.destination is None:
         return False
     destination = Path(session.destination)
@@ -106,6 +112,8 @@ async def finish_recorded(
     except (OSError, msgspec.MsgspecError):
         return False
     session_id = session.session_id
+    if record.session_id != session_id:
+        return False
     status = record.sync_status
     if session.state is not SessionState.SYNC_QUEUED:
         findings = await asyncio.to_thread(find_unsafe_entries, destination)

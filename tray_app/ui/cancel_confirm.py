@@ -11,6 +11,8 @@ from collections.abc import Callable
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractButton, QMessageBox, QWidget
 
+from tray_app.i18n import _
+
 KEEP_FILES = "keep_files"
 DISCARD_FILES = "discard_files"
 KEEP_EDITING = "keep_editing"
@@ -21,26 +23,28 @@ def ask_cancel(
     title: str,
     on_choice: Callable[[bool], None],
     *,
-    back_label: str = "Keep editing",
+    back_label: str | None = None,
 ) -> QMessageBox:
     """Ask how to cancel ``title``; calls ``on_choice(discard_files)`` unless the person
     goes back. Returns the (already open) box."""
     box = QMessageBox(parent)
     box.setObjectName("cancel_confirm")
     box.setIcon(QMessageBox.Icon.Question)
-    box.setWindowTitle("Cancel session")
+    box.setWindowTitle(_("Cancel session"))
     # The title has quotes of its own ("Run 'plate 7' of ..."): it goes on its own line.
-    box.setText(f"Cancel this session?\n{title}")
+    box.setText(_("Cancel this session?\n{title}").format(title=title))
     box.setInformativeText(
-        "It stops now. Either choice cancels it; the files it already created are "
-        "kept for review or deleted."
+        _(
+            "It stops now. Either choice cancels it; the files it already created are "
+            "kept for review or deleted."
+        )
     )
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-    keep = box.addButton("Cancel, &keep files", QMessageBox.ButtonRole.AcceptRole)
+    keep = box.addButton(_("Cancel, &keep files"), QMessageBox.ButtonRole.AcceptRole)
     keep.setObjectName(KEEP_FILES)
-    discard = box.addButton("Cancel, &delete files", QMessageBox.ButtonRole.DestructiveRole)
+    discard = box.addButton(_("Cancel, &delete files"), QMessageBox.ButtonRole.DestructiveRole)
     discard.setObjectName(DISCARD_FILES)
-    back = box.addButton(back_label, QMessageBox.ButtonRole.RejectRole)
+    back = box.addButton(back_label or _("Keep editing"), QMessageBox.ButtonRole.RejectRole)
     back.setObjectName(KEEP_EDITING)
     # Going back is the safe default for Enter and what Esc does.
     box.setDefaultButton(back)

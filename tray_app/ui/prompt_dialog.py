@@ -32,6 +32,7 @@ from tray_app.creation.fields import Field
 from tray_app.creation.prompt import Prompt
 from tray_app.creation.seam import CreationSeam
 from tray_app.creation.wording import session_title, was_abandoned
+from tray_app.i18n import _
 from tray_app.sessions.session import Session
 from tray_app.sessions.states import TERMINAL_STATES, SessionState
 from tray_app.sessions.store import SessionStore
@@ -45,8 +46,19 @@ from tray_app.ui.store_bridge import StoreBridge, StoreChanges
 HEARTBEAT_MS = 60_000
 CLOSE_DELAY_MS = 4_000
 DEFAULT_WIDTH = 600
+
+
 #: Alt+S submits, Alt+O closes, Alt+C cancels; the fields' labels take other letters.
-BUTTON_MNEMONICS = ("s", "o", "c")
+def _mnemonics(*buttons: QPushButton) -> tuple[str, ...]:
+    """The mnemonic letters the buttons' (translated) labels mark, for the form to avoid."""
+    letters = []
+    for button in buttons:
+        text = button.text()
+        at = text.find("&")
+        if 0 <= at < len(text) - 1:
+            letters.append(text[at + 1].lower())
+    return tuple(letters)
+
 
 INFO_BANNER_STYLE = (
     "QLabel { background: #e8f0fe; color: #174ea6; border: 1px solid #aecbfa;"
@@ -126,15 +138,15 @@ class PromptDialog(QDialog):
         self.scroll_area.setWidget(self.form)
 
         self.buttons = QDialogButtonBox()
-        self.submit_button = QPushButton("&Submit")
+        self.submit_button = QPushButton(_("&Submit"))
         self.submit_button.setObjectName("submit")
         self.submit_button.setDefault(True)
-        self.close_button = QPushButton("Cl&ose")
+        self.close_button = QPushButton(_("Cl&ose"))
         self.close_button.setObjectName("close")
-        self.close_button.setToolTip("Close this window; the session keeps waiting")
-        self.cancel_button = QPushButton("&Cancel session…")
+        self.close_button.setToolTip(_("Close this window; the session keeps waiting"))
+        self.cancel_button = QPushButton(_("&Cancel session…"))
         self.cancel_button.setObjectName("cancel_session")
-        self.cancel_button.setToolTip("Stop this session")
+        self.cancel_button.setToolTip(_("Stop this session"))
         self.buttons.addButton(self.submit_button, QDialogButtonBox.ButtonRole.AcceptRole)
         self.buttons.addButton(self.close_button, QDialogButtonBox.ButtonRole.RejectRole)
         self.buttons.addButton(self.cancel_button, QDialogButtonBox.ButtonRole.ResetRole)
@@ -191,16 +203,16 @@ class PromptDialog(QDialog):
             return
         session = self.store.get(self.session_id)
         if session is None:
-            self._announce_end("This session no longer exists.")
+            self._announce_end(_("This session no longer exists."))
             return
         title = session_title(session)
-        self.setWindowTitle(f"Input needed: {title}")
+        self.setWindowTitle(_("Input needed: {title}").format(title=title))
         if session.state is SessionState.INPUT_REQUIRED:
             prompt = self.controller.pending_prompt(self.session_id)
             if prompt is None:
                 # Waiting, but not on a pipeline of this app's controller: nothing here
                 # could resume it.
-                self._show_general_error("This question cannot be answered here.")
+                self._show_general_error(_("This question cannot be answered here."))
                 self.submit_button.setEnabled(False)
             elif prompt is not self._prompt:
                 self._build(session, prompt)
@@ -211,12 +223,12 @@ class PromptDialog(QDialog):
             self._announce_end(_ending_words(session), warn=session.state is not SessionState.DONE)
         elif self._answers_sent:
             if session.state is SessionState.PLUGIN_PASS:
-                self._show_banner("Answers sent. The plugin is working with them…")
+                self._show_banner(_("Answers sent. The plugin is working with them…"))
             else:
                 self.accept()  # past the plugins: nothing more will be asked
         elif self._prompt is not None and not self._busy:
             self._announce_end(
-                "These questions were answered elsewhere; the session goes on.", warn=False
+                _("These questions were answered elsewhere; the session goes on."), warn=False
             )
 
     # ---- building the form ---------------------------------------------------------------
@@ -226,17 +238,20 @@ class PromptDialog(QDialog):
         self._answers_sent = False
         self._ended = False
         title = session_title(session)
-        self.heading.setText(f"{title} needs your input")
-        self.reason.setText(prompt.reason or "A plugin needs more information.")
+        self.heading.setText(_("{title} needs your input").format(title=title))
+        self.reason.setText(prompt.reason or _("A plugin needs more information."))
         self.reason.setVisible(True)
-        meta = f"Asked by plugin {prompt.plugin or 'a plugin'}"
+        meta = _("Asked by plugin {plugin}").format(plugin=prompt.plugin or _("a plugin"))
         if prompt.attempt > 1:
-            meta += f" · attempt {prompt.attempt}"
-        self.meta.setText(meta + " · fields marked * are required")
+            meta += _(" · attempt {n}").format(n=prompt.attempt)
+        self.meta.setText(meta + _(" · fields marked * are required"))
         self.banner.hide()
         self.general_error.hide()
         self._fields = list(prompt.fields)
-        form = FieldForm(self._fields, reserved=BUTTON_MNEMONICS)
+        form = FieldForm(
+            self._fields,
+            reserved=_mnemonics(self.submit_button, self.close_button, self.cancel_button),
+        )
         draft = self.drafts.get(self.session_id) if self.drafts is not None else {}
         for field_id, value in {**prompt.answers, **draft}.items():
             editor = form.editors.get(field_id)
@@ -305,7 +320,7 @@ class PromptDialog(QDialog):
         self.form.clear_errors()
         self.general_error.hide()
         self._set_busy(True)
-        self._show_banner("Sending your answers…")
+        self._show_banner(_("Sending your answers…"))
         run_async(
             self.controller.resume(self.session_id, answers),
             on_result=self._resumed,
@@ -338,9 +353,9 @@ class PromptDialog(QDialog):
         self._fit_height()
         if unmatched:
             lines = "; ".join(f"{key}: {message}" for key, message in unmatched.items())
-            self._show_general_error(f"Some answers were refused: {lines}")
+            self._show_general_error(_("Some answers were refused: {lines}").format(lines=lines))
         else:
-            self._show_general_error("Please correct the marked fields.")
+            self._show_general_error(_("Please correct the marked fields."))
 
     # ---- cancelling ---------------------------------------------------------------------------
     def ask_cancel(self) -> None:
@@ -354,7 +369,7 @@ class PromptDialog(QDialog):
     def _cancel_session(self, discard_files: bool) -> None:
         self._cancelling = True
         self._set_busy(True)
-        self._show_banner("Cancelling the session…")
+        self._show_banner(_("Cancelling the session…"))
         run_async(
             self.controller.cancel(self.session_id, discard_files),
             on_result=lambda _handle: self.accept(),
@@ -367,7 +382,7 @@ class PromptDialog(QDialog):
         self._cancelling = False
         self._set_busy(False)
         self.banner.hide()
-        self._show_general_error(f"Could not cancel: {error_message(error)}")
+        self._show_general_error(_("Could not cancel: {error}").format(error=error_message(error)))
         self._sync_with_session()
 
     # ---- ending -------------------------------------------------------------------------------
@@ -382,7 +397,9 @@ class PromptDialog(QDialog):
         if self.confirm_box is not None:
             self.confirm_box.close()
             self.confirm_box = None
-        self._show_banner(f"{words} This window closes in a moment.", warn=warn)
+        self._show_banner(
+            _("{words} This window closes in a moment.").format(words=words), warn=warn
+        )
         self.close_button.setFocus()
         self._close_timer.start(self._close_delay_ms)
 
@@ -432,9 +449,11 @@ def _ending_words(session: Session) -> str:
     outcome = session.outcome or {}
     message = str(outcome.get("message") or "").strip()
     if session.state is SessionState.DONE:
-        return "The session finished."
+        return _("The session finished.")
     if session.state is SessionState.FAILED:
-        return f"The session failed: {message}" if message else "The session failed."
+        if message:
+            return _("The session failed: {message}").format(message=message)
+        return _("The session failed.")
     if was_abandoned(session):
-        return "Nobody answered in time, so the session was abandoned."
-    return "The session was cancelled elsewhere."
+        return _("Nobody answered in time, so the session was abandoned.")
+    return _("The session was cancelled elsewhere.")

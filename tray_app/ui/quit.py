@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMessageBox, QPushButton
 
 from tray_app.creation.seam import CreationSeam
+from tray_app.i18n import _, ngettext
 from tray_app.sessions.store import Change, SessionStore
 from tray_app.ui.store_bridge import StoreBridge, StoreChanges
 
@@ -96,14 +97,20 @@ class QuitCoordinator(QObject):
     async def _ask_force(self) -> bool:
         """Ask "Force quit or Wait?" without blocking; True for Force quit."""
         n = self._controller.live_task_count
-        box = QMessageBox(QMessageBox.Icon.Question, "Quit ExLab Tray", "")
-        box.setText(f"{n} session{'s are' if n != 1 else ' is'} still running.")
-        box.setInformativeText(
-            "Force quit stops them now (their partial folders are kept for review). "
-            f"Wait gives them another {round(self._wait_s)} seconds."
+        box = QMessageBox(QMessageBox.Icon.Question, _("Quit ExLab Tray"), "")
+        box.setText(
+            ngettext("{n} session is still running.", "{n} sessions are still running.", n).format(
+                n=n
+            )
         )
-        force = box.addButton("&Force quit", QMessageBox.ButtonRole.DestructiveRole)
-        wait = box.addButton("&Wait", QMessageBox.ButtonRole.RejectRole)
+        box.setInformativeText(
+            _(
+                "Force quit stops them now (their partial folders are kept for review). "
+                "Wait gives them another {seconds} seconds."
+            ).format(seconds=round(self._wait_s))
+        )
+        force = box.addButton(_("&Force quit"), QMessageBox.ButtonRole.DestructiveRole)
+        wait = box.addButton(_("&Wait"), QMessageBox.ButtonRole.RejectRole)
         box.setDefaultButton(wait)
         answer: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
 

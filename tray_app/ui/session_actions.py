@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 from tray_app.config import Settings
 from tray_app.creation.seam import CreationSeam
 from tray_app.creation.wording import session_title
+from tray_app.i18n import _
 from tray_app.sessions.states import SessionState
 from tray_app.sessions.store import SessionStore
 from tray_app.ui.async_bridge import error_message, run_async
@@ -91,7 +92,7 @@ class SessionActions(QObject):
             _bring_forward(existing)
             return
         if self.store.get(session_id) is None:
-            self.action_failed.emit(session_id, "That session is no longer kept.")
+            self.action_failed.emit(session_id, _("That session is no longer kept."))
             return
         from tray_app.ui.details_dialog import DetailsDialog
 
@@ -118,14 +119,14 @@ class SessionActions(QObject):
             return
         session = self.store.get(session_id)
         if session is None or session.is_terminal():
-            self.action_failed.emit(session_id, "That session has already ended.")
+            self.action_failed.emit(session_id, _("That session has already ended."))
             return
         parent = self._visible_window()
         box = ask_cancel(
             parent,
             session_title(session),
             lambda discard: self._cancel(session_id, discard),
-            back_label="Go back",
+            back_label=_("Go back"),
         )
         self.confirm_boxes[session_id] = box
         box.finished.connect(lambda _result: self.confirm_boxes.pop(session_id, None))
@@ -134,7 +135,7 @@ class SessionActions(QObject):
         run_async(
             self.controller.cancel(session_id, discard_files),
             on_error=lambda error: self.action_failed.emit(
-                session_id, f"Could not cancel: {error_message(error)}"
+                session_id, _("Could not cancel: {error}").format(error=error_message(error))
             ),
             owner=self,
             what=f"cancelling session {session_id}",
@@ -145,19 +146,24 @@ class SessionActions(QObject):
         session = self.store.get(session_id)
         destination = session.destination if session is not None else None
         if not destination:
-            self.action_failed.emit(session_id, "This session has no folder yet.")
+            self.action_failed.emit(session_id, _("This session has no folder yet."))
             return
         folder = Path(destination)
         if not folder.is_dir():
-            self.action_failed.emit(session_id, f"The folder {folder} does not exist (any more).")
+            self.action_failed.emit(
+                session_id,
+                _("The folder {folder} does not exist (any more).").format(folder=folder),
+            )
             return
         if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
-            self.action_failed.emit(session_id, f"No program could open {folder}.")
+            self.action_failed.emit(
+                session_id, _("No program could open {folder}.").format(folder=folder)
+            )
 
     def copy_details(self, session_id: str) -> None:
         session = self.store.get(session_id)
         if session is None:
-            self.action_failed.emit(session_id, "That session is no longer kept.")
+            self.action_failed.emit(session_id, _("That session is no longer kept."))
             return
         from tray_app.ui.details_dialog import session_details_text
 

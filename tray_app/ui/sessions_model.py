@@ -22,18 +22,20 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor
 
 from tray_app.creation.wording import age_words, doing_words, session_title, state_words
+from tray_app.i18n import N_, _
 from tray_app.sessions.session import Session
 from tray_app.sessions.states import SessionState
 from tray_app.sessions.store import Change, SessionStore
 from tray_app.ui.store_bridge import StoreBridge, StoreChanges
 
-COLUMNS = ("Title", "State", "Phase", "Age", "Destination")
+#: Marked here, translated in headerData (built at import, before the language is chosen).
+COLUMNS = (N_("Title"), N_("State"), N_("Phase"), N_("Age"), N_("Destination"))
 TITLE, STATE, PHASE, AGE, DESTINATION = range(len(COLUMNS))
 
 #: Role holding the session id of a row.
 SESSION_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 #: What an empty cell reads as, per column.
-_EMPTY_WORDS = {DESTINATION: "no folder yet"}
+_EMPTY_WORDS = {DESTINATION: N_("no folder yet")}
 
 _STATE_COLOURS = {
     SessionState.INPUT_REQUIRED: QColor("#b06000"),
@@ -132,7 +134,7 @@ class SessionsModel(QAbstractTableModel):
             and role == Qt.ItemDataRole.DisplayRole
             and 0 <= section < len(COLUMNS)
         ):
-            return COLUMNS[section]
+            return _(COLUMNS[section])
         return None
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -148,7 +150,7 @@ class SessionsModel(QAbstractTableModel):
             return self._tooltip(session, column)
         if role == Qt.ItemDataRole.AccessibleTextRole:
             # A screen reader says something for an empty cell too.
-            return self._text(session, column) or _EMPTY_WORDS.get(column, "none")
+            return self._text(session, column) or _(_EMPTY_WORDS.get(column, N_("none")))
         if role == Qt.ItemDataRole.ForegroundRole and column == STATE:
             return _STATE_COLOURS.get(session.state)
         return None

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from tray_app.i18n import N_, _
 from tray_app.sessions.states import SessionState
 from tray_app.sessions.store import SessionStore
 from tray_app.ui.keyboard import strip_mnemonic
@@ -55,7 +56,7 @@ class SessionsWindow(QWidget):
         self.quit_on_close = quit_on_close
         self.setObjectName("sessions_window")
         # Qt appends the application's display name (" — ExLab Tray") itself.
-        self.setWindowTitle("Sessions")
+        self.setWindowTitle(_("Sessions"))
         self.resize(980, 420)
 
         self.banner = QLabel()
@@ -69,7 +70,7 @@ class SessionsWindow(QWidget):
         self.model = SessionsModel(store, self, root=root)
         self.table = QTableView()
         self.table.setObjectName("sessions_table")
-        self.table.setAccessibleName("Sessions")
+        self.table.setAccessibleName(_("Sessions"))
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -93,17 +94,17 @@ class SessionsWindow(QWidget):
         header.resizeSection(PHASE, 220)
         header.resizeSection(AGE, 70)
         header.setHighlightSections(False)
-        self.empty_label = QLabel("No sessions yet. Start one with New project… or New run….")
+        self.empty_label = QLabel(_("No sessions yet. Start one with New project… or New run…."))
         self.empty_label.setObjectName("sessions_empty")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
 
         # Alt+letter on the buttons, and a shortcut for each action while the window has focus
         # (Enter on a row opens it: the prompt of a waiting session, else its details).
-        self.answer_action = self._action("&Answer…", actions.open_prompt, "Ctrl+Return")
-        self.details_action = self._action("&Details…", actions.show_details, "Ctrl+I")
-        self.cancel_action = self._action("&Cancel…", actions.cancel, "Delete")
-        self.folder_action = self._action("Open &folder", actions.open_folder, "Ctrl+O")
-        self.copy_action = self._action("Cop&y details", actions.copy_details, "Ctrl+C")
+        self.answer_action = self._action(N_("&Answer…"), actions.open_prompt, "Ctrl+Return")
+        self.details_action = self._action(N_("&Details…"), actions.show_details, "Ctrl+I")
+        self.cancel_action = self._action(N_("&Cancel…"), actions.cancel, "Delete")
+        self.folder_action = self._action(N_("Open &folder"), actions.open_folder, "Ctrl+O")
+        self.copy_action = self._action(N_("Cop&y details"), actions.copy_details, "Ctrl+C")
         self.row_actions = (
             self.answer_action,
             self.details_action,
@@ -123,8 +124,8 @@ class SessionsWindow(QWidget):
             buttons.addWidget(button)
         buttons.addStretch(1)
         for label, kind, keys in (
-            ("New &project…", "project", "Ctrl+N"),
-            ("New &run…", "run", "Ctrl+Shift+N"),
+            (_("New &project…"), "project", "Ctrl+N"),
+            (_("New &run…"), "run", "Ctrl+Shift+N"),
         ):
             button = QPushButton(label)
             button.setObjectName(f"button_new_{kind}")
@@ -137,7 +138,7 @@ class SessionsWindow(QWidget):
             button.clicked.connect(new.trigger)
             buttons.addWidget(button)
         # Ctrl+W closes (not Escape: without a tray, closing this window quits the app).
-        close = QAction("Close", self)
+        close = QAction(_("Close"), self)
         close.setShortcuts(QKeySequence.keyBindings(QKeySequence.StandardKey.Close))
         close.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         close.triggered.connect(self.close)
@@ -164,10 +165,13 @@ class SessionsWindow(QWidget):
         self._age_timer.timeout.connect(self.model.refresh_ages)
         self._rows_changed()
 
-    def _action(self, text: str, handler: object, shortcut: str | None = None) -> QAction:
+    def _action(self, english: str, handler: object, shortcut: str | None = None) -> QAction:
+        # Named after the English words (tests and the buttons find it by name in every
+        # language); it shows the translated ones.
+        text = _(english)
         action = QAction(text, self)
         plain = strip_mnemonic(text)
-        action.setObjectName(plain.rstrip("…").lower().replace(" ", "_"))
+        action.setObjectName(strip_mnemonic(english).rstrip("…").lower().replace(" ", "_"))
         if shortcut:
             action.setShortcut(QKeySequence(shortcut))
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)

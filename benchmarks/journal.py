@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.support.clock import FakeClock  # noqa: E402
-from tray_app.sessions import Retention, SessionState, SessionStore  # noqa: E402
+from tray_app.sessions import Retention, SessionState, SessionStore, utc_now  # noqa: E402
 from tray_app.sessions.journal import Journal  # noqa: E402
 
 S = SessionState
@@ -156,8 +156,9 @@ async def service_run(journal_on: bool, count: int) -> tuple[float, list[float]]
 
 # ---- 3. restart to API ready --------------------------------------------------------------
 async def fill_journal(path: Path, finished: int, waiting: int, template_dir: Path) -> None:
-    """A journal as a long day leaves it: ``finished`` ended sessions, ``waiting`` waiting."""
-    clock = FakeClock()
+    """A journal as a long day leaves it: ``finished`` ended sessions, ``waiting`` waiting,
+    all within the last hour (so the default retention keeps the newest 500)."""
+    clock = FakeClock(utc_now() - timedelta(hours=1))
     retention = Retention(max_finished=finished + 1, max_age=timedelta(days=3650))
     store = SessionStore(clock=clock, retention=retention)
     journal = Journal(path, clock=clock)
@@ -166,6 +167,7 @@ async def fill_journal(path: Path, finished: int, waiting: int, template_dir: Pa
     for index in range(finished):
         session = store.open("project", REQUEST, destination=f"/data/DEMO/P{index}", title="P")
         store.transition(session.session_id, S.ABORTED, outcome={"code": "cancelled"})
+        clock.advance(seconds=0.3)
         if index % 1000 == 999:
             await journal.durable()
     folder = template_dir / "waiting-runs"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -136,12 +137,21 @@ async def test_fifty_jobs_across_a_restart_are_all_synced_and_verified(
     nas = tmp_path / "nas"
     nas.mkdir()
     local = tmp_path / "ExLab"
-    folders = [make_folder(local, f"EQ/P/Runs/Run_{i:02}", sample_files(i)) for i in range(50)]
-    # Slow copies (the limit), so the stop lands with some synced and one in flight.
-    options = SyncOptions(bwlimit_kib=256)
-    first = await make_queue(options)
+    # 256 KiB each at 1 MiB/s: every copy takes at least 0.25 s, so a stop made while a job
+    # is copying always finds it in flight.
+    big = {"raw/big.bin": os.urandom(256 * 1024)}
+    folders = [
+        make_folder(local, f"EQ/P/Runs/Run_{i:02}", sample_files(i) | big) for i in range(50)
+    ]
+    first = await make_queue(SyncOptions(bwlimit_kib=1024))
     jobs = [await first.enqueue(f, plan(nas), f"EQ/P/Runs/{f.name}") for f in folders]
-    await wait_for(first, lambda: sum(j.status is JobStatus.SYNCED for j in jobs) >= 5)
+    await wait_for(
+        first,
+        lambda: (
+            sum(j.status is JobStatus.SYNCED for j in jobs) >= 5
+            and any(j.status is JobStatus.COPYING for j in first.jobs())
+        ),
+    )
     assert not await first.aclose(grace_s=0)  # a copy was in flight: stopped
     assert any(j.status is JobStatus.QUEUED for j in jobs)
     synced_before = sum(j.status is JobStatus.SYNCED for j in jobs)

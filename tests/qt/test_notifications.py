@@ -167,6 +167,50 @@ def test_notifier_turns_store_events_into_notices_and_actions(
     notifier.close()
 
 
+class WithdrawingBackend(RecordingBackend):
+    """A backend that can take a notice back: its handle is the notice's index."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.withdrawn: list[int] = []
+
+    def show(self, notice: Notice, on_action: Callable[[str], None]) -> int:  # type: ignore[override]
+        super().show(notice, on_action)
+        return len(self.shown) - 1
+
+    def withdraw(self, handle: object) -> None:
+        assert isinstance(handle, int)
+        self.withdrawn.append(handle)
+
+
+def test_an_input_needed_notice_is_withdrawn_once_its_sessions_stop_waiting(
+    tray_loop: asyncio.AbstractEventLoop, tray_store: SessionStore
+) -> None:
+    backend = WithdrawingBackend()
+    timers = ManualTimers()
+    notifier = Notifier(tray_store, backend, lambda _a: None, schedule=timers)
+
+    first = waiting(tray_store, "Run one")
+    deliver(tray_store)
+    assert backend.shown[0][0].summary == "Input needed: Run one"
+    second, third = waiting(tray_store, "Run two"), waiting(tray_store, "Run three")
+    deliver(tray_store)
+    timers.fire()  # the two inside the window: one notice naming both
+    assert [e.session_id for e in backend.shown[1][0].events] == [
+        second.session_id,
+        third.session_id,
+    ]
+
+    tray_store.transition(first.session_id, SessionState.PLUGIN_PASS)  # answered
+    tray_store.transition(second.session_id, SessionState.PLUGIN_PASS)
+    deliver(tray_store)
+    assert backend.withdrawn == [0]  # the burst still asks for the third
+    tray_store.transition(third.session_id, SessionState.ABORTED, outcome={"code": "cancelled"})
+    deliver(tray_store)
+    assert backend.withdrawn == [0, 1]
+    notifier.close()
+
+
 def test_gc_abandonment_notifies(
     tray_loop: asyncio.AbstractEventLoop, tray_store: SessionStore, tray_clock: FakeClock
 ) -> None:

@@ -81,6 +81,8 @@ class FakeDaemon:
             if self.answers_notify:
                 self._last_id += 1
                 await self.router.send(new_method_return(call, "u", (self._last_id,)))
+        elif member == "CloseNotification":
+            await self.router.send(new_method_return(call))
 
     async def emit(self, member: str, signature: str, body: tuple[Any, ...]) -> None:
         emitter = DBusAddress(PATH, interface=INTERFACE)
@@ -157,6 +159,20 @@ async def test_notify_has_the_freedesktop_signature_and_actions_come_back(
     await wait_until(lambda: keys == ["answer"])
     await daemon.emit("NotificationClosed", "uu", (1, 2))
     await wait_until(lambda: 1 not in notices._handlers)
+    await notices.aclose()
+
+
+async def test_a_withdrawn_notice_is_closed_on_the_daemon(daemon: FakeDaemon) -> None:
+    notices = await connect()
+    first = notices.show("Input needed", "Run 'r1' asks", [], lambda _key: None)
+    await wait_until(lambda: 1 in notices._handlers)  # the daemon's id 1 came back
+    notices.withdraw(first)
+    await wait_until(lambda: ("CloseNotification", "u", (1,)) in daemon.calls)
+    # Withdrawn before its id came back: closed as soon as it does.
+    second = notices.show("Input needed", "Run 'r2' asks", [], lambda _key: None)
+    notices.withdraw(second)
+    await wait_until(lambda: ("CloseNotification", "u", (2,)) in daemon.calls)
+    assert 2 not in notices._handlers
     await notices.aclose()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -64,6 +65,10 @@ class FreedesktopNotifications:
         self._app_icon = app_icon
         self._desktop_entry = desktop_entry
         self._handlers: dict[int, ActionHandler] = {}
+        # show() answers at once with a ticket; the daemon's id for it comes later.
+        self._tickets = itertools.count(1)
+        self._ids: dict[int, int] = {}
+        self._withdrawn: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing: asyncio.Task[None] | None = None
         self._listener = asyncio.get_running_loop().create_task(
@@ -113,8 +118,11 @@ class FreedesktopNotifications:
 
     def show(
         self, summary: str, body: str, actions: Sequence[tuple[str, str]], on_action: ActionHandler
-    ) -> None:
-        """Send the notice; returns at once. ``actions`` are (key, label) pairs."""
+    ) -> int:
+        """Send the notice; returns at once with a ticket for :meth:`withdraw`.
+
+        ``actions`` are (key, label) pairs.
+        """
         flat: list[str] = []
         if "actions" in self.capabilities:
             for key, label in actions:
@@ -126,11 +134,37 @@ class FreedesktopNotifications:
             NOTIFY_SIGNATURE,
             (self._app_name, 0, self._app_icon, summary, body, flat, hints, -1),
         )
-        task = asyncio.get_running_loop().create_task(self._notify(message, on_action))
+        ticket = next(self._tickets)
+        self._start(self._notify(message, on_action, ticket))
+        return ticket
+
+    def withdraw(self, ticket: int) -> None:
+        """Take the notice of ``ticket`` off the screen (CloseNotification); returns at once.
+
+        A notice whose id has not come back yet is closed as soon as it does.
+        """
+        notification_id = self._ids.pop(ticket, None)
+        if notification_id is None:
+            self._withdrawn.add(ticket)
+            return
+        self._handlers.pop(notification_id, None)
+        self._start(self._close_notification(notification_id))
+
+    def _start(self, coroutine: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _notify(self, message: Message, on_action: ActionHandler) -> None:
+    async def _close_notification(self, notification_id: int) -> None:
+        message = new_method_call(_SERVICE, "CloseNotification", "u", (notification_id,))
+        try:
+            await asyncio.wait_for(self._router.send_and_get_reply(message), self.CALL_TIMEOUT_S)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # gone already, or a daemon that does not answer
+            _log.info("CloseNotification %s failed: %r", notification_id, exc)
+
+    async def _notify(self, message: Message, on_action: ActionHandler, ticket: int) -> None:
         try:
             reply = await asyncio.wait_for(
                 self._router.send_and_get_reply(message), self.CALL_TIMEOUT_S
@@ -142,7 +176,12 @@ class FreedesktopNotifications:
             # A broken notification service must never break the app.
             _log.warning("Notify failed: %r", exc)
             return
+        if ticket in self._withdrawn:  # withdrawn while the daemon was answering
+            self._withdrawn.discard(ticket)
+            await self._close_notification(notification_id)
+            return
         self._handlers[notification_id] = on_action
+        self._ids[ticket] = notification_id
 
     async def _listen(self) -> None:
         with self._router.filter(_signals(), bufsize=64) as signals:
@@ -158,7 +197,11 @@ class FreedesktopNotifications:
                         except Exception:
                             _log.exception("acting on notice %s failed", notification_id)
                 elif member == "NotificationClosed":
-                    self._handlers.pop(signal.body[0], None)
+                    closed_id = signal.body[0]
+                    self._handlers.pop(closed_id, None)
+                    for ticket, notification_id in list(self._ids.items()):
+                        if notification_id == closed_id:
+                            del self._ids[ticket]
 
     def close(self) -> None:
         """Stop listening and let go of the connection (finishes in the background)."""

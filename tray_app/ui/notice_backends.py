@@ -41,7 +41,13 @@ ActionHandler = Callable[[str], None]
 class NotificationBackend(Protocol):
     name: str
 
-    def show(self, notice: Notice, on_action: ActionHandler) -> None: ...
+    def show(self, notice: Notice, on_action: ActionHandler) -> object | None:
+        """Show ``notice``; a handle for :meth:`withdraw`, or None where it cannot be."""
+        ...
+
+    def withdraw(self, handle: object) -> None:
+        """Take a shown notice away (its question was answered meanwhile)."""
+        ...
 
     def close(self) -> None: ...
 
@@ -60,10 +66,16 @@ class NullBackend:
 
     def __init__(self) -> None:
         self.shown: list[Notice] = []
+        self.withdrawn: list[Notice] = []
 
-    def show(self, notice: Notice, on_action: ActionHandler) -> None:
+    def show(self, notice: Notice, on_action: ActionHandler) -> object | None:
         self.shown.append(notice)
         _log.info("notice (no notification service): %s: %s", notice.summary, notice.body)
+        return notice
+
+    def withdraw(self, handle: object) -> None:
+        assert isinstance(handle, Notice)
+        self.withdrawn.append(handle)
 
     def close(self) -> None:
         pass
@@ -83,11 +95,15 @@ class TrayMessageBackend(QObject):
         self._last: ActionHandler | None = None
         tray_icon.messageClicked.connect(self._clicked)
 
-    def show(self, notice: Notice, on_action: ActionHandler) -> None:
+    def show(self, notice: Notice, on_action: ActionHandler) -> object | None:
         self._last = on_action
         self._tray_icon.showMessage(
             notice.summary, notice.body, QSystemTrayIcon.MessageIcon.Information, 15000
         )
+        return None  # Qt cannot take a balloon back; it goes by itself after 15 s
+
+    def withdraw(self, handle: object) -> None:
+        pass
 
     @Slot()
     def _clicked(self) -> None:
@@ -120,8 +136,12 @@ class FreedesktopBackend:
         )
         return None if connection is None else cls(connection)
 
-    def show(self, notice: Notice, on_action: ActionHandler) -> None:
-        self.connection.show(notice.summary, notice.body, notice.actions, on_action)
+    def show(self, notice: Notice, on_action: ActionHandler) -> object | None:
+        return self.connection.show(notice.summary, notice.body, notice.actions, on_action)
+
+    def withdraw(self, handle: object) -> None:
+        assert isinstance(handle, int)
+        self.connection.withdraw(handle)
 
     def close(self) -> None:
         self.connection.close()

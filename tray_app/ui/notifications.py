@@ -295,6 +295,9 @@ class Notifier(QObject):
         self._pause_generation = 0
         self._dispatch = dispatch
         self._coalescer = Coalescer(self._show, schedule, window_s)
+        # Shown notices that only ask for input, with the sessions still waiting in
+        # each: once none waits, the notice is taken back (see _withdraw_answered).
+        self._asking: list[tuple[object, set[str]]] = []
         self._bridge: StoreBridge | None = StoreBridge.of(store)
         self._bridge.changed.connect(self._on_changes)
 
@@ -303,6 +306,8 @@ class Notifier(QObject):
     prompt_in_view: Callable[[str], bool] = staticmethod(lambda _session_id: False)
 
     def _on_changes(self, changes: StoreChanges) -> None:
+        if self._asking:
+            self._withdraw_answered(changes)
         for session, change in changes:
             event = event_for(session, change)
             if event is None:
@@ -383,10 +388,30 @@ class Notifier(QObject):
     # ---- showing -----------------------------------------------------------------------
     def _show(self, notice: Notice) -> None:
         try:
-            self.backend.show(notice, lambda key: self._acted(notice, key))
+            handle = self.backend.show(notice, lambda key: self._acted(notice, key))
         except Exception:
             # A broken notification service must never break the app.
             _log.exception("could not show a notice via %s", self.backend.name)
+            return
+        if handle is not None and all(e.kind is EventKind.NEEDS_INPUT for e in notice.events):
+            self._asking.append((handle, {e.session_id for e in notice.events}))
+
+    def _withdraw_answered(self, changes: StoreChanges) -> None:
+        """Take back "needs input" notices whose every session has stopped waiting."""
+        left = {s.session_id for s, _ in changes if s.state is not SessionState.INPUT_REQUIRED}
+        if not left:
+            return
+        still: list[tuple[object, set[str]]] = []
+        for handle, asked in self._asking:
+            waiting = asked - left
+            if waiting:
+                still.append((handle, waiting))
+                continue
+            try:
+                self.backend.withdraw(handle)
+            except Exception:
+                _log.exception("could not withdraw a notice via %s", self.backend.name)
+        self._asking = still
 
     def _acted(self, notice: Notice, key: str) -> None:
         action = action_for(notice, key)
@@ -396,6 +421,7 @@ class Notifier(QObject):
 
     def close(self) -> None:
         self._pause_generation += 1
+        self._asking = []
         if self._bridge is not None:
             self._bridge.changed.disconnect(self._on_changes)
             self._bridge = None

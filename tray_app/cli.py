@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from tray_app import sync_cli
+from tray_app import i18n, sync_cli
 from tray_app.cli_output import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -241,6 +241,9 @@ def _help(parser: _Parser, topic: str | None) -> int:
 def main(argv: list[str] | None = None) -> int:
     """The whole ``exlab-tray`` command line; without a command, the tray itself."""
     raw = list(sys.argv[1:] if argv is None else argv)
+    # The desktop's language for the command line's own words (the tray and serve read the
+    # ``language`` setting when they start).
+    i18n.install()
     parser = build_parser()
     try:
         args = parser.parse_args(raw)

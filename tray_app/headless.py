@@ -30,7 +30,7 @@ def serve(*, port: int = 0, log_level: str | None = None) -> int:
     Logs go to the tray's log file and to stderr, at ``log_level`` (default: the
     ``log_level`` setting).
     """
-    from tray_app import logs
+    from tray_app import i18n, logs
     from tray_app.config import load_settings
 
     # Logging first: the loader logs each settings problem it finds.
@@ -40,6 +40,8 @@ def serve(*, port: int = 0, log_level: str | None = None) -> int:
     if log_level is None:
         level = loaded.settings.log_level
         logs.setup_logging(level, stderr_level=level)
+    # The words serve puts on the wire for people (error messages, titles) in its language.
+    i18n.install(loaded.settings.language)
     try:
         return asyncio.run(_serve(loaded, port))
     except KeyboardInterrupt:  # a second Ctrl-C during the stop

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from tray_app import logs
 from tray_app.creation.sync import SyncJob, job_words
 from tray_app.creation.wording import age_words, doing_words, session_title, state_words
+from tray_app.i18n import N_, _
 from tray_app.sessions.session import Session
 from tray_app.sessions.states import SessionState
 from tray_app.sessions.store import SessionStore
@@ -36,14 +37,15 @@ from tray_app.ui.store_bridge import StoreBridge, StoreChanges
 def local_time(moment: datetime | None) -> str:
     if moment is None:
         return ""
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    # The format is the catalog's, so each language writes it its own way (ISO in English).
+    return moment.astimezone().strftime(_("%Y-%m-%d %H:%M:%S"))
 
 
 def problem_words(session: Session) -> str:
     """What went wrong, in words: the message, then each field problem on its own line."""
     if session.error:
         error = session.error
-        lines = [str(error.get("message") or error.get("code") or "unknown error")]
+        lines = [str(error.get("message") or error.get("code") or _("unknown error"))]
         details = error.get("details") or {}
         problems = details.get("errors") if isinstance(details, dict) else None
         for problem in problems if isinstance(problems, list) and len(problems) > 1 else []:
@@ -92,25 +94,27 @@ def plugin_log_of(session_id: str) -> str | None:
 def session_details_text(session: Session) -> str:
     """Plain text for the clipboard: title, state, destination, times, warnings, outcome."""
     lines = [
-        f"Title: {session_title(session)}",
-        f"Session: {session.session_id} ({session.kind.value})",
-        f"State: {state_words(session.state)} ({session.state.value})",
-        f"Phase: {doing_words(session)}",
-        f"Destination: {session.destination or '(not set)'}",
-        f"Created: {local_time(session.created_at)}",
+        _("Title: {title}").format(title=session_title(session)),
+        _("Session: {id} ({kind})").format(id=session.session_id, kind=session.kind.value),
+        _("State: {words} ({state})").format(
+            words=state_words(session.state), state=session.state.value
+        ),
+        _("Phase: {doing}").format(doing=doing_words(session)),
+        _("Destination: {path}").format(path=session.destination or _("(not set)")),
+        _("Created: {time}").format(time=local_time(session.created_at)),
     ]
     if session.finished_at is not None:
-        lines.append(f"Finished: {local_time(session.finished_at)}")
+        lines.append(_("Finished: {time}").format(time=local_time(session.finished_at)))
     for warning in session.warnings:
-        lines.append(f"Warning: {warning}")
-    lines.extend(f"Plugin {line}" for line in plugin_statuses(session))
+        lines.append(_("Warning: {warning}").format(warning=warning))
+    lines.extend(_("Plugin {line}").format(line=line) for line in plugin_statuses(session))
     log = plugin_log_of(session.session_id)
     if log:
-        lines.append(f"Plugin log: {log}")
+        lines.append(_("Plugin log: {path}").format(path=log))
     text = outcome_json(session)
     if text:
         lines.append(
-            ("Error:" if session.state is SessionState.FAILED else "Result:") + "\n" + text
+            (_("Error:") if session.state is SessionState.FAILED else _("Result:")) + "\n" + text
         )
     return "\n".join(lines)
 
@@ -150,25 +154,26 @@ class DetailsDialog(QDialog):
         self.rows.setVerticalSpacing(6)
         self.values: dict[str, QLabel] = {}
         for key in (
-            "State",
-            "Phase",
-            "Created",
-            "Last heartbeat",
-            "Finished",
-            "Destination",
-            "Waiting for",
-            "Warnings",
-            "Plugins",
-            "Plugin log",
-            "NAS sync",
-            "Problem",
+            # The rows' keys are English (object names, lookups); each shows translated.
+            N_("State"),
+            N_("Phase"),
+            N_("Created"),
+            N_("Last heartbeat"),
+            N_("Finished"),
+            N_("Destination"),
+            N_("Waiting for"),
+            N_("Warnings"),
+            N_("Plugins"),
+            N_("Plugin log"),
+            N_("NAS sync"),
+            N_("Problem"),
         ):
             value = QLabel()
             value.setObjectName(f"detail_{key.lower().replace(' ', '_')}")
             value.setWordWrap(True)
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
             self.values[key] = value
-            self.rows.addRow(f"{key}:", value)
+            self.rows.addRow(_("{label}:").format(label=_(key)), value)
         for linked in ("Destination", "Plugin log"):
             self.values[linked].setOpenExternalLinks(False)
             self.values[linked].linkActivated.connect(self._open_link)
@@ -179,9 +184,9 @@ class DetailsDialog(QDialog):
         self.outcome.setMinimumHeight(120)
 
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        self.copy_button = QPushButton("Cop&y details")
+        self.copy_button = QPushButton(_("Cop&y details"))
         self.copy_button.setObjectName("copy_details")
-        self.answer_button = QPushButton("&Answer…")
+        self.answer_button = QPushButton(_("&Answer…"))
         self.answer_button.setObjectName("answer")
         self.buttons.addButton(self.copy_button, QDialogButtonBox.ButtonRole.ActionRole)
         self.buttons.addButton(self.answer_button, QDialogButtonBox.ButtonRole.ActionRole)
@@ -215,30 +220,34 @@ class DetailsDialog(QDialog):
     def refresh(self) -> None:
         session = self.store.get(self.session_id)
         if session is None:
-            self.heading.setText("This session is no longer kept.")
+            self.heading.setText(_("This session is no longer kept."))
             self.answer_button.hide()
             self.copy_button.setEnabled(False)
             return
         title = session_title(session)
-        self.setWindowTitle(f"Session details: {title}")
+        self.setWindowTitle(_("Session details: {title}").format(title=title))
         self.heading.setText(title)
         now = self.store.clock()
         age = age_words((now - session.created_at).total_seconds())
         self._set("State", state_words(session.state))
         self._set("Phase", doing_words(session))
-        ago = age if age == "just now" else f"{age} ago"
-        self._set("Created", f"{local_time(session.created_at)} ({ago})")
+        ago = age if age == _("just now") else _("{age} ago").format(age=age)
+        self._set(
+            "Created", _("{time} ({ago})").format(time=local_time(session.created_at), ago=ago)
+        )
         self._set("Last heartbeat", local_time(session.last_heartbeat))
         self._set("Finished", local_time(session.finished_at))
         if session.destination and not Path(session.destination).exists():
             # Never made (or removed): a link would open nothing.
-            self._set("Destination", f"{session.destination} (not on disk)")
+            self._set("Destination", _("{path} (not on disk)").format(path=session.destination))
         else:
             self._set_link("Destination", session.destination)
         prompt = session.pending_input or {}
         waiting = ""
         if session.state is SessionState.INPUT_REQUIRED:
-            waiting = f"{prompt.get('plugin', 'a plugin')}: {prompt.get('reason', '')}"
+            waiting = _("{plugin}: {reason}").format(
+                plugin=prompt.get("plugin", _("a plugin")), reason=prompt.get("reason", "")
+            )
         self._set("Waiting for", waiting)
         self._set("Warnings", "\n".join(session.warnings))
         self._set("Plugins", "\n".join(plugin_statuses(session)))

@@ -33,6 +33,7 @@ from tray_app.creation.seam import CreationSeam
 from tray_app.creation.template_fields import choice_value, fields_from_questions
 from tray_app.creation.templates import Question, TemplateInfo
 from tray_app.creation.validation import RESERVED_VARIABLES, TEXT_RULES
+from tray_app.i18n import N_, _, ngettext
 from tray_app.ui.async_bridge import error_message, run_async
 from tray_app.ui.field_widgets import HINT_STYLE, FieldCell, FieldForm, error_label
 from tray_app.ui.keyboard import DefaultButtonKeeper, MnemonicPicker, name_combo_parts
@@ -40,10 +41,16 @@ from tray_app.ui.keyboard import DefaultButtonKeeper, MnemonicPicker, name_combo
 _log = logging.getLogger(__name__)
 
 KINDS = ("project", "run")
-RUN_KINDS = (("experimental", "Experimental"), ("test", "Test"))
+#: The run kinds' words are marked here and translated where the choice is built.
+RUN_KINDS = (("experimental", N_("Experimental")), ("test", N_("Test")))
 DEFAULT_TEMPLATE = {"project": "exlab-project", "run": "exlab-run", "test": "exlab-test-run"}
 OPERATOR_KEY = "new_session/operator"
 EQUIPMENT_KEY = "new_session/equipment"
+
+
+def _letters(*words: str) -> tuple[str, ...]:
+    """The mnemonic letters marked by "&" in ``words`` (the buttons' translated labels)."""
+    return tuple(w[w.index("&") + 1].lower() for w in words if 0 <= w.find("&") < len(w) - 1)
 
 
 def ui_state() -> QSettings:
@@ -77,8 +84,9 @@ class NewSessionDialog(QDialog):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        # Alt+R creates, Alt+C cancels; each row's label takes a letter of its own.
-        self._mnemonics = MnemonicPicker(("r", "c"))
+        # Alt+R creates, Alt+C cancels (in English; each language marks its own letters in
+        # the buttons' words); each row's label takes a letter of its own.
+        self._mnemonics = MnemonicPicker(_letters(_("C&reate"), _("&Cancel")))
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
         self.kind = kind
@@ -91,14 +99,14 @@ class NewSessionDialog(QDialog):
         self.hints: dict[str, QLabel] = {}
         self.setObjectName(f"new_{kind}_dialog")
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.setWindowTitle("New project" if kind == "project" else "New run")
+        self.setWindowTitle(_("New project") if kind == "project" else _("New run"))
         self.setMinimumWidth(500)
         memory = ui_state()
 
         self.heading = QLabel(
-            "Create a project folder for an instrument."
+            _("Create a project folder for an instrument.")
             if kind == "project"
-            else "Create a run folder inside an existing project."
+            else _("Create a run folder inside an existing project.")
         )
         self.heading.setWordWrap(True)
         self.heading.setStyleSheet(HINT_STYLE)
@@ -113,7 +121,7 @@ class NewSessionDialog(QDialog):
         remembered = self.equipment.findData(memory.value(EQUIPMENT_KEY))
         if remembered >= 0:
             self.equipment.setCurrentIndex(remembered)
-        self._add_row("equipment_id", "Equipment", self.equipment, required=True, compact=True)
+        self._add_row("equipment_id", _("Equipment"), self.equipment, required=True, compact=True)
 
         self.project: QComboBox | QLineEdit
         if kind == "run":
@@ -122,48 +130,48 @@ class NewSessionDialog(QDialog):
             combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
             line = combo.lineEdit()
             if line is not None:
-                line.setPlaceholderText("Choose or type a project")
+                line.setPlaceholderText(_("Choose or type a project"))
             self.project = combo
         else:
             self.project = QLineEdit()
-            self.project.setPlaceholderText("e.g. Protein_Stability_2026")
+            self.project.setPlaceholderText(_("e.g. Protein_Stability_2026"))
         self._add_row(
             "project_name",
-            "Project",
+            _("Project"),
             self.project,
             required=True,
             hint=(
-                "Looking for projects…"
+                _("Looking for projects…")
                 if kind == "run"
-                else "Becomes the folder name: letters, digits, - and _."
+                else _("Becomes the folder name: letters, digits, - and _.")
             ),
         )
 
         self.run_kind = QComboBox()
         for value, text in RUN_KINDS:
-            self.run_kind.addItem(text, value)
+            self.run_kind.addItem(_(text), value)
         if kind == "run":
             self._add_row(
                 "run_kind",
-                "Run kind",
+                _("Run kind"),
                 self.run_kind,
-                hint="Test runs go under TestRuns/ instead of Runs/.",
+                hint=_("Test runs go under TestRuns/ instead of Runs/."),
                 compact=True,
             )
 
         self.template = QComboBox()
-        self._add_row("template", "Template", self.template, required=True, compact=True)
+        self._add_row("template", _("Template"), self.template, required=True, compact=True)
 
         self.label = QLineEdit()
-        self.label.setPlaceholderText("Short name, e.g. Plate 3 replicate")
+        self.label.setPlaceholderText(_("Short name, e.g. Plate 3 replicate"))
         self.label.setMaxLength(TEXT_RULES["label"].max_length)
-        self._add_row("label", "Label", self.label, required=kind == "run")
+        self._add_row("label", _("Label"), self.label, required=kind == "run")
 
         self.operator: QComboBox | QLineEdit
         last_operator = str(memory.value(OPERATOR_KEY) or "")
         if settings.operators:
             operator_combo = QComboBox()
-            operator_combo.addItem("Choose…", None)
+            operator_combo.addItem(_("Choose…"), None)
             for name in settings.operators:
                 operator_combo.addItem(name, name)
             operator_combo.setCurrentIndex(max(0, operator_combo.findData(last_operator)))
@@ -171,16 +179,16 @@ class NewSessionDialog(QDialog):
         else:
             self.operator = QLineEdit(last_operator)
             self.operator.setMaxLength(TEXT_RULES["operator"].max_length)
-            self.operator.setPlaceholderText("Your name or initials")
-        self._add_row("operator", "Operator", self.operator, required=True)
+            self.operator.setPlaceholderText(_("Your name or initials"))
+        self._add_row("operator", _("Operator"), self.operator, required=True)
 
         self.objective = QPlainTextEdit()
         self.objective.setTabChangesFocus(True)
-        self.objective.setPlaceholderText("What is this for? (optional)")
+        self.objective.setPlaceholderText(_("What is this for? (optional)"))
         self.objective.setFixedHeight(64)
-        self._add_row("objective", "Objective", self.objective)
+        self._add_row("objective", _("Objective"), self.objective)
 
-        self.variables_box = QGroupBox("Template variables")
+        self.variables_box = QGroupBox(_("Template variables"))
         self.variables_box.setObjectName("variables_box")
         self.variables_layout = QVBoxLayout(self.variables_box)
         self.variables_error = error_label("error_variables")
@@ -191,10 +199,10 @@ class NewSessionDialog(QDialog):
         self.general_error = error_label("error_general")
 
         self.buttons = QDialogButtonBox()
-        self.create_button = QPushButton("C&reate")
+        self.create_button = QPushButton(_("C&reate"))
         self.create_button.setObjectName("create")
         self.create_button.setDefault(True)
-        self.cancel_button = QPushButton("&Cancel")
+        self.cancel_button = QPushButton(_("&Cancel"))
         self.cancel_button.setObjectName("cancel")
         self.buttons.addButton(self.create_button, QDialogButtonBox.ButtonRole.AcceptRole)
         self.buttons.addButton(self.cancel_button, QDialogButtonBox.ButtonRole.RejectRole)
@@ -266,7 +274,9 @@ class NewSessionDialog(QDialog):
         self.template.setCurrentIndex(max(0, self.template.findData(default)))
         self.template.blockSignals(False)
         if not templates:
-            self._show_error("template", f"No {wanted} templates are installed.")
+            self._show_error(
+                "template", _("No {kind} templates are installed.").format(kind=wanted)
+            )
         self._template_changed()
 
     def _template_changed(self) -> None:
@@ -312,10 +322,15 @@ class NewSessionDialog(QDialog):
         self.project.setEditText(typed or (names[0] if len(names) == 1 else ""))
         equipment = self.equipment.currentData()
         if names:
-            count = f"{len(names)} project" + ("s" if len(names) > 1 else "")
-            words = f"{count} on {equipment}; a run goes into an existing project."
+            words = ngettext(
+                "{n} project on {equipment}; a run goes into an existing project.",
+                "{n} projects on {equipment}; a run goes into an existing project.",
+                len(names),
+            ).format(n=len(names), equipment=equipment)
         else:
-            words = f"No projects on {equipment} yet: create one with New project… first."
+            words = _("No projects on {equipment} yet: create one with New project… first.").format(
+                equipment=equipment
+            )
         self.hints["project_name"].setText(words)
 
     # ---- reading ------------------------------------------------------------------------------
@@ -347,19 +362,19 @@ class NewSessionDialog(QDialog):
         problems: dict[str, str] = {}
         equipment_id = str(self.equipment.currentData() or "")
         if not equipment_id:
-            problems["equipment_id"] = "Choose an instrument."
+            problems["equipment_id"] = _("Choose an instrument.")
         project = self._project_text()
         if not project:
-            problems["project_name"] = "Give the project a name."
+            problems["project_name"] = _("Give the project a name.")
         operator = self._operator_text()
         if not operator:
-            problems["operator"] = "Say who is creating this."
+            problems["operator"] = _("Say who is creating this.")
         label = self.label.text().strip()
         if self.kind == "run" and not label:
-            problems["label"] = "A run needs a label."
+            problems["label"] = _("A run needs a label.")
         template = self.template.currentData()
         if not template:
-            problems["template"] = "Choose a template."
+            problems["template"] = _("Choose a template.")
         variables = self._variables()
         if problems:
             return None, problems
@@ -428,7 +443,10 @@ class NewSessionDialog(QDialog):
                 problems = {error.field or "": error.message}
             self.show_errors(problems)
             return
-        self._show_general(f"Could not create the {self.kind}: {error_message(error)}")
+        what = _("Could not create the project: {error}")
+        if self.kind != "project":
+            what = _("Could not create the run: {error}")
+        self._show_general(what.format(error=error_message(error)))
 
     # ---- errors -------------------------------------------------------------------------------
     def show_errors(self, problems: dict[str, str]) -> None:
@@ -482,6 +500,6 @@ class NewSessionDialog(QDialog):
     def _set_busy(self, busy: bool) -> None:
         self._busy = busy
         self.create_button.setEnabled(not busy)
-        self.create_button.setText("Creating…" if busy else "C&reate")
+        self.create_button.setText(_("Creating…") if busy else _("C&reate"))
         for widget in (self.equipment, self.project, self.template, self.label, self.operator):
             widget.setEnabled(not busy)

@@ -57,16 +57,13 @@ def run_report(output: Path | None, *, as_json: bool = False) -> int:
     target = output or Path.cwd() / default_report_name()
     if target.is_dir():
         target = target / default_report_name()
-    inputs = ReportInputs(
+    inputs = ReportInputs.for_settings(
+        loaded,
         made_by="exlab-tray report",
         sessions=sessions,
         sessions_note=note,
         sync_jobs=jobs,
         qt=qt_versions(),
-        settings=loaded.settings,
-        settings_problems=[str(p) for p in loaded.problems],
-        settings_file=loaded.path,
-        site_dir=loaded.site_dir,
     )
     try:
         written = write_report(target, inputs)

@@ -88,6 +88,17 @@ class ReportInputs:
     site_dir: Path | None = None
     now: datetime | None = None
 
+    @classmethod
+    def for_settings(cls, loaded: Any, **known: Any) -> ReportInputs:
+        """Inputs with the settings part taken from ``loaded`` (a ``LoadedSettings``)."""
+        return cls(
+            settings=loaded.settings,
+            settings_problems=[str(p) for p in loaded.problems],
+            settings_file=loaded.path,
+            site_dir=loaded.site_dir,
+            **known,
+        )
+
 
 def default_report_name(now: datetime | None = None) -> str:
     moment = (now or datetime.now(UTC)).astimezone()

@@ -26,6 +26,7 @@ The body deadline lives in :func:`tray_app.api.middleware.body_deadline`.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,13 +73,7 @@ class ShedCounters:
     slow_event_sockets: int = 0
 
     def snapshot(self) -> HealthShed:
-        return HealthShed(
-            slow_headers=self.slow_headers,
-            slow_bodies=self.slow_bodies,
-            oversize_requests=self.oversize_requests,
-            unauthenticated_evicted=self.unauthenticated_evicted,
-            slow_event_sockets=self.slow_event_sockets,
-        )
+        return HealthShed(**dataclasses.asdict(self))
 
 
 @dataclass

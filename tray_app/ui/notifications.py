@@ -122,15 +122,21 @@ def notice_for(events: list[SessionEvent]) -> Notice:
         parts.append(
             ngettext("{n} failed or abandoned", "{n} failed or abandoned", others).format(n=others)
         )
+    summary = ngettext(
+        "{n} session needs attention ({parts})",
+        "{n} sessions need attention ({parts})",
+        len(events),
+    )
+    return _many_notice(summary, parts, events)
+
+
+def _many_notice(summary: str, parts: list[str], events: list[SessionEvent]) -> Notice:
+    """A notice about several sessions: counted ``summary``, a line each (at most five)."""
     lines = [_line(e) for e in events[:_BURST_BODY_LINES]]
     if len(events) > _BURST_BODY_LINES:
         lines.append(_more(len(events) - _BURST_BODY_LINES))
     return Notice(
-        ngettext(
-            "{n} session needs attention ({parts})",
-            "{n} sessions need attention ({parts})",
-            len(events),
-        ).format(n=len(events), parts=_(", ").join(parts)),
+        summary.format(n=len(events), parts=_(", ").join(parts)),
         "\n".join(lines),
         (("default", _("Show sessions…")), ("sessions", _("Show sessions…"))),
         tuple(events),
@@ -160,19 +166,12 @@ def paused_summary(events: list[SessionEvent]) -> Notice | None:
     if len(unique) - waiting:
         n = len(unique) - waiting
         parts.append(ngettext("{n} abandoned", "{n} abandoned", n).format(n=n))
-    lines = [_line(e) for e in unique[:_BURST_BODY_LINES]]
-    if len(unique) > _BURST_BODY_LINES:
-        lines.append(_more(len(unique) - _BURST_BODY_LINES))
-    return Notice(
-        ngettext(
-            "While notifications were paused: {n} session ({parts})",
-            "While notifications were paused: {n} sessions ({parts})",
-            len(unique),
-        ).format(n=len(unique), parts=_(", ").join(parts)),
-        "\n".join(lines),
-        (("default", _("Show sessions…")), ("sessions", _("Show sessions…"))),
-        tuple(unique),
+    summary = ngettext(
+        "While notifications were paused: {n} session ({parts})",
+        "While notifications were paused: {n} sessions ({parts})",
+        len(unique),
     )
+    return _many_notice(summary, parts, unique)
 
 
 def action_for(notice: Notice, key: str) -> Action | None:

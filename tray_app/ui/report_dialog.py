@@ -33,15 +33,12 @@ def tray_report_inputs(store: SessionStore, controller: Any, loaded: Any) -> Rep
     """Everything the running tray knows, as plain data (cheap: no disk)."""
     queue = getattr(controller, "sync_queue", None)
     jobs = msgspec.to_builtins(queue.jobs()) if queue is not None else None
-    return ReportInputs(
+    return ReportInputs.for_settings(
+        loaded,
         made_by="tray",
         sessions=msgspec.to_builtins([to_handle(s) for s in store.sessions()]),
         sync_jobs=jobs,
         qt=qt_versions(),
-        settings=loaded.settings,
-        settings_problems=[str(p) for p in loaded.problems],
-        settings_file=loaded.path,
-        site_dir=loaded.site_dir,
         now=store.clock(),
     )
 

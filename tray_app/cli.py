@@ -42,6 +42,7 @@ from tray_app.cli_watch import (
     parse_variables,
     watch_session,
 )
+from tray_app.i18n import N_, _
 
 if TYPE_CHECKING:
     from tray_app.api.client import ApiClient
@@ -73,147 +74,199 @@ class _Parser(argparse.ArgumentParser):
         match = re.search(r"invalid choice: '([^']*)'", message)
         if match and choices:
             close = difflib.get_close_matches(match.group(1), choices, n=1)
-            message = f"unknown command '{match.group(1)}'" + (
-                f" (did you mean '{close[0]}'?)" if close else ""
+            message = _("unknown command '{name}'").format(name=match.group(1)) + (
+                _(" (did you mean '{name}'?)").format(name=close[0]) if close else ""
             )
         self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+        self.exit(
+            EXIT_USAGE, _("{prog}: error: {message}").format(prog=self.prog, message=message) + "\n"
+        )
+
+
+#: argparse's own words in help and usage errors, marked so the catalog holds them.
+#: ("invalid choice" stays English: _Parser.error reads it to suggest a command.)
+_ARGPARSE_WORDS = (
+    N_("usage: "),
+    N_("positional arguments"),
+    N_("options"),
+    N_("show this help message and exit"),
+    N_("show program's version number and exit"),
+    N_("the following arguments are required: %s"),
+    N_("unrecognized arguments: %s"),
+    N_("expected one argument"),
+    N_("argument %(argument_name)s: %(message)s"),
+    N_("not allowed with argument %s"),
+    N_("one of the arguments %s is required"),
+)
+
+
+def _argparse_in_language() -> None:
+    """argparse looks its words up through its module's own gettext function (the default
+    domain, which has none of ours); point it at the app's catalog, whose English falls back
+    to the same words."""
+    setattr(argparse, "_", i18n.gettext_)  # noqa: B010 (a module global, not an attribute API)
 
 
 def build_parser() -> _Parser:
     """The whole command line: the tray's options and every command (one parser, one help)."""
     from tray_app import __version__
 
+    _argparse_in_language()
     parser = _Parser(
         prog="exlab-tray",
-        usage="%(prog)s [--demo | --version | --self-test]\n"
-        "       %(prog)s COMMAND [OPTIONS]   (the commands are listed below)",
-        description="ExLab Tray: creation sessions from the system tray. Without a command it "
-        "starts the tray (or shows the running one's sessions); a command talks to the "
-        "running ExLab Tray, or runs one headless with 'serve'.",
-        epilog="Exit codes: 0 done/success, 1 failed/aborted, 2 usage error or refused "
-        "request, 3 no running ExLab Tray found. 'exlab-tray COMMAND --help' tells more.",
+        usage="%(prog)s [--demo | --version | --self-test]\n       %(prog)s "
+        + _("COMMAND [OPTIONS]   (the commands are listed below)"),
+        description=_(
+            "ExLab Tray: creation sessions from the system tray. Without a command it "
+            "starts the tray (or shows the running one's sessions); a command talks to the "
+            "running ExLab Tray, or runs one headless with 'serve'."
+        ),
+        epilog=_(
+            "Exit codes: 0 done/success, 1 failed/aborted, 2 usage error or refused "
+            "request, 3 no running ExLab Tray found. 'exlab-tray COMMAND --help' tells more."
+        ),
     )
-    parser.add_argument("--version", action="version", version=f"exlab-tray {__version__}")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"exlab-tray {__version__}",
+        help=_("show program's version number and exit"),
+    )
     parser.add_argument(
         "--demo",
         action="store_true",
-        help="start the tray on a temporary home with a few real demo sessions",
+        help=_("start the tray on a temporary home with a few real demo sessions"),
     )
     parser.add_argument(
         "--self-test",
         action="store_true",
-        help="check this installation: create a project and a run in a temporary folder "
-        "(exlab-tray --self-test --help for its options)",
+        help=_(
+            "check this installation: create a project and a run in a temporary folder "
+            "(exlab-tray --self-test --help for its options)"
+        ),
     )
     commands = parser.add_subparsers(
         dest="command", metavar="COMMAND", parser_class=_Parser, prog="exlab-tray"
     )
 
     json_flag = _Parser(add_help=False)
-    json_flag.add_argument("--json", action="store_true", help="print JSON instead of text")
+    json_flag.add_argument("--json", action="store_true", help=_("print JSON instead of text"))
 
-    new = commands.add_parser("new", help="open a creation session (project or run)")
+    new = commands.add_parser("new", help=_("open a creation session (project or run)"))
     kinds = new.add_subparsers(dest="kind", required=True, metavar="KIND", parser_class=_Parser)
     for kind in ("project", "run"):
-        sub = kinds.add_parser(kind, parents=[json_flag], help=f"create a {kind} folder")
-        sub.add_argument(
-            "--equipment", "-e", required=True, dest="equipment_id", help="equipment id, e.g. TECAN"
+        sub = kinds.add_parser(
+            kind,
+            parents=[json_flag],
+            help=_("create a project folder") if kind == "project" else _("create a run folder"),
         )
-        sub.add_argument("--project", "-p", required=True, dest="project_name", help="project name")
-        sub.add_argument("--operator", "-o", required=True, help="who creates it")
+        sub.add_argument(
+            "--equipment",
+            "-e",
+            required=True,
+            dest="equipment_id",
+            help=_("equipment id, e.g. TECAN"),
+        )
+        sub.add_argument(
+            "--project", "-p", required=True, dest="project_name", help=_("project name")
+        )
+        sub.add_argument("--operator", "-o", required=True, help=_("who creates it"))
         sub.add_argument(
             "--label",
             "-l",
             required=kind == "run",
-            help="run label" if kind == "run" else "project label",
+            help=_("run label") if kind == "run" else _("project label"),
         )
-        sub.add_argument("--objective", help="what it is for")
+        sub.add_argument("--objective", help=_("what it is for"))
         if kind == "run":
             sub.add_argument(
                 "--run-kind",
                 choices=["experimental", "test"],
                 default="experimental",
-                help="experimental run or test run",
+                help=_("experimental run or test run"),
             )
             sub.add_argument(
                 "--test",
                 action="store_const",
                 const="test",
                 dest="run_kind",
-                help="same as --run-kind test",
+                help=_("same as --run-kind test"),
             )
-        sub.add_argument("--template", help="template folder name (default: the kind's default)")
+        sub.add_argument("--template", help=_("template folder name (default: the kind's default)"))
         sub.add_argument(
             "--var",
             action="append",
             default=[],
             metavar="KEY=VALUE",
-            help="template variable; VALUE is read as JSON if it parses "
-            '(3, true, "007"), else as text; repeatable',
+            help=_(
+                "template variable; VALUE is read as JSON if it parses "
+                '(3, true, "007"), else as text; repeatable'
+            ),
         )
-        sub.add_argument("--watch", action="store_true", help="then watch it until it ends")
-        _add_answers_option(sub, "with --watch: " + ANSWERS_FILE_HELP)
+        sub.add_argument("--watch", action="store_true", help=_("then watch it until it ends"))
+        _add_answers_option(sub, _("with --watch: ") + _(ANSWERS_FILE_HELP))
 
-    listing = commands.add_parser("list", parents=[json_flag], help="list sessions")
-    listing.add_argument("--state", help="only these states, comma-separated (e.g. input_required)")
+    listing = commands.add_parser("list", parents=[json_flag], help=_("list sessions"))
+    listing.add_argument(
+        "--state", help=_("only these states, comma-separated (e.g. input_required)")
+    )
 
-    show = commands.add_parser("show", parents=[json_flag], help="show one session")
+    show = commands.add_parser("show", parents=[json_flag], help=_("show one session"))
     show.add_argument("session_id", metavar="ID")
 
     watch = commands.add_parser(
-        "watch", parents=[json_flag], help="follow a session until it ends, answering prompts"
+        "watch", parents=[json_flag], help=_("follow a session until it ends, answering prompts")
     )
     watch.add_argument("session_id", metavar="ID")
-    _add_answers_option(watch, ANSWERS_FILE_HELP + " Without it, watch asks on the terminal.")
+    _add_answers_option(watch, _(ANSWERS_FILE_HELP) + _(" Without it, watch asks on the terminal."))
 
-    answer = commands.add_parser("answer", parents=[json_flag], help="answer a pending prompt")
+    answer = commands.add_parser("answer", parents=[json_flag], help=_("answer a pending prompt"))
     answer.add_argument("session_id", metavar="ID")
-    answer.add_argument("pairs", nargs="+", metavar="KEY=VALUE", help="one per prompt field")
+    answer.add_argument("pairs", nargs="+", metavar="KEY=VALUE", help=_("one per prompt field"))
 
-    cancel = commands.add_parser("cancel", parents=[json_flag], help="cancel a session")
+    cancel = commands.add_parser("cancel", parents=[json_flag], help=_("cancel a session"))
     cancel.add_argument("session_id", metavar="ID")
-    cancel.add_argument("--discard", action="store_true", help="also remove its partial folder")
+    cancel.add_argument("--discard", action="store_true", help=_("also remove its partial folder"))
 
     discard = commands.add_parser(
         "discard",
         parents=[json_flag],
-        help="remove the unfinished folder an interrupted or failed session left",
+        help=_("remove the unfinished folder an interrupted or failed session left"),
     )
     discard.add_argument("session_id", metavar="ID")
 
     again = commands.add_parser(
-        "again", parents=[json_flag], help="start a new session with an ended session's request"
+        "again", parents=[json_flag], help=_("start a new session with an ended session's request")
     )
     again.add_argument("session_id", metavar="ID")
 
     serve = commands.add_parser(
-        "serve", parents=[json_flag], help="run the local API headless (no tray, no Qt)"
+        "serve", parents=[json_flag], help=_("run the local API headless (no tray, no Qt)")
     )
-    serve.add_argument("--port", type=int, default=0, help="TCP port (default: a free one)")
+    serve.add_argument("--port", type=int, default=0, help=_("TCP port (default: a free one)"))
     serve.add_argument(
         "--log-level",
         choices=["debug", "info", "warning", "error"],
-        help="default: the log_level setting",
+        help=_("default: the log_level setting"),
     )
 
     report = commands.add_parser(
         "report",
         parents=[json_flag],
-        help="write a zip for support: logs, settings without secrets, versions, sessions",
+        help=_("write a zip for support: logs, settings without secrets, versions, sessions"),
     )
     report.add_argument(
         "--output",
         "-o",
         type=Path,
         metavar="PATH",
-        help="the zip to write, or a folder for it (default: the current folder)",
+        help=_("the zip to write, or a folder for it (default: the current folder)"),
     )
 
     sync_cli.add_parser(commands, json_flag)
 
-    helper = commands.add_parser("help", help="show this help, or a command's")
-    helper.add_argument("topic", nargs="?", metavar="COMMAND", help="the command to explain")
+    helper = commands.add_parser("help", help=_("show this help, or a command's"))
+    helper.add_argument("topic", nargs="?", metavar="COMMAND", help=_("the command to explain"))
     parser.command_names = tuple(commands.choices)
     return parser
 

@@ -20,6 +20,7 @@ from tray_app.cli_output import (
     field_hint,
     plain,
 )
+from tray_app.i18n import N_
 
 if TYPE_CHECKING:
     from tray_app.api.client import ApiClient
@@ -227,8 +228,8 @@ def load_answers(path: Path) -> dict[str, Any]:
     return data
 
 
-#: What ``--answers FILE`` holds, for ``--help``.
-ANSWERS_FILE_HELP = (
+#: What ``--answers FILE`` holds, for ``--help`` (marked here, translated where used).
+ANSWERS_FILE_HELP = N_(
     "answer prompts from FILE: JSON (or TOML when it ends in .toml) mapping each field id "
     'to its answer, e.g. {"sample_count": 8, "plate_type": "96-well"}; the API\'s resume '
     'body {"answers": {...}} works too, and a table named after a plugin '

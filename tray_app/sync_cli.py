@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
+from tray_app.i18n import _
+
 if TYPE_CHECKING:
     from tray_app.api.client import ApiClient
     from tray_app.cli import Output
@@ -28,17 +30,19 @@ def add_parser(commands: Any, json_flag: argparse.ArgumentParser) -> None:
     sync = commands.add_parser(
         "sync",
         parents=[json_flag],
-        help="show the NAS sync queue; retry or requeue a folder",
-        description="Without options: the queue's summary and its unfinished or failed jobs.",
+        help=_("show the NAS sync queue; retry or requeue a folder"),
+        description=_("Without options: the queue's summary and its unfinished or failed jobs."),
     )
-    sync.add_argument("--all", action="store_true", help="list synced jobs too")
+    sync.add_argument("--all", action="store_true", help=_("list synced jobs too"))
     action = sync.add_mutually_exclusive_group()
-    action.add_argument("--retry", metavar="JOB", help="retry this sync job now")
+    action.add_argument("--retry", metavar="JOB", help=_("retry this sync job now"))
     action.add_argument(
         "--requeue",
         metavar="ID",
-        help="queue again: a job id, a session id or a folder (a folder whose sync "
-        "post-validation blocked is checked again first)",
+        help=_(
+            "queue again: a job id, a session id or a folder (a folder whose sync "
+            "post-validation blocked is checked again first)"
+        ),
     )
 
 

@@ -109,7 +109,8 @@ ENGLISH_WORDS = frozenset(
         "positional",
     ]
 )
-_WORD = re.compile(r"[^\W\d_]+")
+#: Words, with snake_case names (input_required) kept whole and then set aside.
+_WORD = re.compile(r"[^\W\d]+")
 _PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 
 
@@ -149,7 +150,8 @@ def placeholders(text: str) -> set[str]:
 
 def english_words(text: str) -> set[str]:
     """The common English words in ``text`` (case-insensitive, whole words)."""
-    return {w for w in (m.lower() for m in _WORD.findall(text)) if w in ENGLISH_WORDS}
+    words = (m.lower() for m in _WORD.findall(text) if "_" not in m)
+    return {w for w in words if w in ENGLISH_WORDS}
 
 
 def shown_pattern(language: str) -> re.Pattern[str]:

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from tray_app.creation.fields import Field
 from tray_app.creation.template_fields import question_options
+from tray_app.i18n import _
 from tray_app.ui.keyboard import MnemonicPicker, name_combo_parts
 
 _log = logging.getLogger(__name__)
@@ -196,7 +197,7 @@ class ChoiceEditor(FieldEditor):
 
     def __init__(self, field: Field) -> None:
         self.combo = QComboBox()
-        self.combo.addItem("Choose…" if field.required else _NOT_SET, None)
+        self.combo.addItem(_("Choose…") if field.required else _NOT_SET, None)
         for value, label in question_options(field.options):
             self.combo.addItem(label, value)
         self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
@@ -351,7 +352,9 @@ class FieldForm(QWidget):
         # Numbers, dates and choices keep their natural width; text editors grow.
         compact = not isinstance(editor, LineEditor | TextEditor)
         cell = FieldCell(field.id, editor.widget, hint=field.hint, compact=compact)
-        cell.error.setAccessibleName(f"Problem with {field.label or field.id}")
+        cell.error.setAccessibleName(
+            _("Problem with {field}").format(field=field.label or field.id)
+        )
         self._errors[field.id] = cell.error
         text = field.label or field.id
         # Each label gets an Alt+letter mnemonic that moves the focus to its field.
@@ -365,7 +368,7 @@ class FieldForm(QWidget):
             label.setBuddy(editor.widget)
         label.setObjectName(f"label_{field.id}")
         if field.required:
-            label.setToolTip("Required")
+            label.setToolTip(_("Required"))
         self._layout.addRow(label, cell)
         _connect_edited(editor, self.edited.emit)
 

@@ -15,6 +15,7 @@ import PySide6
 from PySide6.QtCore import QStandardPaths, qVersion
 from PySide6.QtWidgets import QFileDialog, QWidget
 
+from tray_app.i18n import _
 from tray_app.sessions.session import to_handle
 from tray_app.sessions.store import SessionStore
 from tray_app.support_report import ReportInputs, default_report_name, write_report
@@ -48,11 +49,14 @@ def save_report(path: Path, inputs: ReportInputs, on_done: Notice) -> asyncio.Ta
 
     def saved(written: Path) -> None:
         _log.info("support report written to %s", written)
-        on_done("Report for support saved", f"{written}\nSend this file to your IT support.")
+        on_done(
+            _("Report for support saved"),
+            _("{path}\nSend this file to your IT support.").format(path=written),
+        )
 
     def failed(error: BaseException) -> None:
         words = str(error) if isinstance(error, OSError) and error.strerror else None
-        on_done("The report could not be saved", words or error_message(error))
+        on_done(_("The report could not be saved"), words or error_message(error))
 
     return run_async(
         asyncio.to_thread(write_report, path, inputs),
@@ -73,11 +77,11 @@ def ask_and_save_report(
     """Open the save dialog (it does not block the loop); saving starts when a file is chosen."""
     folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
     start = Path(folder or Path.home()) / default_report_name(store.clock())
-    dialog = QFileDialog(parent, "Save a report for support", str(start))
+    dialog = QFileDialog(parent, _("Save a report for support"), str(start))
     dialog.setObjectName("report_dialog")
     dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
     dialog.setFileMode(QFileDialog.FileMode.AnyFile)
-    dialog.setNameFilter("Zip archives (*.zip)")
+    dialog.setNameFilter(_("Zip archives (*.zip)"))
     dialog.setDefaultSuffix("zip")
     dialog.selectFile(str(start))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from tray_app.i18n import gettext_
+from tray_app.i18n import gettext_, ngettext
 from tray_app.sessions.states import SessionState
 from tray_app.sessions.store import SessionStore
 from tray_app.ui.notice_backends import Notice
@@ -28,8 +28,8 @@ def still_waiting_notice(
     if not waiting:
         return None
     count = len(waiting)
-    summary = (
-        "1 run still needs your input" if count == 1 else f"{count} runs still need your input"
-    )
+    summary = ngettext(
+        "{n} run still needs your input", "{n} runs still need your input", count
+    ).format(n=count)
     body = "\n".join(s.title for s in waiting[:3]) + ("\n..." if count > 3 else "")
     return Notice(summary, body, ((ANSWER, gettext_("Answer")),), ()), waiting[0].session_id

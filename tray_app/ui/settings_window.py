@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from tray_app.config import LoadedSettings
+from tray_app.i18n import _, ngettext
 
 _log = logging.getLogger(__name__)
 
@@ -43,11 +44,11 @@ def open_in_editor(path: Path, on_failure: Callable[[str], None]) -> None:
     """
     if not sys.platform.startswith("linux"):
         if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))):
-            on_failure("no program is set up to open it")
+            on_failure(_("no program is set up to open it"))
         return
     program = shutil.which("xdg-open")
     if program is None:
-        on_failure("xdg-open, which opens files in their program, is not installed")
+        on_failure(_("xdg-open, which opens files in their program, is not installed"))
         return
     process = QProcess()
     _openers.add(process)
@@ -57,13 +58,13 @@ def open_in_editor(path: Path, on_failure: Callable[[str], None]) -> None:
         if code != 0:
             detail = bytes(process.readAllStandardError().data()).decode(errors="replace")
             _log.warning("xdg-open %s exited %s: %s", path, code, detail.strip())
-            on_failure("no program is set up to open it (xdg-open could not)")
+            on_failure(_("no program is set up to open it (xdg-open could not)"))
         process.deleteLater()
 
     def failed(error: QProcess.ProcessError) -> None:
         if error is QProcess.ProcessError.FailedToStart:
             _openers.discard(process)
-            on_failure("xdg-open could not be started")
+            on_failure(_("xdg-open could not be started"))
             process.deleteLater()
 
     process.finished.connect(finished)
@@ -78,16 +79,16 @@ class SettingsWindow(QDialog):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("ExLab Tray settings")
+        self.setWindowTitle(_("ExLab Tray settings"))
         self.setMinimumWidth(560)
         layout = QVBoxLayout(self)
         self.reason = QLabel()
         self.reason.setWordWrap(True)
         layout.addWidget(self.reason)
-        layout.addWidget(QLabel("Your settings file:"))
+        layout.addWidget(QLabel(_("Your settings file:")))
         self.path = QLineEdit()
         self.path.setReadOnly(True)
-        self.path.setAccessibleName("Settings file")
+        self.path.setAccessibleName(_("Settings file"))
         layout.addWidget(self.path)
         self.site = QLabel()
         self.site.setWordWrap(True)
@@ -97,13 +98,13 @@ class SettingsWindow(QDialog):
         layout.addWidget(self.problems_title)
         self.problems = QListWidget()
         self.problems.setWordWrap(True)
-        self.problems.setAccessibleName("Problems")
+        self.problems.setAccessibleName(_("Problems"))
         layout.addWidget(self.problems)
 
         buttons = QDialogButtonBox()
-        self.copy_button = QPushButton("Copy path")
-        self.folder_button = QPushButton("Open folder")
-        self.reload_button = QPushButton("Reload settings")
+        self.copy_button = QPushButton(_("Copy path"))
+        self.folder_button = QPushButton(_("Open folder"))
+        self.reload_button = QPushButton(_("Reload settings"))
         for button in (self.copy_button, self.folder_button, self.reload_button):
             buttons.addButton(button, QDialogButtonBox.ButtonRole.ActionRole)
         close = buttons.addButton(QDialogButtonBox.StandardButton.Close)
@@ -119,14 +120,17 @@ class SettingsWindow(QDialog):
         """Fill in ``loaded`` (path, site file, problems); ``reason`` says why we are here."""
         self._file = loaded.path
         self.reason.setText(
-            reason or "Edit this file in any text editor and save it: the change applies at once."
+            reason
+            or _("Edit this file in any text editor and save it: the change applies at once.")
         )
         self.path.setText(str(loaded.path))
         if loaded.site_path is not None:
-            locked = ", ".join(sorted(loaded.locked)) or "none"
+            locked = ", ".join(sorted(loaded.locked)) or _("none")
             self.site.setText(
-                f"Your site's settings ({loaded.site_path}) come first; "
-                f"settings it fixes for everyone: {locked}."
+                _(
+                    "Your site's settings ({path}) come first; "
+                    "settings it fixes for everyone: {locked}."
+                ).format(path=loaded.site_path, locked=locked)
             )
             self.site.show()
         else:
@@ -135,12 +139,16 @@ class SettingsWindow(QDialog):
         count = len(loaded.problems)
         if count:
             self.problems_title.setText(
-                f"{count} problem{'s' if count != 1 else ''} (each is skipped; the rest applies):"
+                ngettext(
+                    "{n} problem (each is skipped; the rest applies):",
+                    "{n} problems (each is skipped; the rest applies):",
+                    count,
+                ).format(n=count)
             )
             for problem in loaded.problems:
                 self.problems.addItem(str(problem))
         else:
-            self.problems_title.setText("No problems: every setting in the file applies.")
+            self.problems_title.setText(_("No problems: every setting in the file applies."))
         self.problems.setVisible(bool(count))
         self.adjustSize()
 

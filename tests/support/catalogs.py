@@ -104,7 +104,6 @@ ENGLISH_WORDS = frozenset(
         "command",
         "commands",
         "options",
-        "optional",
         "arguments",
         "positional",
     ]

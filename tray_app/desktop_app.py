@@ -100,6 +100,8 @@ class DesktopApp:
             Command.CANCEL: self._on_session(SessionActions.cancel),
             Command.OPEN_FOLDER: self._on_session(SessionActions.open_folder),
             Command.COPY_DETAILS: self._on_session(SessionActions.copy_details),
+            Command.DISCARD_FOLDER: self._on_session(SessionActions.discard_folder),
+            Command.START_AGAIN: self._on_session(SessionActions.start_again),
             Command.RETRY_SYNC: lambda _a: self.sync_watch.retry_all(),
             Command.REQUEUE_SYNC: lambda a: self.sync_watch.requeue(a.session_id or ""),
         }
@@ -176,6 +178,9 @@ class DesktopApp:
             lambda n: self.tray.set_flags(quitting=True, quitting_waiting_for=n)
         )
         quitter.finished.connect(self._quit_finished)
+        quitter.answer_requested.connect(
+            lambda sid: self.dispatch(Action(Command.OPEN_PROMPT, sid))
+        )
 
         try:
             await service.start()

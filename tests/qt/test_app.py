@@ -25,8 +25,8 @@ from tests.support.clock import FakeClock
 from tray_app import paths
 from tray_app.api.runtime_file import read_runtime_info
 from tray_app.app import NO_TRAY_REASON, DesktopApp, activate_instance
-from tray_app.creation.errors import CreationError
 from tray_app.creation.requests import ProjectRequest, RunRequest
+from tray_app.creation.wording import session_title
 from tray_app.sessions.states import SessionState
 from tray_app.ui.notifications import NullBackend
 from tray_app.ui.tray import find_action
@@ -131,50 +131,108 @@ def test_gc_timer_aborts_an_abandoned_session(
     assert desktop.tray.icon.toolTip() == "ExLab Tray: idle"
 
 
-def test_quit_waits_for_a_live_session_then_asks_wait_or_force(
+def test_quit_with_a_waiting_run_asks_at_once_naming_it(
     tray_loop: asyncio.AbstractEventLoop, make_app: Any
 ) -> None:
-    desktop, task = make_app(quit_wait_s=0.4)
+    desktop, task = make_app(quit_wait_s=30)
     sid = run(tray_loop, waiting_run(desktop), timeout=60)
-    trigger(desktop, "Quit")
-    settle(tray_loop)
-    assert desktop.tray.icon.toolTip() == "ExLab Tray: Quitting: waiting for 1 session"
-    with pytest.raises(CreationError) as refused:
-        run(
-            tray_loop,
-            desktop.controller.create_project(
-                ProjectRequest(equipment_id="DEMO", project_name="Late", operator="tester")
-            ),
-        )
-    assert refused.value.code == "shutting_down"
-
     quitter = desktop.quitter
-    wait_until(tray_loop, lambda: quitter.question is not None, timeout=5)
+    trigger(desktop, "Quit")
+    # At once: no silent wait first.
+    assert quitter.waiting_question is not None
+    text = quitter.waiting_question.text()
+    assert "1 run is waiting for your input" in text
+    assert session_title(desktop.store.get(sid)) in text
+
+    # Don't quit: nothing changed, new sessions are still welcome.
+    quitter.stay_button.click()  # type: ignore[union-attr]
+    wait_until(tray_loop, lambda: quitter.waiting_question is None, timeout=5)
+    assert not task.done() and not quitter.quitting
+    assert desktop.controller.accepting
+
+    # Answer now: the prompt opens, and the app keeps running.
+    trigger(desktop, "Quit")
+    quitter.answer_button.click()  # type: ignore[union-attr]
+    wait_until(tray_loop, lambda: sid in desktop.actions.prompts, timeout=5)
     assert not task.done()
-    assert "1 session is still running" in quitter.question.text()  # type: ignore[union-attr]
-    quitter.wait_button.click()  # type: ignore[union-attr]
-    wait_until(tray_loop, lambda: quitter.question is None, timeout=5)
-    assert not task.done()
-    # Asked again after another wait; this time Force quit.
-    wait_until(tray_loop, lambda: quitter.question is not None, timeout=5)
-    quitter.force_button.click()  # type: ignore[union-attr]
+    desktop.actions.prompts[sid].close()
+
+    # Quit: the waiting run is kept for the next start, nothing runs, so it quits now.
+    trigger(desktop, "Quit")
+    quitter.quit_button.click()  # type: ignore[union-attr]
     assert finish(tray_loop, task) == 0
-    assert desktop.store.get(sid).state is SessionState.ABORTED  # type: ignore[union-attr]
+    assert quitter.question is None  # no "Force quit / Wait": nothing was running
     assert not runtime_file().exists()
 
 
-def test_quit_finishes_by_itself_when_the_last_session_ends(
+def test_quit_waits_for_a_running_session_naming_its_phase_then_finishes(
     tray_loop: asyncio.AbstractEventLoop, make_app: Any
 ) -> None:
     desktop, task = make_app(quit_wait_s=30)
     sid = run(tray_loop, waiting_run(desktop), timeout=60)
     desktop.request_quit()
-    settle(tray_loop)
+    assert desktop.quitter.waiting_question is not None
+    # Answered elsewhere (the API) while the question is open: the run works again.
     answers = {"sample_count": 8, "plate_type": "96-well", "prep_date": "2026-11-27"}
     run(tray_loop, desktop.controller.resume(sid, answers))
+    desktop.quitter.quit_button.click()  # type: ignore[union-attr]
     assert finish(tray_loop, task, timeout=30) == 0
     assert desktop.quitter.question is None
     assert desktop.store.get(sid).state is SessionState.DONE  # type: ignore[union-attr]
+
+
+SLOW_PLATE_MAP = """
+import time
+
+
+def run(payload):
+    time.sleep(60)  # a plugin at work: Quit must wait for it, then ask
+    return {"status": "ok"}
+"""
+
+
+def test_quit_waits_for_a_working_run_then_asks_naming_its_phase(
+    tray_loop: asyncio.AbstractEventLoop, make_app: Any, tmp_path: Path
+) -> None:
+    plugins = tmp_path / "slow-plugins" / "plate_map"
+    plugins.mkdir(parents=True)
+    (plugins / "plugin.py").write_text(SLOW_PLATE_MAP)
+    (plugins / "plugin.toml").write_text(
+        'name = "plate_map"\nversion = "1.0.0"\nentry = "plugin.py"\ntimeout_s = 90\n'
+        '[variables]\nsample_count = "optional"\nplate_type = "optional"\n'
+        'prep_date = "optional"\n'
+    )
+    desktop, task = make_app(quit_wait_s=0.4, settings={"plugin_dirs": [str(plugins.parent)]})
+    controller, store = desktop.controller, desktop.store
+
+    async def working_run() -> str:
+        project = await controller.create_project(
+            ProjectRequest(equipment_id="DEMO", project_name="Slow", operator="tester")
+        )
+        while not store.get(project["session_id"]).is_terminal():  # type: ignore[union-attr]
+            await store.next_transition(project["session_id"])
+        handle = await controller.create_run(
+            RunRequest(equipment_id="DEMO", project_name="Slow", operator="tester", label="r1")
+        )
+        while store.get(handle["session_id"]).state is not SessionState.PLUGIN_PASS:  # type: ignore[union-attr]
+            await store.next_transition(handle["session_id"])
+        return str(handle["session_id"])
+
+    sid = run(tray_loop, working_run(), timeout=60)
+    quitter = desktop.quitter
+    trigger(desktop, "Quit")
+    assert quitter.waiting_question is None  # nothing waits for input: no first question
+    wait_until(tray_loop, lambda: quitter.question is not None, timeout=10)
+    text = quitter.question.text()  # type: ignore[union-attr]
+    assert "1 session is still running" in text
+    assert f"{session_title(store.get(sid))}: " in text  # type: ignore[arg-type]
+    assert "plugin" in text.lower()  # the phase it is in
+    quitter.wait_button.click()  # type: ignore[union-attr]
+    wait_until(tray_loop, lambda: quitter.question is None, timeout=5)
+    wait_until(tray_loop, lambda: quitter.question is not None, timeout=10)
+    quitter.force_button.click()  # type: ignore[union-attr]
+    assert finish(tray_loop, task) == 0
+    assert store.get(sid).state is SessionState.ABORTED  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])

@@ -33,12 +33,33 @@ __all__ = [
     "find_unexplained_folders",
     "interrupted_outcome",
     "list_found",
+    "offers_discard",
+    "offers_start_again",
     "recover",
 ]
 
 _log = logging.getLogger(__name__)
 
 INTERRUPTED = "interrupted"
+
+
+def _interrupted(session: Session) -> dict[str, Any] | None:
+    outcome = session.outcome or {}
+    return outcome if session.is_terminal() and outcome.get("code") == INTERRUPTED else None
+
+
+def offers_discard(session: Session) -> bool:
+    """An interrupted session whose unfinished folder is still there to discard."""
+    outcome = _interrupted(session)
+    return outcome is not None and bool(outcome.get("path")) and not outcome.get("discarded")
+
+
+def offers_start_again(session: Session) -> bool:
+    """An interrupted session not started again yet."""
+    outcome = _interrupted(session)
+    return outcome is not None and not outcome.get("started_again")
+
+
 #: Entries the folder scan looks at, at most (a data root of many years stays quick).
 SCAN_LIMIT = 50_000
 

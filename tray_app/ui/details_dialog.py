@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from tray_app import logs
+from tray_app.creation.recovery import offers_discard, offers_start_again
 from tray_app.creation.sync import SyncJob, job_words
 from tray_app.creation.wording import age_words, doing_words, session_title, state_words
 from tray_app.i18n import N_, _
@@ -124,6 +125,8 @@ class DetailsDialog(QDialog):
 
     copy_requested = Signal(str)
     answer_requested = Signal(str)
+    discard_requested = Signal(str)
+    start_again_requested = Signal(str)
 
     def __init__(
         self,
@@ -188,8 +191,22 @@ class DetailsDialog(QDialog):
         self.copy_button.setObjectName("copy_details")
         self.answer_button = QPushButton(_("&Answer…"))
         self.answer_button.setObjectName("answer")
-        self.buttons.addButton(self.copy_button, QDialogButtonBox.ButtonRole.ActionRole)
-        self.buttons.addButton(self.answer_button, QDialogButtonBox.ButtonRole.ActionRole)
+        # An interrupted session's two ways on (DESIGN §8).
+        self.start_again_button = QPushButton(_("Start a&gain"))
+        self.start_again_button.setObjectName("start_again")
+        self.discard_button = QPushButton(_("Disca&rd folder…"))
+        self.discard_button.setObjectName("discard_folder")
+        for button in (
+            self.copy_button,
+            self.answer_button,
+            self.start_again_button,
+            self.discard_button,
+        ):
+            self.buttons.addButton(button, QDialogButtonBox.ButtonRole.ActionRole)
+        self.start_again_button.clicked.connect(
+            lambda: self.start_again_requested.emit(self.session_id)
+        )
+        self.discard_button.clicked.connect(lambda: self.discard_requested.emit(self.session_id))
         self.buttons.rejected.connect(self.reject)
         self.copy_button.clicked.connect(lambda: self.copy_requested.emit(self.session_id))
         self.answer_button.clicked.connect(lambda: self.answer_requested.emit(self.session_id))
@@ -221,7 +238,8 @@ class DetailsDialog(QDialog):
         session = self.store.get(self.session_id)
         if session is None:
             self.heading.setText(_("This session is no longer kept."))
-            self.answer_button.hide()
+            for button in (self.answer_button, self.start_again_button, self.discard_button):
+                button.hide()
             self.copy_button.setEnabled(False)
             return
         title = session_title(session)
@@ -258,6 +276,8 @@ class DetailsDialog(QDialog):
         self.outcome.setPlainText(outcome_json(session))
         self.outcome.setVisible(False)
         self.answer_button.setVisible(session.state is SessionState.INPUT_REQUIRED)
+        self.start_again_button.setVisible(offers_start_again(session))
+        self.discard_button.setVisible(offers_discard(session))
 
     def _sync_text(self, session: Session) -> str:
         if session.state is not SessionState.DONE:

@@ -12,6 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from tray_app.creation.recovery import offers_discard, offers_start_again
 from tray_app.creation.sync import SyncSummary
 from tray_app.creation.wording import (
     age_words,
@@ -77,6 +78,8 @@ class Command(StrEnum):
     SAVE_REPORT = "save_report"
     RETRY_SYNC = "retry_sync"
     REQUEUE_SYNC = "requeue_sync"
+    DISCARD_FOLDER = "discard_folder"
+    START_AGAIN = "start_again"
     QUIT = "quit"
 
 
@@ -330,6 +333,10 @@ def _finished_entry(session: Session, unseen: frozenset[str]) -> Entry:
     ]
     if session.destination:
         aborted_children.insert(1, _entry(_("&Open folder"), Action(Command.OPEN_FOLDER, sid)))
+    if offers_start_again(session):
+        aborted_children.append(_entry(_("Start a&gain"), Action(Command.START_AGAIN, sid)))
+    if offers_discard(session):
+        aborted_children.append(_entry(_("Disca&rd folder…"), Action(Command.DISCARD_FOLDER, sid)))
     return Entry(
         _("⊘ {title}: {reason}").format(title=name, reason=reason),
         children=tuple(aborted_children),

@@ -102,6 +102,8 @@ class SessionActions(QObject):
         self.details[session_id] = dialog
         dialog.copy_requested.connect(self.copy_details)
         dialog.answer_requested.connect(self.open_prompt)
+        dialog.discard_requested.connect(self.discard_folder)
+        dialog.start_again_requested.connect(self.start_again)
         dialog.finished.connect(lambda _result: self.details.pop(session_id, None))
         _bring_forward(dialog)
 
@@ -139,6 +141,61 @@ class SessionActions(QObject):
             ),
             owner=self,
             what=f"cancelling session {session_id}",
+        )
+
+    # ---- an interrupted session: start again, or discard its folder ---------------------
+    def start_again(self, session_id: str) -> None:
+        """A new session with the same request (the controller picks a fresh folder)."""
+        run_async(
+            self.controller.start_again(session_id),
+            on_result=self.session_created.emit,
+            on_error=lambda error: self.action_failed.emit(
+                session_id, _("Could not start again: {error}").format(error=error_message(error))
+            ),
+            owner=self,
+            what=f"starting session {session_id} again",
+        )
+
+    def discard_folder(self, session_id: str) -> None:
+        """Ask, then remove the unfinished folder an interrupted session left."""
+        session = self.store.get(session_id)
+        if session is None:
+            self.action_failed.emit(session_id, _("That session is no longer kept."))
+            return
+        existing = self.confirm_boxes.get(session_id)
+        if existing is not None:
+            _bring_forward(existing)
+            return
+        path = (session.outcome or {}).get("path") or session.destination or ""
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            _("Discard folder"),
+            _("Delete the unfinished folder of {title}?").format(title=session_title(session)),
+            parent=self._visible_window(),
+        )
+        box.setInformativeText(_("{path} and everything in it will be deleted.").format(path=path))
+        discard = box.addButton(_("&Delete folder"), QMessageBox.ButtonRole.DestructiveRole)
+        keep = box.addButton(_("&Keep it"), QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)
+
+        def answered(_result: int) -> None:
+            self.confirm_boxes.pop(session_id, None)
+            if box.clickedButton() is discard:
+                self._discard(session_id)
+
+        box.finished.connect(answered)
+        self.confirm_boxes[session_id] = box
+        box.open()
+
+    def _discard(self, session_id: str) -> None:
+        run_async(
+            self.controller.discard_folder(session_id),
+            on_error=lambda error: self.action_failed.emit(
+                session_id,
+                _("Could not discard the folder: {error}").format(error=error_message(error)),
+            ),
+            owner=self,
+            what=f"discarding the folder of session {session_id}",
         )
 
     # ---- files and clipboard ----------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from tests.support.clock import FakeClock
 from tests.support.sessions import aborted, done, failed, running, waiting
 from tray_app.creation.wording import session_title
+from tray_app.sessions.states import SessionState
 from tray_app.sessions.store import SessionStore
 from tray_app.ui.menu_model import (
     Action,
@@ -158,6 +159,32 @@ def test_aborted_sessions_say_why(store: SessionStore, clock: FakeClock) -> None
         "⊘ Run user: cancelled",
         "⊘ Run gc: abandoned (no answer in time)",
     ]
+
+
+def test_an_interrupted_session_offers_start_again_and_discard_until_done(
+    store: SessionStore, clock: FakeClock
+) -> None:
+    session = running(store, "Run cut short")
+    sid = session.session_id
+    outcome = {"code": "interrupted", "path": "/data/TECAN/Alpha/Runs/Run_1"}
+    store.transition(sid, SessionState.ABORTED, outcome=outcome)
+    aborted(store, "Run user", code="cancelled")  # a plain cancel offers neither
+
+    def actions(title_part: str) -> list[Action | None]:
+        entry = next(e for e in section(model_of(store, clock), "Recent") if title_part in e.label)
+        return [child.action for child in entry.children]
+
+    assert Action(Command.START_AGAIN, sid) in actions("cut short")
+    assert Action(Command.DISCARD_FOLDER, sid) in actions("cut short")
+    assert not {a.command for a in actions("Run user") if a} & {
+        Command.START_AGAIN,
+        Command.DISCARD_FOLDER,
+    }
+    store.close(sid, {**outcome, "discarded": True, "started_again": "s2"})
+    assert not {a.command for a in actions("cut short") if a} & {
+        Command.START_AGAIN,
+        Command.DISCARD_FOLDER,
+    }
 
 
 def test_long_sections_end_in_n_more(store: SessionStore, clock: FakeClock) -> None:

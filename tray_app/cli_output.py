@@ -7,6 +7,8 @@ import json
 import sys
 from typing import Any
 
+from tray_app.i18n import N_, _
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -44,7 +46,8 @@ class Output:
         # A refused answer's message names its fields by their labels already.
         named = error.get("code") == "invalid_answers"
         where = f" [{field_label(field)}]" if field and not named else ""
-        print(f"error: {error['message']} ({error['code']}){where}", file=sys.stderr, flush=True)
+        words = _("error: {message} ({code})").format(message=error["message"], code=error["code"])
+        print(words + where, file=sys.stderr, flush=True)
         problems = (error.get("details") or {}).get("errors") or []
         for problem in problems if len(problems) > 1 else []:
             name = problem.get("field")
@@ -63,48 +66,66 @@ def describe_frame(frame: dict[str, Any]) -> str:
     kind = frame.get("kind")
     if kind == "snapshot":
         handle = frame["session"]
-        return f"session {handle['session_id']} ({describe(handle)}): {state_text(handle['state'])}"
+        return _("session {id} ({title}): {state}").format(
+            id=handle["session_id"], title=describe(handle), state=state_text(handle["state"])
+        )
     if kind == "phase":
         return f"-> {phase_text(frame.get('phase'))}"
     if kind == "progress":
-        return f"   plugin {frame.get('plugin')} ({frame.get('current')} of {frame.get('total')})"
+        return _("   plugin {plugin} ({current} of {total})").format(
+            plugin=frame.get("plugin"), current=frame.get("current"), total=frame.get("total")
+        )
     if kind == "input_required":
-        return f"?  Needs input: {frame.get('plugin')} asks: {frame.get('reason', '')}"
+        return _("?  Needs input: {plugin} asks: {reason}").format(
+            plugin=frame.get("plugin"), reason=frame.get("reason", "")
+        )
     if kind == "warning":
-        return f"!  warning: {frame.get('message')}"
+        return _("!  warning: {message}").format(message=frame.get("message"))
     if kind == "done":
         result = frame.get("result") or {}
-        lines = [f"Done: {result.get('path')} (NAS sync: {result.get('sync_status')})"]
-        lines += [f"!  warning: {w}" for w in result.get("warnings") or []]
+        lines = [
+            _("Done: {path} (NAS sync: {sync})").format(
+                path=result.get("path"), sync=result.get("sync_status")
+            )
+        ]
+        lines += [
+            _("!  warning: {message}").format(message=w) for w in result.get("warnings") or []
+        ]
         return "\n".join(lines)
     if kind == "failed":
         error = frame.get("error") or {}
         field = f" [{field_label(error['field'])}]" if error.get("field") else ""
-        return f"Failed: {error.get('message')} ({error.get('code')}){field}"
+        words = _("Failed: {message} ({code})")
+        return words.format(message=error.get("message"), code=error.get("code")) + field
     if kind == "aborted":
         reason = frame.get("reason") or {}
-        return str(reason.get("message") or f"Cancelled: {reason_text(reason.get('code'))}")
+        cancelled = _("Cancelled: {reason}")
+        return str(
+            reason.get("message") or cancelled.format(reason=reason_text(reason.get("code")))
+        )
     return json.dumps(frame)
 
 
-#: The request's fields as the New project / New run dialogs label them.
+#: The request's fields as the New project / New run dialogs label them (marked here,
+#: translated in field_label).
 REQUEST_LABELS = {
-    "equipment_id": "Equipment",
-    "project_name": "Project",
-    "operator": "Operator",
-    "label": "Label",
-    "objective": "Objective",
-    "template": "Template",
-    "run_kind": "Run kind",
-    "destination": "Folder",
+    "equipment_id": N_("Equipment"),
+    "project_name": N_("Project"),
+    "operator": N_("Operator"),
+    "label": N_("Label"),
+    "objective": N_("Objective"),
+    "template": N_("Template"),
+    "run_kind": N_("Run kind"),
+    "destination": N_("Folder"),
 }
 
 
 def field_label(field: str) -> str:
     """A request field by its label (``variables.x`` is the template variable x)."""
     if field.startswith("variables."):
-        return f"template variable {field.removeprefix('variables.')}"
-    return REQUEST_LABELS.get(field, field)
+        return _("template variable {name}").format(name=field.removeprefix("variables."))
+    label = REQUEST_LABELS.get(field)
+    return _(label) if label else field
 
 
 # The words come from the one wording module the tray uses too, so a session reads the
@@ -138,21 +159,21 @@ def field_hint(spec: dict[str, Any]) -> str:
     kind = spec.get("type", "string")
     parts = [kind]
     if kind == "choice" and spec.get("options"):
-        parts = ["one of " + ", ".join(map(str, spec["options"]))]
+        parts = [_("one of {options}").format(options=", ".join(map(str, spec["options"])))]
     elif kind == "boolean":
-        parts = ["yes/no"]
+        parts = [_("yes/no")]
     elif kind == "date":
-        parts = ["date YYYY-MM-DD"]
+        parts = [_("date YYYY-MM-DD")]
     low, high = spec.get("min"), spec.get("max")
     if kind in ("string", "text"):
         if low is not None:
-            parts.append(f"at least {plain(low)} characters")
+            parts.append(_("at least {n} characters").format(n=plain(low)))
         if high is not None:
-            parts.append(f"at most {plain(high)} characters")
+            parts.append(_("at most {n} characters").format(n=plain(high)))
     elif low is not None or high is not None:
         parts.append("..".join("" if bound is None else plain(bound) for bound in (low, high)))
     if spec.get("required"):
-        parts.append("required")
+        parts.append(_("required"))
     return ", ".join(parts)
 
 

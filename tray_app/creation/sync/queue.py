@@ -84,12 +84,17 @@ class SyncQueue:
         self._current: str | None = None
         self._closing = False
         self._mounts = MountWatcher(self._mounts_changed) if watch_mounts else None
+        # The loop open() ran on. Every later hop uses it rather than asking asyncio:
+        # under qasync a task may resume from a thread's result while Qt, not asyncio,
+        # is dispatching (tests step the loop), and get_running_loop() then raises.
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     # ---- starting and stopping -----------------------------------------------
     async def open(self) -> None:
         """Load the queue (importing the old JSON queue once) and start working."""
         if self._db is not None:
             return
+        self._loop = asyncio.get_running_loop()
         self._db = await self._in_db(QueueDB, self.db_path)
         jobs = await self._in_db(self._db.load)
         self.problems += self._db.problems
@@ -100,7 +105,7 @@ class SyncQueue:
                 job.status = JobStatus.QUEUED
             self._jobs[job.id] = job
         await self._import_legacy()
-        loop = asyncio.get_running_loop()
+        loop = self._event_loop()
         self._worker = loop.create_task(self._work(), name="exlab-sync-queue")
         if self._mounts is not None:
             self._mounts.start(loop)
@@ -111,7 +116,7 @@ class SyncQueue:
         if imported or not self._legacy_path.is_file():
             return
         try:
-            jobs, problem = await asyncio.to_thread(
+            jobs, problem = await self._in_thread(
                 read_legacy, self._legacy_path, self._legacy_root, self._clock()
             )
         except OSError as exc:
@@ -241,8 +246,15 @@ class SyncQueue:
         update_record(job)
 
     def _in_db(self, fn: Callable[..., _T], *args: Any, **kwargs: Any) -> asyncio.Future[_T]:
-        loop = asyncio.get_running_loop()
+        loop = self._event_loop()
         return loop.run_in_executor(self._db_thread, partial(fn, *args, **kwargs))
+
+    def _in_thread(self, fn: Callable[..., _T], *args: Any) -> asyncio.Future[_T]:
+        """``asyncio.to_thread`` on the queue's own loop (see ``_loop``)."""
+        return self._event_loop().run_in_executor(None, partial(fn, *args))
+
+    def _event_loop(self) -> asyncio.AbstractEventLoop:
+        return self._loop if self._loop is not None else asyncio.get_running_loop()
 
     # ---- the worker ----------------------------------------------------------
     def _due(self) -> SyncJob | None:
@@ -269,7 +281,7 @@ class SyncQueue:
         ]
         if waits:
             delay = (min(waits) - self._clock()).total_seconds()
-            self._timer = asyncio.get_running_loop().call_later(
+            self._timer = self._event_loop().call_later(
                 min(max(delay, 0.0), _MAX_NAP_S), self._wake.set
             )
 
@@ -295,14 +307,14 @@ class SyncQueue:
             job.attempts += 1
             job.last_attempt_at = self._clock()
             try:
-                exists = await asyncio.to_thread(attempt.probe, job, self.options, control)
+                exists = await self._in_thread(attempt.probe, job, self.options, control)
             except SyncFailure as failure:
                 await self._failed(job, failure.reason)
                 return
             job.status, job.reason = JobStatus.COPYING, None
             await self._save(job)
             try:
-                manifest = await asyncio.to_thread(
+                manifest = await self._in_thread(
                     attempt.transfer, job, exists, self.options, control,
                     partial(self._final_record, job),
                 )  # fmt: skip

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QMargins, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QMargins, Qt, Signal, Slot
 from PySide6.QtGui import QCloseEvent, QKeyEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -42,6 +42,7 @@ from tray_app.ui.field_widgets import HINT_STYLE, FieldForm, error_label
 from tray_app.ui.keyboard import DefaultButtonKeeper
 from tray_app.ui.prompt_drafts import PromptDrafts
 from tray_app.ui.store_bridge import StoreBridge, StoreChanges
+from tray_app.ui.timers import make_timer
 
 HEARTBEAT_MS = 60_000
 CLOSE_DELAY_MS = 4_000
@@ -168,12 +169,8 @@ class PromptDialog(QDialog):
         layout.addSpacing(10)  # the last hint never touches the buttons
         layout.addWidget(self.buttons)
 
-        self._heartbeat_timer = QTimer(self)
-        self._heartbeat_timer.setInterval(heartbeat_ms)
-        self._heartbeat_timer.timeout.connect(self._heartbeat)
-        self._close_timer = QTimer(self)
-        self._close_timer.setSingleShot(True)
-        self._close_timer.timeout.connect(self.reject)
+        self._heartbeat_timer = make_timer(self, self._heartbeat, heartbeat_ms, repeat=True)
+        self._close_timer = make_timer(self, self.reject)
 
         self._bridge = StoreBridge.of(store)
         self._bridge.changed.connect(self._on_store_changes)

@@ -23,6 +23,7 @@ from tray_app.i18n import _, ngettext
 from tray_app.sessions.session import Session
 from tray_app.sessions.states import LIVE_STATES, SessionState
 from tray_app.sessions.store import Change, SessionStore
+from tray_app.ui.async_bridge import run_async
 from tray_app.ui.store_bridge import StoreBridge, StoreChanges
 
 _log = logging.getLogger(__name__)
@@ -54,8 +55,6 @@ class QuitCoordinator(QObject):
         self._controller = controller
         self._store = store
         self._wait_s = wait_s
-        # Menu actions may arrive outside a running callback; tasks go to the app's loop.
-        self._loop = asyncio.get_event_loop()
         self._task: asyncio.Task[None] | None = None
         self._done = False
         self._following = False
@@ -140,15 +139,17 @@ class QuitCoordinator(QObject):
             if wait_s is not None:
                 # A signal while already waiting: stop waiting on the operator's answer.
                 self._task.cancel()
-                self._task = self._loop.create_task(self._wait(wait_s, ask=False))
+                self._task = run_async(self._wait(wait_s, ask=False), what="quitting")
             return
         if not self._following:
             StoreBridge.of(self._store).changed.connect(self._on_changes)
             self._following = True
         self._note_running()
         ask = wait_s is None
-        self._task = self._loop.create_task(
-            self._wait(self._wait_s if wait_s is None else wait_s, ask=ask)
+        # run_async: menu actions may arrive outside a running callback, and the wait's
+        # task must go to the app's loop all the same.
+        self._task = run_async(
+            self._wait(self._wait_s if wait_s is None else wait_s, ask=ask), what="quitting"
         )
 
     async def _wait(self, wait_s: float, *, ask: bool) -> None:

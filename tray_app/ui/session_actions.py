@@ -23,6 +23,7 @@ from tray_app.sessions.states import SessionState
 from tray_app.sessions.store import SessionStore
 from tray_app.ui.async_bridge import error_message, run_async
 from tray_app.ui.cancel_confirm import ask_cancel
+from tray_app.ui.open_dialogs import OpenDialogs, bring_forward
 from tray_app.ui.prompt_drafts import PromptDrafts
 
 if TYPE_CHECKING:
@@ -58,10 +59,10 @@ class SessionActions(QObject):
         self.store = store
         self.controller = controller
         self.settings = settings
-        self.prompts: dict[str, PromptDialog] = {}
-        self.details: dict[str, DetailsDialog] = {}
-        self.new_dialogs: dict[str, NewSessionDialog] = {}
-        self.confirm_boxes: dict[str, QMessageBox] = {}
+        self.prompts: OpenDialogs[str, PromptDialog] = OpenDialogs()
+        self.details: OpenDialogs[str, DetailsDialog] = OpenDialogs()
+        self.new_dialogs: OpenDialogs[str, NewSessionDialog] = OpenDialogs()
+        self.confirm_boxes: OpenDialogs[str, QMessageBox] = OpenDialogs()
         self.sessions_window: SessionsWindow | None = None
         self._quit_on_close = False
         self.drafts = PromptDrafts(store)
@@ -69,9 +70,7 @@ class SessionActions(QObject):
     # ---- prompts and details ------------------------------------------------------------
     def open_prompt(self, session_id: str) -> None:
         """Show the prompt of a waiting session (bring an open one forward)."""
-        existing = self.prompts.get(session_id)
-        if existing is not None:
-            _bring_forward(existing)
+        if self.prompts.forward(session_id):
             return
         session = self.store.get(session_id)
         if session is None or session.state is not SessionState.INPUT_REQUIRED:
@@ -81,15 +80,11 @@ class SessionActions(QObject):
         from tray_app.ui.prompt_dialog import PromptDialog
 
         dialog = PromptDialog(self.store, self.controller, session_id, drafts=self.drafts)
-        self.prompts[session_id] = dialog
-        dialog.session_released.connect(lambda sid: self.prompts.pop(sid, None))
-        _bring_forward(dialog)
+        bring_forward(self.prompts.keep(session_id, dialog, dialog.session_released))
 
     def show_details(self, session_id: str) -> None:
         self.failures_seen.emit(session_id)
-        existing = self.details.get(session_id)
-        if existing is not None:
-            _bring_forward(existing)
+        if self.details.forward(session_id):
             return
         if self.store.get(session_id) is None:
             self.action_failed.emit(session_id, _("That session is no longer kept."))
@@ -99,25 +94,19 @@ class SessionActions(QObject):
         # Tests and embedded uses may run without a controller: then there is no sync row.
         sync_job = getattr(self.controller, "sync_job_for", None)
         dialog = DetailsDialog(self.store, session_id, sync_job=sync_job)
-        self.details[session_id] = dialog
         dialog.copy_requested.connect(self.copy_details)
         dialog.answer_requested.connect(self.open_prompt)
         dialog.discard_requested.connect(self.discard_folder)
         dialog.start_again_requested.connect(self.start_again)
-        dialog.finished.connect(lambda _result: self.details.pop(session_id, None))
-        _bring_forward(dialog)
+        bring_forward(self.details.keep(session_id, dialog, dialog.finished))
 
     # ---- cancelling -----------------------------------------------------------------------
     def cancel(self, session_id: str) -> None:
         """Ask Keep files for review / Discard files / Go back, then cancel."""
-        prompt = self.prompts.get(session_id)
-        if prompt is not None:
-            _bring_forward(prompt)
-            prompt.ask_cancel()
+        if self.prompts.forward(session_id):
+            self.prompts[session_id].ask_cancel()
             return
-        existing = self.confirm_boxes.get(session_id)
-        if existing is not None:
-            _bring_forward(existing)
+        if self.confirm_boxes.forward(session_id):
             return
         session = self.store.get(session_id)
         if session is None or session.is_terminal():
@@ -130,8 +119,7 @@ class SessionActions(QObject):
             lambda discard: self._cancel(session_id, discard),
             back_label=_("Go back"),
         )
-        self.confirm_boxes[session_id] = box
-        box.finished.connect(lambda _result: self.confirm_boxes.pop(session_id, None))
+        self.confirm_boxes.keep(session_id, box, box.finished)
 
     def _cancel(self, session_id: str, discard_files: bool) -> None:
         run_async(
@@ -162,9 +150,7 @@ class SessionActions(QObject):
         if session is None:
             self.action_failed.emit(session_id, _("That session is no longer kept."))
             return
-        existing = self.confirm_boxes.get(session_id)
-        if existing is not None:
-            _bring_forward(existing)
+        if self.confirm_boxes.forward(session_id):
             return
         path = (session.outcome or {}).get("path") or session.destination or ""
         box = QMessageBox(
@@ -179,12 +165,11 @@ class SessionActions(QObject):
         box.setDefaultButton(keep)
 
         def answered(_result: int) -> None:
-            self.confirm_boxes.pop(session_id, None)
             if box.clickedButton() is discard:
                 self._discard(session_id)
 
+        self.confirm_boxes.keep(session_id, box, box.finished)
         box.finished.connect(answered)
-        self.confirm_boxes[session_id] = box
         box.open()
 
     def _discard(self, session_id: str) -> None:
@@ -230,17 +215,13 @@ class SessionActions(QObject):
     # ---- new sessions and the window ----------------------------------------------------------
     def new_session(self, kind: str) -> None:
         """Open the New project / New run dialog (bring an open one forward)."""
-        existing = self.new_dialogs.get(kind)
-        if existing is not None:
-            _bring_forward(existing)
+        if self.new_dialogs.forward(kind):
             return
         from tray_app.ui.new_session_dialog import NewSessionDialog
 
         dialog = NewSessionDialog(kind, self.controller, self.settings)
-        self.new_dialogs[kind] = dialog
         dialog.created.connect(self.session_created.emit)
-        dialog.finished.connect(lambda _result: self.new_dialogs.pop(kind, None))
-        _bring_forward(dialog)
+        bring_forward(self.new_dialogs.keep(kind, dialog, dialog.finished))
 
     def set_quit_on_close(self, quit_on_close: bool) -> None:
         """Make closing the sessions window quit the app (no system tray)."""
@@ -263,7 +244,7 @@ class SessionActions(QObject):
             self.sessions_window = window
         elif reason is not None:
             window.set_reason(reason)
-        _bring_forward(window)
+        bring_forward(window)
         self.failures_seen.emit(None)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
@@ -273,14 +254,10 @@ class SessionActions(QObject):
 
     def close_all(self) -> None:
         """Close every dialog and the window (on quit); closing here never asks to quit."""
-        for box in list(self.confirm_boxes.values()):
-            box.close()
-        for dialog in [*self.prompts.values(), *self.details.values(), *self.new_dialogs.values()]:
-            dialog.close()
-        self.prompts.clear()
-        self.details.clear()
-        self.new_dialogs.clear()
-        self.confirm_boxes.clear()
+        self.confirm_boxes.close_all()
+        self.prompts.close_all()
+        self.details.close_all()
+        self.new_dialogs.close_all()
         window = self.sessions_window
         if window is not None:
             window.quit_on_close = False
@@ -292,11 +269,3 @@ class SessionActions(QObject):
     def _visible_window(self) -> QWidget | None:
         window = self.sessions_window
         return window if window is not None and window.isVisible() else None
-
-
-def _bring_forward(widget: QWidget) -> None:
-    if widget.isMinimized():
-        widget.showNormal()
-    widget.show()
-    widget.raise_()
-    widget.activateWindow()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QHideEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -28,6 +28,7 @@ from tray_app.sessions.store import SessionStore
 from tray_app.ui.keyboard import strip_mnemonic
 from tray_app.ui.prompt_dialog import WARN_BANNER_STYLE
 from tray_app.ui.sessions_model import AGE, DESTINATION, PHASE, STATE, TITLE, SessionsModel
+from tray_app.ui.timers import make_timer
 
 if TYPE_CHECKING:
     from tray_app.ui.session_actions import SessionActions
@@ -160,9 +161,7 @@ class SessionsWindow(QWidget):
         self.model.modelReset.connect(self._rows_changed)
         self.model.dataChanged.connect(self._update_actions)
 
-        self._age_timer = QTimer(self)
-        self._age_timer.setInterval(AGE_REFRESH_MS)
-        self._age_timer.timeout.connect(self.model.refresh_ages)
+        self._age_timer = make_timer(self, self.model.refresh_ages, AGE_REFRESH_MS, repeat=True)
         self._rows_changed()
 
     def _action(self, english: str, handler: object, shortcut: str | None = None) -> QAction:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer, Signal
+from PySide6.QtCore import QFileSystemWatcher, QObject, Signal
+
+from tray_app.ui.timers import make_timer
 
 #: Events within this window are one save.
 SETTLE_MS = 150
@@ -24,10 +26,7 @@ class SettingsWatcher(QObject):
         self._watcher = QFileSystemWatcher(self)
         self._watcher.fileChanged.connect(self._poke)
         self._watcher.directoryChanged.connect(self._poke)
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(SETTLE_MS)
-        self._timer.timeout.connect(self._settled)
+        self._timer = make_timer(self, self._settled, SETTLE_MS)
         self._snapshot = self._stamps()
         self._watch()
 

@@ -14,10 +14,11 @@ import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Signal
 
 from tray_app.sessions.session import Session
 from tray_app.sessions.store import Change, SessionStore
+from tray_app.ui.timers import make_timer
 
 __all__ = ["StoreBridge", "StoreChanges"]
 
@@ -74,10 +75,7 @@ class StoreBridge(QObject):
         # of the turn and moves to the end, so a burst costs one entry per session.
         self._pending: dict[object, tuple[Session, Change]] = {}
         self._serial = itertools.count()
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(0)
-        self._timer.timeout.connect(self.flush)
+        self._timer = make_timer(self, self.flush)
         store.add_observer(self._on_change)
 
     def _on_change(self, session: Session, change: Change) -> None:

@@ -8,17 +8,17 @@ turns one hour old.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Signal
 
-from tray_app.creation.errors import CreationError
 from tray_app.creation.sync import JobStatus, SyncJob, SyncSummary
+from tray_app.ui.async_bridge import error_message, run_async
 from tray_app.ui.notification_policy import EventKind, SessionEvent
+from tray_app.ui.timers import make_timer
 
 __all__ = ["OVERDUE_AFTER", "SyncWatch", "follow_sync"]
 
@@ -56,14 +56,8 @@ class SyncWatch(QObject):
         self._notify = notify
         self._clock = clock
         self._notified = False
-        self._tasks: set[asyncio.Task[object]] = set()
-        self._coalesce = QTimer(self)
-        self._coalesce.setSingleShot(True)
-        self._coalesce.setInterval(0)
-        self._coalesce.timeout.connect(self.refresh)
-        self._overdue = QTimer(self)
-        self._overdue.setSingleShot(True)
-        self._overdue.timeout.connect(self.check_overdue)
+        self._coalesce = make_timer(self, self.refresh)
+        self._overdue = make_timer(self, self.check_overdue)
         controller.add_sync_observer(lambda _job: self._coalesce.start())
 
     @property
@@ -123,21 +117,14 @@ class SyncWatch(QObject):
             self._controller.requeue_sync(session_id), "The folder was not queued for the NAS"
         )
 
-    def run_task(self, coro: object, title: str) -> None:
+    def run_task(self, coro: Coroutine[Any, Any, object], title: str) -> None:
         """Run ``coro`` on the loop; a refusal or error becomes ``failed(title, words)``."""
-
-        async def guarded() -> None:
-            try:
-                await coro  # type: ignore[misc]
-            except CreationError as exc:
-                self.failed.emit(title, exc.message)
-            except Exception as exc:
-                _log.exception("%s", title)
-                self.failed.emit(title, str(exc) or type(exc).__name__)
-
-        task: asyncio.Task[object] = asyncio.get_event_loop().create_task(guarded())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        run_async(
+            coro,
+            on_error=lambda error: self.failed.emit(title, error_message(error)),
+            owner=self,
+            what=title,
+        )
 
 
 def follow_sync(

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QFont, QGuiApplication, QIcon
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
@@ -29,6 +29,7 @@ from tray_app.ui.menu_model import (
     build_menu,
 )
 from tray_app.ui.store_bridge import StoreBridge, StoreChanges
+from tray_app.ui.timers import make_timer
 from tray_app.ui.tray_host import dbus_menu_in_use, label_text, menu_label, mnemonic_label
 
 #: A QMenu property: its labels are written for a dbusmenu host (see tray_host).
@@ -64,10 +65,7 @@ class Tray(QObject):
 
         # Coalesces the tray's own changes (flags, seen failures, theme); store changes
         # come already coalesced, once per loop turn, from the store's bridge.
-        self._repaint_timer = QTimer(self)
-        self._repaint_timer.setSingleShot(True)
-        self._repaint_timer.setInterval(0)
-        self._repaint_timer.timeout.connect(self.repaint_now)
+        self._repaint_timer = make_timer(self, self.repaint_now)
 
         hints = QGuiApplication.styleHints()
         hints.colorSchemeChanged.connect(self._theme_changed)

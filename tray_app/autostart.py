@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from tray_app.fileio import atomic_write_bytes, atomic_write_text
@@ -56,6 +57,30 @@ def _same_program(command: Path) -> bool:
     if not getattr(sys, "frozen", False):
         return shutil.which(str(command)) is not None
     return command.resolve() == Path(sys.executable).resolve()
+
+
+# --- what every backend shares ----------------------------------------------------------------
+
+
+@contextmanager
+def _changing(where: Path | None = None) -> Iterator[None]:
+    """An entry being written or removed: a refusal of the system becomes words."""
+    try:
+        yield
+    except OSError as exc:
+        place = f" {where}" if where is not None else ""
+        raise AutostartError(
+            f"Could not change the login item{place}: {exc.strerror or exc}"
+        ) from exc
+
+
+def _repoint(launches: object, wanted: object, rewrite: Callable[[bool], None]) -> bool:
+    """Rewrite an enabled entry that ``launches`` something else than ``wanted``
+    (None: no enabled entry, left alone); True when it was rewritten."""
+    if launches is None or launches == wanted:
+        return False
+    rewrite(True)
+    return True
 
 
 # --- XDG (Linux and other freedesktop systems) ----------------------------------------------
@@ -154,7 +179,7 @@ def _xdg_is_enabled() -> bool:
 
 def _xdg_set_enabled(enabled: bool) -> None:
     path = autostart_path()
-    try:
+    with _changing(path):
         if enabled:
             atomic_write_text(path, desktop_entry(launch_command()))
         elif _system_entry_enabled():
@@ -162,20 +187,12 @@ def _xdg_set_enabled(enabled: bool) -> None:
             atomic_write_text(path, desktop_entry(launch_command()) + "Hidden=true\n")
         else:
             path.unlink(missing_ok=True)
-    except OSError as exc:
-        raise AutostartError(f"Could not change the login item {path}: {exc.strerror}") from exc
 
 
 def _xdg_repair() -> bool:
-    path = autostart_path()
-    keys = _read_entry(path)
-    if keys is None or not _xdg_entry_enabled(keys):
-        return False
-    wanted = exec_line(launch_command())
-    if keys.get("Exec") == wanted:
-        return False
-    _xdg_set_enabled(True)
-    return True
+    keys = _read_entry(autostart_path())
+    launches = keys.get("Exec", "") if keys is not None and _xdg_entry_enabled(keys) else None
+    return _repoint(launches, exec_line(launch_command()), _xdg_set_enabled)
 
 
 # --- macOS: a per-user LaunchAgent ------------------------------------------------------------
@@ -206,21 +223,15 @@ def _agent_arguments() -> list[str] | None:
 
 def _agent_set_enabled(enabled: bool) -> None:
     path = launch_agent_path()
-    try:
+    with _changing(path):
         if enabled:
             atomic_write_bytes(path, _agent_plist(launch_command()))
         else:
             path.unlink(missing_ok=True)
-    except OSError as exc:
-        raise AutostartError(f"Could not change the login item {path}: {exc.strerror}") from exc
 
 
 def _agent_repair() -> bool:
-    arguments = _agent_arguments()
-    if arguments is None or arguments == launch_command():
-        return False
-    _agent_set_enabled(True)
-    return True
+    return _repoint(_agent_arguments(), launch_command(), _agent_set_enabled)
 
 
 # --- Windows: HKCU Run key ------------------------------------------------------------------
@@ -250,24 +261,15 @@ def _windows_set_enabled(enabled: bool) -> None:
         raise AutostartError("The Windows Run key is only available on Windows.")
     import winreg
 
-    try:
-        with winreg.CreateKey(winreg.HKEY_CURRENT_USER, WINDOWS_RUN_KEY) as key:
-            if enabled:
-                winreg.SetValueEx(
-                    key, WINDOWS_VALUE_NAME, 0, winreg.REG_SZ, _windows_command_line()
-                )
-            elif _windows_read() is not None:
-                winreg.DeleteValue(key, WINDOWS_VALUE_NAME)
-    except OSError as exc:
-        raise AutostartError(f"Could not change the login item: {exc}") from exc
+    with _changing(), winreg.CreateKey(winreg.HKEY_CURRENT_USER, WINDOWS_RUN_KEY) as key:
+        if enabled:
+            winreg.SetValueEx(key, WINDOWS_VALUE_NAME, 0, winreg.REG_SZ, _windows_command_line())
+        elif _windows_read() is not None:
+            winreg.DeleteValue(key, WINDOWS_VALUE_NAME)
 
 
 def _windows_repair() -> bool:
-    current = _windows_read()
-    if current is None or current == _windows_command_line():
-        return False
-    _windows_set_enabled(True)
-    return True
+    return _repoint(_windows_read(), _windows_command_line(), _windows_set_enabled)
 
 
 # --- public surface -------------------------------------------------------------------------

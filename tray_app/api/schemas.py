@@ -65,7 +65,8 @@ Outcome = Annotated[
     dict[str, Any],
     msgspec.Meta(
         description="An open object: `code` and `message` always, then `path` (the folder, "
-        "or null), and for a finished session `sync_status` and `warnings`; for an "
+        "or null), and for a finished session `sync_status` and `warnings` (and `sync`, "
+        "where its NAS copy stands, as in creation.json, following the sync job); for an "
         "aborted one `discard_files`; for a failed one `field` and `details` when known.",
         examples=[{"path": "/data/DEMO/Demo", "sync_status": "queued", "warnings": []}],
     ),

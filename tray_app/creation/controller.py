@@ -37,6 +37,7 @@ from tray_app.creation.sync import (
     summarize,
 )
 from tray_app.creation.sync.queue import Observer as SyncObserver
+from tray_app.creation.sync.records import outcome_fields
 from tray_app.creation.sync.requeue import check_again
 from tray_app.creation.templates import TemplateCatalog, TemplateInfo
 from tray_app.creation.templates import import_parser as import_template_parser
@@ -298,9 +299,12 @@ class CreationController:
 
     async def finish_recorded(self, session: Session) -> bool:
         """A restored session whose record is on disk: finished (its sync queued)."""
-        return await restarts.finish_recorded(
+        finished = await restarts.finish_recorded(
             self._store, self._settings, self.open_sync_queue, session
         )
+        if finished and self._sync is not None:
+            self._follow_job(self._sync.for_session(session.session_id))
+        return finished
 
     async def discard_folder(self, session_id: str) -> JsonDict:
         """Remove the unfinished folder an ended (interrupted, failed) session left."""
@@ -358,10 +362,33 @@ class CreationController:
                 clock=self._store.clock,
                 legacy_root=self._settings.nas_root_path(),
             )
+            self._sync.add_observer(self._follow_job)
             for observer in self._sync_observers:
                 self._sync.add_observer(observer)
-        await self._sync.open()
+            await self._sync.open()
+            # Sessions restored from the journal may be behind their jobs (a stop between
+            # a job's commit and the journal's, a copy resumed as queued): catch them up.
+            for job in self._sync.jobs():
+                self._follow_job(job)
+        else:
+            await self._sync.open()
         return self._sync
+
+    def _follow_job(self, job: SyncJob | None) -> None:
+        """A finished session's result follows its folder's newest sync job (the queue is
+        the one source; the store's UPDATED then reaches the API, the journal, the tray)."""
+        if job is None or job.session_id is None or self._sync is None:
+            return
+        session = self._store.get(job.session_id)
+        if session is None or session.state is not SessionState.DONE or session.result is None:
+            return  # not finished yet: the pipeline puts the job's fields into its result
+        newest = self._sync.for_session(job.session_id)
+        if newest is not None and newest.id != job.id:
+            return  # an older job of a folder queued again
+        fields = outcome_fields(job)
+        result = session.result
+        if any(result.get(key) != value for key, value in fields.items()):
+            self._store.close(job.session_id, {**result, **fields})
 
     # ---- NAS sync ------------------------------------------------------------------
     def add_sync_observer(self, observer: SyncObserver) -> None:

@@ -38,7 +38,8 @@ from tray_app.creation.render import RenderError
 from tray_app.creation.render_process import RenderProcess
 from tray_app.creation.requests import RunRequest
 from tray_app.creation.session_run import Abort, PipelineFailure, SessionRun
-from tray_app.creation.sync import SyncPlan, SyncQueue, plan_for
+from tray_app.creation.sync import SyncJob, SyncPlan, SyncQueue, plan_for
+from tray_app.creation.sync.records import outcome_fields
 from tray_app.creation.templates import TemplateCatalog, TemplateInfo
 from tray_app.creation.validation import (
     FieldError,
@@ -328,6 +329,7 @@ class Pipeline:
         self.store.transition(run.session_id, SessionState.SYNC_QUEUED)
         assert run.destination is not None
         status = sync_status
+        job: SyncJob | None = None
         if blocked:
             status = "blocked_by_validation"
         elif plan is not None:
@@ -335,7 +337,7 @@ class Pipeline:
             try:
                 queue = await self.sync_queue()
                 # Durable before DONE; from here the queue keeps creation.json's sync status.
-                await queue.enqueue(
+                job = await queue.enqueue(
                     run.destination,
                     plan,
                     relative,
@@ -347,11 +349,13 @@ class Pipeline:
                 self.store.warn(run.session_id, f"Could not queue the NAS sync: {exc}")
         if status != sync_status:
             await asyncio.to_thread(write_record, run.destination, self._record(run, status))
-        return {
+        result: JsonDict = {
             "path": str(run.destination),
             "sync_status": status,
             "warnings": self._warnings(run),
         }
+        # From here on the controller keeps these keys following the job (outcome_fields).
+        return result if job is None else {**result, **outcome_fields(job)}
 
 
 def _exists(destination: Path) -> FieldError:

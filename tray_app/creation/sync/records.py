@@ -1,9 +1,15 @@
-"""``creation.json`` follows its folder's sync job (rewritten atomically, off the loop)."""
+"""A sync job as its folder's record and its session's outcome tell it: one shape for both.
+
+``creation.json`` follows the job (rewritten atomically, off the loop), and so
+does the finished session's ``result`` (``sync_status`` and ``sync``, the same
+:class:`SyncRecord` as the file's): the API, the CLI and the tray read that.
+"""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -11,13 +17,13 @@ from tray_app.creation.record import SyncRecord, read_record, record_path, write
 from tray_app.creation.sync.model import SyncJob
 from tray_app.sessions.session import iso_z
 
-__all__ = ["record_bytes", "update_record"]
+__all__ = ["outcome_fields", "record_bytes", "sync_record", "update_record"]
 
 _log = logging.getLogger(__name__)
 _encoder = msgspec.json.Encoder()
 
 
-def _sync_record(job: SyncJob) -> SyncRecord:
+def sync_record(job: SyncJob) -> SyncRecord:
     return SyncRecord(
         target=job.target,
         transport=job.transport.value,
@@ -31,6 +37,11 @@ def _sync_record(job: SyncJob) -> SyncRecord:
     )
 
 
+def outcome_fields(job: SyncJob) -> dict[str, Any]:
+    """The keys of a finished session's ``result`` that follow its folder's job."""
+    return {"sync_status": job.status.value, "sync": msgspec.to_builtins(sync_record(job))}
+
+
 def record_bytes(job: SyncJob) -> bytes | None:
     """The folder's record as it should read for ``job``; None without a readable record."""
     source = Path(job.source)
@@ -38,7 +49,7 @@ def record_bytes(job: SyncJob) -> bytes | None:
         record = read_record(source)
     except (OSError, msgspec.DecodeError, msgspec.ValidationError):
         return None
-    record = msgspec.structs.replace(record, sync_status=job.status.value, sync=_sync_record(job))
+    record = msgspec.structs.replace(record, sync_status=job.status.value, sync=sync_record(job))
     return msgspec.json.format(_encoder.encode(record), indent=2) + b"\n"
 
 
@@ -51,7 +62,7 @@ def update_record(job: SyncJob) -> None:
         record = read_record(source)
         write_record(
             source,
-            msgspec.structs.replace(record, sync_status=job.status.value, sync=_sync_record(job)),
+            msgspec.structs.replace(record, sync_status=job.status.value, sync=sync_record(job)),
         )
     except (OSError, msgspec.DecodeError, msgspec.ValidationError) as exc:
         _log.warning("could not update the sync status in %s: %s", record_path(source), exc)

@@ -21,6 +21,47 @@ T = TypeVar("T")
 _shared_loop: asyncio.AbstractEventLoop | None = None
 
 
+class _Dispatch:
+    """A scheduled callback that runs with its loop as the running loop, whoever dispatches it.
+
+    qasync runs every callback from a Qt timer event. Qt dispatches those events in the app
+    only inside ``QApplication.exec()``, where qasync has made the loop the running one. The
+    tests also leave Qt events to others between two ``run_until_complete`` calls (qasync's
+    own last ``processEvents`` after a run, pytest-qt's ``qtbot`` waits and key clicks); a
+    task stepped there met "no running event loop" (in ``asyncio.to_thread``,
+    ``create_task``, ``get_running_loop``). This makes the test loop behave as the app's
+    does, so a failure in a test is a failure of the code.
+    """
+
+    __slots__ = ("_handle", "_loop")
+
+    def __init__(self, handle: asyncio.Handle, loop: asyncio.AbstractEventLoop) -> None:
+        self._handle = handle
+        self._loop = loop
+
+    @property
+    def _cancelled(self) -> bool:  # read by qasync's timer before it runs a callback
+        return self._handle.cancelled()
+
+    def _run(self) -> None:
+        if asyncio._get_running_loop() is not None:
+            self._handle._run()
+            return
+        asyncio._set_running_loop(self._loop)
+        try:
+            self._handle._run()
+        finally:
+            asyncio._set_running_loop(None)
+
+
+class _TestLoop(qasync.QEventLoop):  # type: ignore[misc]  # qasync has no type hints
+    """qasync's loop whose callbacks always see it running (see :class:`_Dispatch`)."""
+
+    def _add_callback(self, handle: asyncio.Handle, delay: float = 0) -> asyncio.Handle:
+        self._timer.add_callback(_Dispatch(handle, self), delay)
+        return handle
+
+
 def shared_qasync_loop(qapp: QApplication) -> asyncio.AbstractEventLoop:
     """The one qasync loop of the test process (made on first use)."""
     # One qasync loop for all Qt tests: creating and closing a QEventLoop per test
@@ -28,7 +69,7 @@ def shared_qasync_loop(qapp: QApplication) -> asyncio.AbstractEventLoop:
     # rounds the process crashed inside QApplication.exec().
     global _shared_loop  # noqa: PLW0603
     if _shared_loop is None or _shared_loop.is_closed():
-        _shared_loop = qasync.QEventLoop(qapp)
+        _shared_loop = _TestLoop(qapp)
         # Plain Python threads for asyncio.to_thread: qasync's default QThread pool
         # is never shut down here, and Qt aborts when QThreads outlive the app.
         _shared_loop.set_default_executor(ThreadPoolExecutor(4, thread_name_prefix="test-io"))

@@ -101,6 +101,28 @@ def test_a_window_with_one_late_event_sends_it_as_a_plain_notice() -> None:
     assert [n.summary for n in sent] == ["Input needed: Run a", "Session failed: Run b"]
 
 
+def test_a_session_that_asks_twice_in_one_burst_is_listed_once_with_its_latest_question() -> None:
+    sent: list[Notice] = []
+    timers = ManualTimers()
+    coalescer = Coalescer(sent.append, timers)
+    coalescer.push(event(sid="a"))
+    first = SessionEvent(EventKind.NEEDS_INPUT, "b", "Run b", "plate_map: how many samples?")
+    again = SessionEvent(EventKind.NEEDS_INPUT, "b", "Run b", "plate_map: which wells?")
+    for e in (first, event(sid="c"), again):
+        coalescer.push(e)
+    timers.fire()
+    assert sent[-1].summary == "2 sessions need attention (2 need input)"
+    assert [e.session_id for e in sent[-1].events] == ["b", "c"]
+    assert sent[-1].events[0].detail == "plate_map: which wells?"
+
+    # Only the one session spoke in the window: a plain notice with its latest question.
+    coalescer.push(first)
+    coalescer.push(again)
+    timers.fire()
+    assert sent[-1].summary == "Input needed: Run b"
+    assert sent[-1].body == "plate_map: which wells?"
+
+
 def test_action_routing() -> None:
     ask = notice_for([event(EventKind.NEEDS_INPUT, "w")])
     assert ("answer", "Answer…") in ask.actions and ("details", "Details…") in ask.actions

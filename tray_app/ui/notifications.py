@@ -95,8 +95,21 @@ def event_for(session: Session, change: Change) -> SessionEvent | None:
     return None
 
 
+def latest_per_session(events: list[SessionEvent]) -> list[SessionEvent]:
+    """Each session once per kind, with its latest event, in the order sessions first spoke.
+
+    A plugin that asks twice within one burst (or one pause) is one session that needs input,
+    not two: it is counted and listed once, with the question it asks now.
+    """
+    latest: dict[tuple[EventKind, str], SessionEvent] = {}
+    for event in events:
+        latest[(event.kind, event.session_id)] = event
+    return list(latest.values())
+
+
 def notice_for(events: list[SessionEvent]) -> Notice:
-    """One notice for one event, or a counted summary for several."""
+    """One notice for one event, or a counted summary for several (a session named once)."""
+    events = latest_per_session(events)
     if len(events) == 1:
         event = events[0]
         if event.kind is EventKind.NEEDS_INPUT:
@@ -148,7 +161,7 @@ def paused_summary(events: list[SessionEvent]) -> Notice | None:
 
     A session that asked more than once while paused is named once.
     """
-    unique = list({(e.kind, e.session_id): e for e in events}.values())
+    unique = latest_per_session(events)
     if not unique:
         return None
     if len(unique) == 1:

@@ -222,8 +222,8 @@ def test_the_menu_pauses_and_resumes_notifications(
     settle(tray_loop)
     assert app.notifier.paused_until == START + timedelta(hours=1)
     assert app.tray.flags.notifications_paused_until == START + timedelta(hours=1)
-    from tray_app.ui.new_session_dialog import ui_state
     from tray_app.ui.pause_memory import PAUSE_KEY
+    from tray_app.ui.ui_memory import ui_state
 
     assert ui_state().value(PAUSE_KEY) == (START + timedelta(hours=1)).isoformat()  # kept
     assert find_action(app.tray.menu, "Resume notifications (paused until ") is not None

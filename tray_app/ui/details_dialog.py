@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QUrl, Signal, Slot
+from PySide6.QtCore import Qt, QUrl, Signal, SignalInstance, Slot
 from PySide6.QtGui import QCloseEvent, QDesktopServices, QFontDatabase
 from PySide6.QtWidgets import (
     QDialog,
@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSizePolicy,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -32,6 +31,7 @@ from tray_app.i18n import N_, _
 from tray_app.sessions.session import Session
 from tray_app.sessions.states import SessionState
 from tray_app.sessions.store import SessionStore
+from tray_app.ui.dialog_parts import Stretched, add_button, column
 from tray_app.ui.store_bridge import StoreBridge, StoreChanges
 
 
@@ -187,36 +187,30 @@ class DetailsDialog(QDialog):
         self.outcome.setMinimumHeight(120)
 
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        self.copy_button = QPushButton(_("Cop&y details"))
-        self.copy_button.setObjectName("copy_details")
-        self.answer_button = QPushButton(_("&Answer…"))
-        self.answer_button.setObjectName("answer")
-        # An interrupted session's two ways on (DESIGN §8).
-        self.start_again_button = QPushButton(_("Start a&gain"))
-        self.start_again_button.setObjectName("start_again")
-        self.discard_button = QPushButton(_("Disca&rd folder…"))
-        self.discard_button.setObjectName("discard_folder")
-        for button in (
-            self.copy_button,
-            self.answer_button,
-            self.start_again_button,
-            self.discard_button,
-        ):
-            self.buttons.addButton(button, QDialogButtonBox.ButtonRole.ActionRole)
-        self.start_again_button.clicked.connect(
-            lambda: self.start_again_requested.emit(self.session_id)
-        )
-        self.discard_button.clicked.connect(lambda: self.discard_requested.emit(self.session_id))
-        self.buttons.rejected.connect(self.reject)
-        self.copy_button.clicked.connect(lambda: self.copy_requested.emit(self.session_id))
-        self.answer_button.clicked.connect(lambda: self.answer_requested.emit(self.session_id))
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(18, 16, 18, 14)
-        layout.addWidget(self.heading)
-        layout.addLayout(self.rows)
-        layout.addWidget(self.outcome, 1)  # spare height goes to the outcome text
-        layout.addWidget(self.buttons)
+        def action(text: str, name: str, asked: SignalInstance) -> QPushButton:
+            # Each button asks for its job on this session; SessionActions does it.
+            return add_button(
+                self.buttons,
+                text,
+                name,
+                QDialogButtonBox.ButtonRole.ActionRole,
+                lambda: asked.emit(self.session_id),
+            )
+
+        self.copy_button = action(_("Cop&y details"), "copy_details", self.copy_requested)
+        self.answer_button = action(_("&Answer…"), "answer", self.answer_requested)
+        # An interrupted session's two ways on (DESIGN §8).
+        self.start_again_button = action(
+            _("Start a&gain"), "start_again", self.start_again_requested
+        )
+        self.discard_button = action(
+            _("Disca&rd folder…"), "discard_folder", self.discard_requested
+        )
+        self.buttons.rejected.connect(self.reject)
+
+        # Spare height goes to the outcome text.
+        column(self, self.heading, self.rows, Stretched(self.outcome), self.buttons)
 
         self._bridge: StoreBridge | None = StoreBridge.of(store)
         self._bridge.changed.connect(self._on_changes)

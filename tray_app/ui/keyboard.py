@@ -13,7 +13,13 @@ from collections.abc import Iterable
 from PySide6.QtCore import QObject, Slot
 from PySide6.QtWidgets import QApplication, QComboBox, QDialog, QPushButton, QWidget
 
-__all__ = ["DefaultButtonKeeper", "MnemonicPicker", "name_combo_parts", "strip_mnemonic"]
+__all__ = [
+    "DefaultButtonKeeper",
+    "MnemonicPicker",
+    "mnemonic_letters",
+    "name_combo_parts",
+    "strip_mnemonic",
+]
 
 
 class MnemonicPicker:
@@ -39,6 +45,11 @@ class MnemonicPicker:
             if text[index].lower() not in self.used and text[index].isascii():
                 return index
         return None
+
+
+def mnemonic_letters(*texts: str) -> tuple[str, ...]:
+    """The letters the (translated) button words mark with "&", for a form to leave free."""
+    return tuple(t[t.index("&") + 1].lower() for t in texts if 0 <= t.find("&") < len(t) - 1)
 
 
 def strip_mnemonic(text: str) -> str:

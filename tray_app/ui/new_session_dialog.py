@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -20,54 +20,36 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPlainTextEdit,
-    QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
-from tray_app import paths
 from tray_app.config import Settings
-from tray_app.creation.errors import VALIDATION_FAILED, CreationError
-from tray_app.creation.requests import CreateRequest, ProjectRequest, RunRequest
+from tray_app.creation.requests import CreateRequest
 from tray_app.creation.seam import CreationSeam
 from tray_app.creation.template_fields import choice_value, fields_from_questions
 from tray_app.creation.templates import Question, TemplateInfo
 from tray_app.creation.validation import RESERVED_VARIABLES, TEXT_RULES
-from tray_app.i18n import N_, _, ngettext
+from tray_app.i18n import _, ngettext
 from tray_app.ui.async_bridge import error_message, run_async
+from tray_app.ui.dialog_parts import add_button, add_main_button, column
 from tray_app.ui.field_widgets import HINT_STYLE, FieldCell, FieldForm, error_label
-from tray_app.ui.keyboard import DefaultButtonKeeper, MnemonicPicker, name_combo_parts
+from tray_app.ui.keyboard import MnemonicPicker, mnemonic_letters, name_combo_parts
+from tray_app.ui.new_session_request import (
+    DEFAULT_TEMPLATE,
+    KINDS,
+    RUN_KINDS,
+    FormAnswers,
+    list_project_folders,
+    refused_inputs,
+    request_from,
+)
+from tray_app.ui.ui_memory import ui_state
 
 _log = logging.getLogger(__name__)
 
-KINDS = ("project", "run")
-#: The run kinds' words are marked here and translated where the choice is built.
-RUN_KINDS = (("experimental", N_("Experimental")), ("test", N_("Test")))
-DEFAULT_TEMPLATE = {"project": "exlab-project", "run": "exlab-run", "test": "exlab-test-run"}
 OPERATOR_KEY = "new_session/operator"
 EQUIPMENT_KEY = "new_session/equipment"
-
-
-def _letters(*words: str) -> tuple[str, ...]:
-    """The mnemonic letters marked by "&" in ``words`` (the buttons' translated labels)."""
-    return tuple(w[w.index("&") + 1].lower() for w in words if 0 <= w.find("&") < len(w) - 1)
-
-
-def ui_state() -> QSettings:
-    """Small UI memories (last operator, last equipment), in the app's config folder."""
-    return QSettings(str(paths.config_dir() / "ui-state.ini"), QSettings.Format.IniFormat)
-
-
-def list_project_folders(local_root: Path, equipment_id: str) -> list[str]:
-    """Existing project folders under ``<local_root>/<EQUIPMENT>`` (blocking: run in a thread)."""
-    folder = local_root / equipment_id
-    try:
-        return sorted(
-            (p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")),
-            key=str.casefold,
-        )
-    except OSError:
-        return []
 
 
 class NewSessionDialog(QDialog):
@@ -86,7 +68,7 @@ class NewSessionDialog(QDialog):
         super().__init__(parent)
         # Alt+R creates, Alt+C cancels (in English; each language marks its own letters in
         # the buttons' words); each row's label takes a letter of its own.
-        self._mnemonics = MnemonicPicker(_letters(_("C&reate"), _("&Cancel")))
+        self._mnemonics = MnemonicPicker(mnemonic_letters(_("C&reate"), _("&Cancel")))
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
         self.kind = kind
@@ -199,25 +181,21 @@ class NewSessionDialog(QDialog):
         self.general_error = error_label("error_general")
 
         self.buttons = QDialogButtonBox()
-        self.create_button = QPushButton(_("C&reate"))
-        self.create_button.setObjectName("create")
-        self.create_button.setDefault(True)
-        self.cancel_button = QPushButton(_("&Cancel"))
-        self.cancel_button.setObjectName("cancel")
-        self.buttons.addButton(self.create_button, QDialogButtonBox.ButtonRole.AcceptRole)
-        self.buttons.addButton(self.cancel_button, QDialogButtonBox.ButtonRole.RejectRole)
-        self.create_button.clicked.connect(self.submit)
-        self.cancel_button.clicked.connect(self.reject)
-        self._default_keeper = DefaultButtonKeeper(self, self.create_button)
-
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(18, 16, 18, 14)
-        layout.setSpacing(10)
-        layout.addWidget(self.heading)
-        layout.addLayout(self.form)
-        layout.addWidget(self.variables_box)
-        layout.addWidget(self.general_error)
-        layout.addWidget(self.buttons)
+        self.create_button = add_main_button(
+            self, self.buttons, _("C&reate"), "create", self.submit
+        )
+        self.cancel_button = add_button(
+            self.buttons,
+            _("&Cancel"),
+            "cancel",
+            QDialogButtonBox.ButtonRole.RejectRole,
+            self.reject,
+        )
+        column(
+            self,
+            *(self.heading, self.form, self.variables_box, self.general_error, self.buttons),
+            spacing=10,
+        )
 
         self.equipment.currentIndexChanged.connect(self._equipment_changed)
         self.run_kind.currentIndexChanged.connect(self._load_templates)
@@ -359,49 +337,19 @@ class NewSessionDialog(QDialog):
 
     def build_request(self) -> tuple[CreateRequest | None, dict[str, str]]:
         """The request from the form, or the problems found before asking the controller."""
-        problems: dict[str, str] = {}
-        equipment_id = str(self.equipment.currentData() or "")
-        if not equipment_id:
-            problems["equipment_id"] = _("Choose an instrument.")
-        project = self._project_text()
-        if not project:
-            problems["project_name"] = _("Give the project a name.")
-        operator = self._operator_text()
-        if not operator:
-            problems["operator"] = _("Say who is creating this.")
-        label = self.label.text().strip()
-        if self.kind == "run" and not label:
-            problems["label"] = _("A run needs a label.")
-        template = self.template.currentData()
-        if not template:
-            problems["template"] = _("Choose a template.")
-        variables = self._variables()
-        if problems:
-            return None, problems
-        objective = self.objective.toPlainText().strip() or None
-        request: CreateRequest
-        if self.kind == "project":
-            request = ProjectRequest(
-                equipment_id=equipment_id,
-                project_name=project,
-                operator=operator,
-                label=label or None,
-                objective=objective,
-                template=template,
-                variables=variables,
-            )
-        else:
-            request = RunRequest(
-                equipment_id=equipment_id,
-                project_name=project,
-                operator=operator,
-                label=label,
-                objective=objective,
+        return request_from(
+            FormAnswers(
+                kind=self.kind,
+                equipment_id=str(self.equipment.currentData() or ""),
+                project_name=self._project_text(),
+                operator=self._operator_text(),
+                label=self.label.text().strip(),
+                template=str(self.template.currentData() or ""),
+                objective=self.objective.toPlainText().strip(),
                 run_kind=self.run_kind.currentData(),
-                template=template,
-                variables=variables,
+                variables=self._variables(),
             )
-        return request, {}
+        )
 
     # ---- creating -----------------------------------------------------------------------------
     def submit(self) -> None:
@@ -432,15 +380,8 @@ class NewSessionDialog(QDialog):
 
     def _failed(self, error: BaseException) -> None:
         self._set_busy(False)
-        if isinstance(error, CreationError) and error.code == VALIDATION_FAILED:
-            found = (error.details or {}).get("errors") or []
-            problems = {
-                str(item.get("field") or ""): str(item.get("message") or "")
-                for item in found
-                if isinstance(item, dict)
-            }
-            if not problems:
-                problems = {error.field or "": error.message}
+        problems = refused_inputs(error)
+        if problems is not None:
             self.show_errors(problems)
             return
         what = _("Could not create the project: {error}")

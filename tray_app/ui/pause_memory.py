@@ -6,8 +6,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from tray_app.ui.new_session_dialog import ui_state
 from tray_app.ui.notifications import Notifier
+from tray_app.ui.ui_memory import ui_state
 
 __all__ = ["remember_pause", "restore_pause"]
 

@@ -21,9 +21,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMessageBox,
     QPlainTextEdit,
-    QPushButton,
     QScrollArea,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -38,8 +36,9 @@ from tray_app.sessions.states import TERMINAL_STATES, SessionState
 from tray_app.sessions.store import SessionStore
 from tray_app.ui.async_bridge import error_message, run_async
 from tray_app.ui.cancel_confirm import ask_cancel
+from tray_app.ui.dialog_parts import Stretched, add_button, add_main_button, column
 from tray_app.ui.field_widgets import HINT_STYLE, FieldForm, error_label
-from tray_app.ui.keyboard import DefaultButtonKeeper
+from tray_app.ui.keyboard import mnemonic_letters
 from tray_app.ui.prompt_drafts import PromptDrafts
 from tray_app.ui.store_bridge import StoreBridge, StoreChanges
 from tray_app.ui.timers import make_timer
@@ -47,18 +46,6 @@ from tray_app.ui.timers import make_timer
 HEARTBEAT_MS = 60_000
 CLOSE_DELAY_MS = 4_000
 DEFAULT_WIDTH = 600
-
-
-#: Alt+S submits, Alt+O closes, Alt+C cancels; the fields' labels take other letters.
-def _mnemonics(*buttons: QPushButton) -> tuple[str, ...]:
-    """The mnemonic letters the buttons' (translated) labels mark, for the form to avoid."""
-    letters = []
-    for button in buttons:
-        text = button.text()
-        at = text.find("&")
-        if 0 <= at < len(text) - 1:
-            letters.append(text[at + 1].lower())
-    return tuple(letters)
 
 
 INFO_BANNER_STYLE = (
@@ -139,35 +126,34 @@ class PromptDialog(QDialog):
         self.scroll_area.setWidget(self.form)
 
         self.buttons = QDialogButtonBox()
-        self.submit_button = QPushButton(_("&Submit"))
-        self.submit_button.setObjectName("submit")
-        self.submit_button.setDefault(True)
-        self.close_button = QPushButton(_("Cl&ose"))
-        self.close_button.setObjectName("close")
-        self.close_button.setToolTip(_("Close this window; the session keeps waiting"))
-        self.cancel_button = QPushButton(_("&Cancel session…"))
-        self.cancel_button.setObjectName("cancel_session")
-        self.cancel_button.setToolTip(_("Stop this session"))
-        self.buttons.addButton(self.submit_button, QDialogButtonBox.ButtonRole.AcceptRole)
-        self.buttons.addButton(self.close_button, QDialogButtonBox.ButtonRole.RejectRole)
-        self.buttons.addButton(self.cancel_button, QDialogButtonBox.ButtonRole.ResetRole)
-        self.submit_button.clicked.connect(self.submit)
-        self.close_button.clicked.connect(self.reject)
-        self.cancel_button.clicked.connect(self.ask_cancel)
-        self._default_keeper = DefaultButtonKeeper(self, self.submit_button)
-
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(18, 16, 18, 14)
-        layout.setSpacing(8)
-        layout.addWidget(self.heading)
-        layout.addWidget(self.reason)
-        layout.addWidget(self.meta)
-        layout.addWidget(self.banner)
-        layout.addSpacing(4)
-        layout.addWidget(self.scroll_area, 1)
-        layout.addWidget(self.general_error)
-        layout.addSpacing(10)  # the last hint never touches the buttons
-        layout.addWidget(self.buttons)
+        role = QDialogButtonBox.ButtonRole
+        self.submit_button = add_main_button(
+            self, self.buttons, _("&Submit"), "submit", self.submit
+        )
+        self.close_button = add_button(
+            self.buttons,
+            _("Cl&ose"),
+            "close",
+            role.RejectRole,
+            self.reject,
+            tooltip=_("Close this window; the session keeps waiting"),
+        )
+        self.cancel_button = add_button(
+            self.buttons,
+            _("&Cancel session…"),
+            "cancel_session",
+            role.ResetRole,
+            self.ask_cancel,
+            tooltip=_("Stop this session"),
+        )
+        column(
+            self,
+            *(self.heading, self.reason, self.meta, self.banner, 4, Stretched(self.scroll_area)),
+            self.general_error,
+            10,  # the last hint never touches the buttons
+            self.buttons,
+            spacing=8,
+        )
 
         self._heartbeat_timer = make_timer(self, self._heartbeat, heartbeat_ms, repeat=True)
         self._close_timer = make_timer(self, self.reject)
@@ -247,7 +233,10 @@ class PromptDialog(QDialog):
         self._fields = list(prompt.fields)
         form = FieldForm(
             self._fields,
-            reserved=_mnemonics(self.submit_button, self.close_button, self.cancel_button),
+            # Alt+S submits, Alt+O closes, Alt+C cancels; the labels take other letters.
+            reserved=mnemonic_letters(
+                *(b.text() for b in (self.submit_button, self.close_button, self.cancel_button))
+            ),
         )
         draft = self.drafts.get(self.session_id) if self.drafts is not None else {}
         for field_id, value in {**prompt.answers, **draft}.items():

@@ -1,0 +1,73 @@
+"""What the dialogs that ask for something (New project/run, a plugin's prompt) are built
+from the same way: their push buttons in a button box, and the one column they stand in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLayout, QPushButton, QVBoxLayout, QWidget
+
+from tray_app.ui.keyboard import DefaultButtonKeeper
+
+__all__ = ["Stretched", "add_button", "add_main_button", "column"]
+
+
+@dataclass(frozen=True)
+class Stretched:
+    """A part of :func:`column` that grows with the dialog."""
+
+    widget: QWidget
+
+
+def add_button(
+    box: QDialogButtonBox,
+    text: str,
+    name: str,
+    role: QDialogButtonBox.ButtonRole,
+    clicked: Callable[[], object],
+    *,
+    tooltip: str | None = None,
+) -> QPushButton:
+    """A push button of ``box``: its words, its object name (tests and screen readers find
+    it by that), its role (the platform orders the buttons by it) and what it does."""
+    button = QPushButton(text)
+    button.setObjectName(name)
+    if tooltip is not None:
+        button.setToolTip(tooltip)
+    box.addButton(button, role)
+    button.clicked.connect(clicked)
+    return button
+
+
+def add_main_button(
+    dialog: QDialog, box: QDialogButtonBox, text: str, name: str, clicked: Callable[[], object]
+) -> QPushButton:
+    """The dialog's main button (Create, Submit): accepts, is the default, and stays the
+    one Enter presses after Tab passed another button (``DefaultButtonKeeper``, a child
+    of the dialog, so it lives and ends with it)."""
+    button = add_button(box, text, name, QDialogButtonBox.ButtonRole.AcceptRole, clicked)
+    button.setDefault(True)
+    DefaultButtonKeeper(dialog, button)
+    return button
+
+
+def column(
+    dialog: QDialog, *parts: QWidget | QLayout | int | Stretched, spacing: int | None = None
+) -> QVBoxLayout:
+    """The dialog's one column with the app's margins. In ``parts`` an int is extra space,
+    and ``Stretched(widget)`` takes the height the others leave."""
+    layout = QVBoxLayout(dialog)
+    layout.setContentsMargins(18, 16, 18, 14)
+    if spacing is not None:
+        layout.setSpacing(spacing)
+    for part in parts:
+        if isinstance(part, int):
+            layout.addSpacing(part)
+        elif isinstance(part, Stretched):
+            layout.addWidget(part.widget, 1)
+        elif isinstance(part, QLayout):
+            layout.addLayout(part)
+        else:
+            layout.addWidget(part)
+    return layout

@@ -14,11 +14,11 @@ import difflib
 import os
 import re
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from tray_app import i18n, sync_cli
+from tray_app.cli_commands import COMMANDS
 from tray_app.cli_output import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -28,11 +28,6 @@ from tray_app.cli_output import (
     REFUSED_CODES,
     Output,
     UsageError,
-    describe,
-    exit_for_state,
-    field_hint,
-    one_line,
-    state_text,
 )
 from tray_app.cli_watch import (
     ANSWERS_FILE_HELP,
@@ -40,12 +35,11 @@ from tray_app.cli_watch import (
     check_text_arguments,
     load_answers,
     parse_variables,
-    watch_session,
 )
 from tray_app.i18n import N_, _
 
 if TYPE_CHECKING:
-    from tray_app.api.client import ApiClient
+    pass
 
 __all__ = [
     "EXIT_FAILED",
@@ -286,7 +280,7 @@ def _help(parser: _Parser, topic: str | None) -> int:
         parser.print_help()
         return EXIT_OK
     if topic not in parser.command_names:
-        parser.error(f"invalid choice: '{topic}'")
+        parser.error(_("invalid choice: '{name}'").format(name=topic))
     parser.parse_args([topic, "--help"])  # prints the command's help and exits 0
     return EXIT_OK
 
@@ -294,9 +288,8 @@ def _help(parser: _Parser, topic: str | None) -> int:
 def main(argv: list[str] | None = None) -> int:
     """The whole ``exlab-tray`` command line; without a command, the tray itself."""
     raw = list(sys.argv[1:] if argv is None else argv)
-    # The desktop's language for the command line's own words (the tray and serve read the
-    # ``language`` setting when they start).
-    i18n.install()
+    # The tray's language (the ``language`` setting, else the desktop's locale).
+    i18n.install_from_settings()
     parser = build_parser()
     try:
         args = parser.parse_args(raw)
@@ -307,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         check_text_arguments(raw)
     except UsageError as error:
-        print(f"exlab-tray: error: {error}", file=sys.stderr)
+        print(_("exlab-tray: error: {message}").format(message=error), file=sys.stderr)
         return EXIT_USAGE
     if args.command is None:
         from tray_app.app import main as app_main
@@ -329,10 +322,10 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_FAILED
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print(_("interrupted"), file=sys.stderr)
         return EXIT_INTERRUPTED
     except UsageError as error:
-        print(f"exlab-tray: error: {error}", file=sys.stderr)
+        print(_("exlab-tray: error: {message}").format(message=error), file=sys.stderr)
         return EXIT_USAGE
 
 
@@ -345,189 +338,13 @@ async def _run(args: argparse.Namespace) -> int:
     args.answers_data = load_answers(args.answers) if getattr(args, "answers", None) else None
     try:
         async with ApiClient.connect() as client:
-            handler = _COMMANDS[args.command]
+            handler = COMMANDS[args.command]
             code: int = await handler(client, args, out)
             return code
     except NoRunningInstance:
-        print(
-            "no running ExLab Tray found (start the tray, or run 'exlab-tray serve')",
-            file=sys.stderr,
-        )
+        words = _("no running ExLab Tray found (start the tray, or run {command})")
+        print(words.format(command="'exlab-tray serve'"), file=sys.stderr)
         return EXIT_NO_INSTANCE
     except ApiClientError as error:
         out.error(error.to_dict())
         return EXIT_USAGE if error.code in REFUSED_CODES else EXIT_FAILED
-
-
-# ---- commands ----------------------------------------------------------------------------
-async def cmd_new(client: ApiClient, args: argparse.Namespace, out: Output) -> int:
-    body: dict[str, Any] = {
-        "kind": args.kind,
-        "equipment_id": args.equipment_id,
-        "project_name": args.project_name,
-        "operator": args.operator,
-        "variables": args.variables,
-    }
-    for key in ("label", "objective", "template"):
-        if getattr(args, key) is not None:
-            body[key] = getattr(args, key)
-    if args.kind == "run":
-        body["run_kind"] = args.run_kind
-    handle = await client.create(body)
-    if out.as_json and not args.watch:
-        out.json(handle)
-    else:
-        out.text(f"Opened session {handle['session_id']} ({describe(handle)})")
-        if handle.get("destination"):
-            out.text(f"  folder: {handle['destination']}")
-    if not args.watch:
-        if not out.as_json:
-            out.text(f"Follow it with: exlab-tray watch {handle['session_id']}")
-        return EXIT_OK
-    return await watch_session(client, handle["session_id"], args.answers_data, out)
-
-
-async def cmd_list(client: ApiClient, args: argparse.Namespace, out: Output) -> int:
-    states = [s.strip() for s in args.state.split(",")] if args.state else None
-    sessions = await client.sessions(states)
-    if out.as_json:
-        out.json({"sessions": sessions})
-        return EXIT_OK
-    journal = (await client.health()).get("journal") or {}
-    if not sessions:
-        out.text("no sessions")
-    else:
-        _print_sessions(sessions, out)
-    # What the tray shows too: a damaged journal, interrupted sessions and their actions.
-    for problem in journal.get("problems") or []:
-        out.text(f"journal: {problem['message']}")
-    interrupted = [h for h in sessions if (h.get("result") or {}).get("code") == "interrupted"]
-    if interrupted:
-        out.text(
-            f"{len(interrupted)} interrupted session(s) kept their folder: "
-            "exlab-tray discard ID removes it, exlab-tray again ID starts it anew"
-        )
-    return EXIT_OK
-
-
-def _print_sessions(sessions: list[dict[str, Any]], out: Output) -> None:
-    rows = [("ID", "KIND", "STATE", "CREATED", "TITLE")]
-    for handle in sessions:
-        created = str(handle.get("created_at", ""))[:19].replace("T", " ")
-        rows.append(
-            (
-                handle["session_id"],
-                handle["kind"],
-                state_text(handle["state"]),
-                created,
-                # One row per session, whatever a title holds.
-                " ".join(str(handle.get("title") or "").split()),
-            )
-        )
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    for row in rows:
-        out.text(
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
-            + "  "
-            + row[4]
-        )
-
-
-async def cmd_show(client: ApiClient, args: argparse.Namespace, out: Output) -> int:
-    handle = await client.session(args.session_id)
-    if out.as_json:
-        out.json(handle)
-        return exit_for_state(handle["state"])
-    out.text(f"{handle['session_id']}  {describe(handle)}")
-    out.text(f"  state:    {state_text(handle['state'])} ({handle['state']})")
-    out.text(f"  created:  {handle.get('created_at')}")
-    if handle.get("destination"):
-        out.text(f"  folder:   {handle['destination']}")
-    prompt = handle.get("pending_input")
-    if prompt:
-        out.text(f"  waiting:  {prompt.get('plugin')} asks: {prompt.get('reason', '')}")
-        for spec in prompt.get("fields", []):
-            out.text(f"            {spec['id']}: {field_hint(spec)}")
-    if handle.get("result"):
-        out.text(f"  result:   {one_line(handle['result'])}")
-    if handle.get("error"):
-        out.text(f"  error:    {one_line(handle['error'])}")
-    for warning in handle.get("warnings") or []:
-        out.text(f"  warning:  {warning}")
-    return exit_for_state(handle["state"])
-
-
-async def cmd_watch(client: ApiClient, args: argparse.Namespace, out: Output) -> int:
-    return await watch_session(client, args.session_id, args.answers_data, out)
-
-
-async def cmd_answer(client: ApiClient, args: argparse.Namespace, out: Output) -> int:
-    answers: dict[str, Any] = {}
-    for pair in args.pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise UsageError(f"expected KEY=VALUE, got {pair!r}")
-        answers[key] = value  # the server coerces text to each field's type
-    from tray_app.api.client import ApiClientError
-
-    try:
-        handle = await client.resume(args.session_id, answers)
-    except ApiClientError as error:
-        if error.code != "invalid_answers":
-            raise
-        out.error(error.to_dict())  # its message names every refused field, once
-        return EXIT_USAGE
-    if out.as_json:
-        out.json(handle)
-    else:
-        out.text(f"Answered; session {handle['session_id']}: {state_text(handle['state'])}")
-    return EXIT_OK
-
-
-async def cmd_cancel(client: ApiClient, args: argparse.Namespace, out: Output) -> int:
-    handle = await client.cancel(args.session_id, discard_files=args.discard)
-    if out.as_json:
-        out.json(handle)
-        return EXIT_OK
-    folder = handle.get("destination")
-    what = "removed" if args.discard else "kept"
-    out.text(
-        f"Cancelled session {handle['session_id']}"
-        + (f"; folder {what}: {folder}" if folder else "")
-    )
-    return EXIT_OK
-
-
-async def cmd_discard(client: ApiClient, args: argparse.Namespace, out: Output) -> int:
-    handle = await client.discard_folder(args.session_id)
-    if out.as_json:
-        out.json(handle)
-    else:
-        outcome = handle.get("result") or handle.get("error") or {}
-        out.text(f"Removed {outcome.get('path')} (session {handle['session_id']})")
-    return EXIT_OK
-
-
-async def cmd_again(client: ApiClient, args: argparse.Namespace, out: Output) -> int:
-    handle = await client.start_again(args.session_id)
-    if out.as_json:
-        out.json(handle)
-        return EXIT_OK
-    out.text(f"Started session {handle['session_id']} again from {args.session_id}")
-    if handle.get("destination"):
-        out.text(f"  folder: {handle['destination']}")
-    out.text(f"Follow it with: exlab-tray watch {handle['session_id']}")
-    return EXIT_OK
-
-
-_COMMANDS: dict[str, Callable[[ApiClient, argparse.Namespace, Output], Any]] = {
-    "new": cmd_new,
-    "list": cmd_list,
-    "show": cmd_show,
-    "watch": cmd_watch,
-    "answer": cmd_answer,
-    "cancel": cmd_cancel,
-    "sync": sync_cli.cmd_sync,
-    "discard": cmd_discard,
-    "again": cmd_again,
-}

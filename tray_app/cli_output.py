@@ -142,6 +142,12 @@ def state_text(state: str) -> str:
     return state_words(state)
 
 
+def kind_text(kind: str) -> str:
+    from tray_app.creation.wording import kind_words
+
+    return kind_words(kind)
+
+
 def reason_text(code: str | None) -> str:
     from tray_app.creation.wording import reason_words
 
@@ -179,7 +185,7 @@ def field_hint(spec: dict[str, Any]) -> str:
 
 def plain(value: Any) -> str:
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     return str(value)
 
 

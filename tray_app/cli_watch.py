@@ -20,7 +20,7 @@ from tray_app.cli_output import (
     field_hint,
     plain,
 )
-from tray_app.i18n import N_
+from tray_app.i18n import N_, _
 
 if TYPE_CHECKING:
     from tray_app.api.client import ApiClient
@@ -49,15 +49,15 @@ async def watch_session(
             waiting: set[asyncio.Future[Any]] = {next_frame}
             if asking is not None:
                 waiting.add(asking)
-            done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+            done, _pending = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
             if asking is not None and asking in done:
                 finished, asking = asking, None
                 if isinstance(finished.exception(), PromptAborted):
-                    out.text(
-                        f"No answer given; session {session_id} is still waiting. Answer with: "
-                        f"exlab-tray answer {session_id} KEY=VALUE ...",
-                        err=True,
+                    words = _(
+                        "No answer given; session {id} is still waiting. Answer with: {command}"
                     )
+                    command = f"exlab-tray answer {session_id} KEY=VALUE ..."
+                    out.text(words.format(id=session_id, command=command), err=True)
                     return EXIT_FAILED
                 finished.result()  # re-raise anything else
             if next_frame not in done:
@@ -95,12 +95,12 @@ async def watch_session(
                 task.cancel()
         await socket.close()
     if final is None:
-        reason = {1001: "the server is shutting down", 4008: "this client read too slowly"}
-        out.text(
-            f"event stream closed before the session ended "
-            f"({reason.get(socket.close_code or 0, f'code {socket.close_code}')})",
-            err=True,
+        reasons = {1001: _("the server is shutting down"), 4008: _("this client read too slowly")}
+        reason = reasons.get(socket.close_code or 0) or _("code {code}").format(
+            code=socket.close_code
         )
+        words = _("event stream closed before the session ended ({reason})")
+        out.text(words.format(reason=reason), err=True)
         return EXIT_FAILED
     return EXIT_OK if final == "done" else EXIT_FAILED
 
@@ -131,7 +131,7 @@ async def answer_prompt(
                 raise
             problems = error.fields
             labels = {spec["id"]: spec.get("label") or spec["id"] for spec in fields}
-            out.text("Some answers were refused:", err=True)
+            out.text(_("Some answers were refused:"), err=True)
             for field_id, message in problems.items():
                 out.text(f"  {labels.get(field_id, field_id)}: {message}", err=True)
             if file_answers is not None and not sys.stdin.isatty():
@@ -170,7 +170,7 @@ async def ask_fields(fields: list[dict[str, Any]], out: Output) -> dict[str, Any
                 break
             if not spec.get("required"):
                 break
-            out.text("  a value is required", err=True)
+            out.text(_("  a value is required"), err=True)
     return answers
 
 
@@ -210,7 +210,8 @@ def load_answers(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
-        raise UsageError(f"cannot read answers file {path}: {error.strerror or error}") from None
+        words = _("cannot read answers file {path}: {reason}")
+        raise UsageError(words.format(path=path, reason=error.strerror or error)) from None
     try:
         if path.suffix.lower() == ".toml":
             import tomllib
@@ -219,9 +220,11 @@ def load_answers(path: Path) -> dict[str, Any]:
         else:
             data = json.loads(text)
     except ValueError as error:
-        raise UsageError(f"answers file {path} is not valid: {error}") from None
+        words = _("answers file {path} is not valid: {reason}")
+        raise UsageError(words.format(path=path, reason=error)) from None
     if not isinstance(data, dict):
-        raise UsageError(f"answers file {path} must hold an object of field id to value")
+        words = _("answers file {path} must hold an object of field id to value")
+        raise UsageError(words.format(path=path))
     # The API's resume body, {"answers": {...}}, is the same answers one level down.
     if set(data) == {"answers"} and isinstance(data["answers"], dict):
         return dict(data["answers"])
@@ -250,17 +253,24 @@ def check_text_arguments(argv: list[str]) -> None:
         except UnicodeEncodeError as error:
             bad = argument[error.start]
             byte = ord(bad) - 0xDC00 if 0xDC80 <= ord(bad) <= 0xDCFF else None
-            shown = f"byte 0x{byte:02x}" if byte is not None else "a character"
-            option, _, _value = argument.partition("=")
+            shown = (
+                _("byte {value}").format(value=f"0x{byte:02x}")
+                if byte is not None
+                else _("a character")
+            )
+            option, _sep, _value = argument.partition("=")
             if argument.startswith("-") and "=" in argument:
                 name = option
             elif index > 0 and argv[index - 1].startswith("-"):
                 name = argv[index - 1]
             else:
-                name = f"argument {index + 1}"
-            raise UsageError(
-                f"{name} is not valid text: {shown} at position {error.start + 1} is not UTF-8 "
+                name = _("argument {n}").format(n=index + 1)
+            words = _(
+                "{name} is not valid text: {what} at position {position} is not UTF-8 "
                 "(check the terminal's character encoding)"
+            )
+            raise UsageError(
+                words.format(name=name, what=shown, position=error.start + 1)
             ) from None
 
 
@@ -269,7 +279,7 @@ def parse_variables(pairs: list[str]) -> dict[str, Any]:
     for pair in pairs:
         key, sep, raw = pair.partition("=")
         if not sep or not key.strip():
-            raise UsageError(f"--var expects KEY=VALUE, got {pair!r}")
+            raise UsageError(_("--var expects KEY=VALUE, got {pair!r}").format(pair=pair))
         try:
             value: Any = json.loads(raw)
         except ValueError:

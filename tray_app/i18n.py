@@ -28,6 +28,7 @@ __all__ = [
     "current_language",
     "gettext_",
     "install",
+    "install_from_settings",
     "languages_for",
     "locale_dir",
     "ngettext",
@@ -96,6 +97,25 @@ def install(setting: str | None = None, *, directory: Path | None = None) -> str
         language = "en"
     _translations, _language = chosen, language
     return language
+
+
+def install_from_settings() -> str:
+    """:func:`install` for the ``language`` setting of the user's settings (the site's
+    under them), as the tray and ``serve`` choose it: the command line speaks the tray's
+    language. Settings problems are left for the tray to report; they mean the locale.
+    """
+    import logging
+
+    # Imported here: config imports this module (LANGUAGE_PATTERN).
+    from tray_app.config import load_settings
+
+    config_log = logging.getLogger("tray_app.config")
+    quiet, config_log.disabled = config_log.disabled, True
+    try:  # the loader never raises: a problem skips only what it is about
+        setting = load_settings().settings.language
+    finally:
+        config_log.disabled = quiet
+    return install(setting)
 
 
 def current_language() -> str:

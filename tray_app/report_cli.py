@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tray_app.i18n import _
 from tray_app.support_report import ReportInputs, default_report_name, write_report
 
 EXIT_OK = 0
@@ -29,7 +30,11 @@ def qt_versions() -> dict[str, str]:
 
 
 async def ask_running_instance() -> tuple[list[dict[str, Any]] | None, list[Any] | None, str]:
-    """(sessions, sync jobs, note) from the running instance; None where it cannot say."""
+    """(sessions, sync jobs, note) from the running instance; None where it cannot say.
+
+    The note goes into the report's summary (English, like the log it sits beside);
+    :func:`note_words` says it on the terminal.
+    """
     from tray_app.api.client import ApiClient, ApiClientError, NoRunningInstance
 
     try:
@@ -44,9 +49,23 @@ async def ask_running_instance() -> tuple[list[dict[str, Any]] | None, list[Any]
                 jobs = None
             return sessions, jobs, ""
     except NoRunningInstance:
-        return None, None, "no running ExLab Tray to ask"
+        return None, None, NO_INSTANCE_NOTE
     except (ApiClientError, TimeoutError, OSError) as error:
-        return None, None, f"the running ExLab Tray did not answer: {error}"
+        return None, None, f"{NO_ANSWER_NOTE}: {error}"
+
+
+NO_INSTANCE_NOTE = "no running ExLab Tray to ask"
+NO_ANSWER_NOTE = "the running ExLab Tray did not answer"
+
+
+def note_words(note: str) -> str:
+    """The report's note in the terminal's language."""
+    if note == NO_INSTANCE_NOTE:
+        return _("no running ExLab Tray to ask")
+    if note.startswith(NO_ANSWER_NOTE):
+        detail = note.removeprefix(NO_ANSWER_NOTE).lstrip(": ")
+        return _("the running ExLab Tray did not answer: {error}").format(error=detail)
+    return note
 
 
 def run_report(output: Path | None, *, as_json: bool = False) -> int:
@@ -69,12 +88,13 @@ def run_report(output: Path | None, *, as_json: bool = False) -> int:
         written = write_report(target, inputs)
     except OSError as error:
         reason = error.strerror or str(error)
-        print(f"exlab-tray: cannot write the report to {target}: {reason}", file=sys.stderr)
+        words = _("exlab-tray: cannot write the report to {path}: {reason}")
+        print(words.format(path=target, reason=reason), file=sys.stderr)
         return EXIT_FAILED
     if as_json:
         print(json.dumps({"path": str(written), "sessions_included": sessions is not None}))
     else:
-        print(f"Report for support written to {written}")
+        print(_("Report for support written to {path}").format(path=written))
         if note:
-            print(f"(sessions not included: {note})")
+            print(_("(sessions not included: {reason})").format(reason=note_words(note)))
     return EXIT_OK

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from tray_app.i18n import _
+from tray_app.i18n import N_, _, ngettext
 
 if TYPE_CHECKING:
     from tray_app.api.client import ApiClient
@@ -17,12 +17,14 @@ if TYPE_CHECKING:
 
 __all__ = ["add_parser", "cmd_sync", "describe_job"]
 
+#: A job's status in its line (marked here, translated in describe_job).
 _STATUS_WORDS = {
-    "queued": "queued",
-    "copying": "copying",
-    "synced": "synced",
-    "waiting": "waiting",
-    "failed": "FAILED",
+    "queued": N_("queued"),
+    "copying": N_("copying"),
+    "synced": N_("synced"),
+    "waiting": N_("waiting"),
+    # Translators: in capitals, so a failed job stands out in the list.
+    "failed": N_("FAILED"),
 }
 
 
@@ -51,16 +53,28 @@ def _when(value: Any) -> str:
 
 
 def describe_job(job: dict[str, Any]) -> str:
-    status = _STATUS_WORDS.get(job.get("status", ""), str(job.get("status")))
+    words = _STATUS_WORDS.get(job.get("status", ""))
+    status = _(words) if words else str(job.get("status"))
     line = f"{job['id']}  {status:<8} {job.get('target', '')}"
     reason = job.get("reason") or {}
     if job.get("status") == "synced":
-        line += f"  ({job.get('files')} files, {_when(job.get('finished_at'))})"
+        files = job.get("files") or 0
+        synced = ngettext("{n} file, {when}", "{n} files, {when}", files)
+        line += f"  ({synced.format(n=files, when=_when(job.get('finished_at')))})"
     elif reason:
-        line += f"\n    {reason.get('message')}"
+        line += f"\n    {reason_message(reason)}"
         if job.get("next_attempt_at"):
-            line += f" (next try {_when(job['next_attempt_at'])} UTC)"
+            when = _when(job["next_attempt_at"])
+            line += " " + _("(next try {when} UTC)").format(when=when)
     return line
+
+
+def reason_message(reason: dict[str, Any]) -> str:
+    """A job's reason in this command's language: the words for its code, else the
+    server's message."""
+    from tray_app.creation.sync.summary import reason_words
+
+    return reason_words(reason.get("code"), reason.get("message"))
 
 
 async def cmd_sync(client: ApiClient, args: argparse.Namespace, out: Output) -> int:
@@ -73,19 +87,21 @@ async def cmd_sync(client: ApiClient, args: argparse.Namespace, out: Output) -> 
         if out.as_json:
             out.json(job)
         else:
-            out.text(f"queued again: {describe_job(job)}")
+            out.text(_("queued again: {job}").format(job=describe_job(job)))
         return 0
     listing = await client.sync()
     if out.as_json:
         out.json(listing)
         return 0
     if not listing.get("configured"):
-        out.text("NAS sync is off: no nas_root in the settings.")
+        out.text(_("NAS sync is off: no {key} in the settings.").format(key="nas_root"))
         return 0
     summary = listing.get("summary") or {}
-    out.text(summary.get("headline", ""))
+    from tray_app.creation.sync.summary import headline_of
+
+    out.text(headline_of(summary))
     for problem in summary.get("problems") or []:
-        out.text(f"  problem: {problem}")
+        out.text(_("  problem: {problem}").format(problem=problem))
     jobs = listing.get("jobs") or []
     shown = [j for j in jobs if args.all or j.get("status") != "synced"]
     for job in shown:

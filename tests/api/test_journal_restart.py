@@ -325,7 +325,7 @@ def test_interrupted_and_found_folders_offer_discard_and_start_again(tmp_path: P
 
     listed = cli("list")
     assert listed.returncode == 0, listed.stderr
-    assert "2 interrupted session(s) kept their folder" in listed.stdout
+    assert "2 interrupted sessions kept their folder" in listed.stdout
     assert "Found on disk: Stray" in listed.stdout
 
     # Start again before discarding: the project's folder is still there.

@@ -69,7 +69,7 @@ def test_sync_status_retry_and_requeue_through_the_cli(tmp_path: Path) -> None:
             job["target"] == str(target) and (target / ".exlab-wizard/checksums.sha256").is_file()
         )
         text = cli("sync")
-        assert text.returncode == 0 and "all 1 folder synced" in text.stdout
+        assert text.returncode == 0 and "NAS sync: 1 folder synced" in text.stdout
         with urllib.request.urlopen(f"{url}/api/v1/health", timeout=10) as response:
             health = json.load(response)
         assert health["sync"]["synced"] == 1 and health["sync"]["failed"] == 0

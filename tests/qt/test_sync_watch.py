@@ -58,7 +58,7 @@ def test_tray_shows_waiting_folders_retries_them_and_notifies_once_after_an_hour
     assert line is not None
     dialog = DetailsDialog(tray_store, session.session_id, sync_job=controller.sync_job_for)
     row = dialog.values["NAS sync"].text()
-    assert row.startswith("Waiting: The NAS folder") and "(attempt 2)" in row
+    assert row.startswith("Waiting: not reachable (The NAS folder") and "(attempt 2)" in row
     assert notices == []  # not an hour yet
 
     # An hour later the one notice goes out, and only one.

@@ -41,7 +41,8 @@ from tray_app.creation.sync.records import outcome_fields
 from tray_app.creation.sync.requeue import check_again
 from tray_app.creation.templates import TemplateCatalog, TemplateInfo
 from tray_app.creation.templates import import_parser as import_template_parser
-from tray_app.creation.wording import request_title
+from tray_app.creation.wording import request_title, state_words
+from tray_app.i18n import _
 from tray_app.sessions.journal import JournalUnavailable
 from tray_app.sessions.session import JsonDict, Session
 from tray_app.sessions.states import SessionKind, SessionState
@@ -162,7 +163,7 @@ class CreationController:
         if session.state is not SessionState.INPUT_REQUIRED or waiting is None:
             raise CreationError(
                 codes.NOT_AWAITING_INPUT,
-                f"Session {session_id} is not waiting for input.",
+                _("Session {id} is not waiting for input.").format(id=session_id),
             )
         waiting.answers = check_answers(waiting.prompt.fields, answers)
         self._store.heartbeat(session_id)
@@ -180,10 +181,10 @@ class CreationController:
         if run is None or task is None:
             # A session this controller does not drive (opened on the store directly):
             # there is no pipeline to stop, so just end it.
-            abort = Abort("cancelled", "Cancelled.", discard_files)
+            abort = Abort("cancelled", _("Cancelled."), discard_files)
             self._store.transition(session_id, SessionState.ABORTED, outcome=abort.outcome(None))
             return self._store.handle(session_id)
-        run.abort = Abort("cancelled", "Cancelled by the operator.", discard_files)
+        run.abort = Abort("cancelled", _("Cancelled by the operator."), discard_files)
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.shield(task)
@@ -216,7 +217,7 @@ class CreationController:
         for session_id, task in list(self._tasks.items()):
             run = self._runs.get(session_id)
             if run is not None and run.abort is None:
-                run.abort = Abort("shutdown", "ExLab Tray stopped before the session finished.")
+                run.abort = Abort("shutdown", _("ExLab Tray stopped before the session finished."))
             task.cancel()
         if pending:
             _done, still = await asyncio.wait(pending, timeout=timeout)
@@ -234,7 +235,7 @@ class CreationController:
     async def _create(self, kind: SessionKind, request: CreateRequest) -> JsonDict:
         if not self._accepting:
             raise CreationError(
-                codes.SHUTTING_DOWN, "ExLab Tray is shutting down; no new sessions."
+                codes.SHUTTING_DOWN, _("ExLab Tray is shutting down; no new sessions.")
             )
         now = self._store.clock()
         destination, reserved = self._destinations.plan(self._settings, request, now)
@@ -273,8 +274,9 @@ class CreationController:
                 await self.cancel(session_id, discard_files=True)
                 raise CreationError(
                     codes.JOURNAL_UNAVAILABLE,
-                    "The session could not be recorded, so it was not started: "
-                    + exc.problem.message,
+                    _("The session could not be recorded, so it was not started: {problem}").format(
+                        problem=exc.problem.message
+                    ),
                 ) from exc
         return self._store.handle(session_id)
 
@@ -322,10 +324,11 @@ class CreationController:
     def _require_ended(self, session_id: str) -> Session:
         session = self._store.get(session_id)
         if session is None:
-            raise CreationError(codes.SESSION_NOT_FOUND, f"No session {session_id}.")
+            raise CreationError(codes.SESSION_NOT_FOUND, _no_session(session_id))
         if not session.is_terminal():
             raise CreationError(
-                codes.SESSION_STILL_RUNNING, f"Session {session_id} has not ended yet."
+                codes.SESSION_STILL_RUNNING,
+                _("Session {id} has not ended yet.").format(id=session_id),
             )
         return session
 
@@ -338,11 +341,13 @@ class CreationController:
     def _require_live(self, session_id: str) -> Session:
         session = self._store.get(session_id)
         if session is None:
-            raise CreationError(codes.SESSION_NOT_FOUND, f"No session {session_id}.")
+            raise CreationError(codes.SESSION_NOT_FOUND, _no_session(session_id))
         if session.is_terminal():
             raise CreationError(
                 codes.SESSION_ALREADY_COMPLETED,
-                f"Session {session_id} has already ended ({session.state.value}).",
+                _("Session {id} has already ended ({state}).").format(
+                    id=session_id, state=state_words(session.state)
+                ),
             )
         return session
 
@@ -413,7 +418,9 @@ class CreationController:
     async def retry_sync(self, job_id: str) -> SyncJob:
         """Retry now (any job; a synced one is copied and checked again)."""
         if self._sync is None or self._sync.get(job_id) is None:
-            raise CreationError(codes.SYNC_JOB_NOT_FOUND, f"No sync job {job_id!r}.")
+            raise CreationError(
+                codes.SYNC_JOB_NOT_FOUND, _("No sync job {id!r}.").format(id=job_id)
+            )
         return await self._sync.retry(job_id)
 
     async def requeue_sync(self, ident: str) -> SyncJob:
@@ -425,12 +432,13 @@ class CreationController:
         folder = Path(session.destination) if session and session.destination else Path(ident)
         if session is None and not folder.is_absolute():
             raise CreationError(
-                codes.SYNC_JOB_NOT_FOUND, f"No sync job, session or folder {ident!r}."
+                codes.SYNC_JOB_NOT_FOUND,
+                _("No sync job, session or folder {id!r}.").format(id=ident),
             )
         again = await asyncio.to_thread(check_again, folder)
         plan = plan_for(self._settings, again.equipment_id)
         if plan is None:
-            raise CreationError(codes.SYNC_NOT_CONFIGURED, "No NAS is set in the settings.")
+            raise CreationError(codes.SYNC_NOT_CONFIGURED, _("No NAS is set in the settings."))
         queue = await self.open_sync_queue()
         return await queue.enqueue(
             folder,
@@ -439,3 +447,7 @@ class CreationController:
             session_id=again.session_id,
             equipment_id=again.equipment_id,
         )
+
+
+def _no_session(session_id: str) -> str:
+    return _("No session {id}.").format(id=session_id)

@@ -48,6 +48,7 @@ from tray_app.creation.validation import (
     standard_variables,
 )
 from tray_app.fileio import atomic_write_text
+from tray_app.i18n import _
 from tray_app.sessions.session import JsonDict
 from tray_app.sessions.states import SessionState
 from tray_app.sessions.store import SessionStore
@@ -157,7 +158,7 @@ class Pipeline:
 
     async def _aborted(self, run: SessionRun) -> None:
         """Cancelled (operator or shutdown): ABORTED, then keep or remove the folder."""
-        abort = run.abort or Abort("cancelled", "Cancelled.")
+        abort = run.abort or Abort("cancelled", _("Cancelled."))
         self._end(run.session_id, SessionState.ABORTED, abort.outcome(run.path))
         job = run.render_job
         if job is not None and not job.done():

@@ -21,6 +21,7 @@ from tray_app.creation.plugins.pool import WorkerPool
 from tray_app.creation.prompt import Prompt
 from tray_app.creation.record import PluginRecord
 from tray_app.creation.session_run import PipelineFailure, SessionRun, Waiting
+from tray_app.creation.wording import plugin_problem_words, too_many_prompts_words
 from tray_app.sessions.states import SessionState
 from tray_app.sessions.store import SessionStore
 
@@ -100,7 +101,7 @@ class PluginPass:
         manifest = manifests.get(record.name)
         if manifest is None:
             record.status, record.message = "missing", "no longer installed"
-            self._problem(run, record)
+            self._problem(run, record, gone=True)
         else:
             if not await self._run_one(run, manifest, record, answers):
                 return False
@@ -149,7 +150,7 @@ class PluginPass:
             if record.prompts >= limit:
                 raise PipelineFailure(
                     "too_many_prompts",
-                    f"Plugin {record.name!r} asked for input more than {limit} times.",
+                    too_many_prompts_words(record.name, limit),
                     {"plugin": record.name, "prompts": record.prompts},
                 )
             assert result.fields is not None  # the host types them for every input_required
@@ -183,18 +184,18 @@ class PluginPass:
             run.waiting = None
         return waiting.answers if state is SessionState.PLUGIN_PASS else None
 
-    def _problem(self, run: SessionRun, record: PluginRecord) -> None:
+    def _problem(self, run: SessionRun, record: PluginRecord, *, gone: bool = False) -> None:
         assert run.template is not None
-        message = f"Plugin {record.name!r}: {record.status}"
-        if record.message:
-            message += f" ({record.message})"
-        if run.template.plugins_fatal:
+        # The record (creation.json) keeps the status code and the plain message; people
+        # read the sentence.
+        status = "gone" if gone else record.status
+        fatal = run.template.plugins_fatal
+        words = plugin_problem_words(record.name, status, record.message, fatal=fatal)
+        if fatal:
             raise PipelineFailure(
-                "plugin_failed",
-                message + ".",
-                {"plugin": record.name, "status": record.status},
+                "plugin_failed", words, {"plugin": record.name, "status": record.status}
             )
-        self._store.warn(run.session_id, message + "; the session goes on without it.")
+        self._store.warn(run.session_id, words)
 
 
 def checkpoint(run: SessionRun) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from tray_app.creation.record import RECORD_DIR, read_record
+from tray_app.i18n import _
 from tray_app.sessions.session import JsonDict, Session
 from tray_app.sessions.states import LIVE_STATES, Phase, SessionKind, SessionState
 from tray_app.sessions.store import SessionStore
@@ -272,7 +273,9 @@ def list_found(store: SessionStore, found: Iterable[FoundFolder]) -> list[str]:
     for folder in found:
         if folder.path in known:
             continue
-        title = f"Found on disk: {Path(folder.path).name} ({folder.equipment_id})"
+        title = _("Found on disk: {name} ({equipment})").format(
+            name=Path(folder.path).name, equipment=folder.equipment_id
+        )
         session = store.open(folder.kind, folder.request(), destination=folder.path, title=title)
         outcome = interrupted_outcome(None, folder.path, found_on_disk=True)
         store.transition(session.session_id, SessionState.ABORTED, outcome=outcome)

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tray_app.creation.requests import CreateRequest, ProjectRequest
-from tray_app.i18n import N_, _
+from tray_app.i18n import N_, _, ngettext
 from tray_app.sessions.session import Session
 from tray_app.sessions.states import PHASE_OF_STATE, Phase, SessionState
 from tray_app.sessions.store import ABANDONED_CODE
@@ -22,11 +22,14 @@ __all__ = [
     "elide",
     "error_words",
     "handle_title",
+    "kind_words",
     "phase_words",
+    "plugin_problem_words",
     "reason_words",
     "request_title",
     "session_title",
     "state_words",
+    "too_many_prompts_words",
     "was_abandoned",
 ]
 
@@ -45,6 +48,9 @@ STATE_WORDS: Mapping[SessionState, str] = {
     SessionState.FAILED: N_("Failed"),
     SessionState.ABORTED: N_("Cancelled"),
 }
+
+#: Each kind of session, as a word (the CLI's list; a title without one).
+_KIND_WORDS: Mapping[str, str] = {"project": N_("project"), "run": N_("run")}
 
 _STATE_OF_PHASE = {phase: state for state, phase in PHASE_OF_STATE.items()}
 
@@ -76,11 +82,54 @@ def phase_words(phase: Phase | str | None) -> str:
         return _fallback(phase)
 
 
+def kind_words(kind: str) -> str:
+    """A session's kind in words: "project" or "run"."""
+    words = _KIND_WORDS.get(str(kind))
+    return _(words) if words else str(kind)
+
+
 def reason_words(code: str | None) -> str:
     """Why a session was aborted, e.g. "abandoned (no answer in time)"."""
     code = code or "cancelled"
     words = _REASON_WORDS.get(code)
     return _(words) if words else code.replace("_", " ")
+
+
+#: A plugin call that did not succeed, by its status (the record on disk keeps the code).
+_PLUGIN_STATUS_WORDS: Mapping[str, str] = {
+    "missing": N_("not installed in any plugin folder"),
+    "gone": N_("no longer installed"),
+    "error": N_("reported an error"),
+    "crashed": N_("crashed"),
+    "timeout": N_("did not finish in time"),
+    "bad_output": N_("gave an answer that could not be read"),
+    "output_too_large": N_("gave too large an answer"),
+    "escaped": N_("wrote outside the session's folder"),
+}
+
+
+def plugin_problem_words(name: str, status: str, detail: str | None, *, fatal: bool) -> str:
+    """A plugin call that did not succeed, in a sentence: the session's error when the
+    template makes plugin problems fatal, else its warning. ``detail`` is the plugin's
+    own message (kept as it gave it); ``status`` ``gone`` is a plugin removed meanwhile."""
+    words = _PLUGIN_STATUS_WORDS.get(status)
+    what = _(words) if words else status
+    if detail and status not in ("missing", "gone"):
+        what = _("{what}: {detail}").format(what=what, detail=detail)
+    elif detail and status == "missing" and not detail.startswith("not installed"):
+        what = detail  # a broken manifest of that name explains more than "missing"
+    if fatal:
+        return _("Plugin {name!r} {what}.").format(name=name, what=what)
+    return _("Plugin {name!r} {what}; the session goes on without it.").format(name=name, what=what)
+
+
+def too_many_prompts_words(name: str, limit: int) -> str:
+    """The error of a plugin that kept asking (it would never let the session end)."""
+    return ngettext(
+        "Plugin {name!r} asked for input more than {n} time.",
+        "Plugin {name!r} asked for input more than {n} times.",
+        limit,
+    ).format(name=name, n=limit)
 
 
 def was_abandoned(session: Session) -> bool:
@@ -177,7 +226,10 @@ def elide(text: str, limit: int) -> str:
 def _title(title: str, kind: str, session_id: str) -> str:
     # The controller gives every session a title (request_title); one opened on the
     # store directly has none, and is named by its kind and the end of its id.
-    return title or f"{kind.capitalize()} {session_id[-6:]}"
+    if title:
+        return title
+    words = kind_words(kind)
+    return _("{Kind} {id}").format(Kind=words[:1].upper() + words[1:], id=session_id[-6:])
 
 
 def _fallback(value: object) -> str:

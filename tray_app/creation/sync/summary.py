@@ -1,33 +1,52 @@
-"""The queue in one glance: counts, the oldest wait and its reason, in words.
+"""The queue in one glance: counts, the oldest wait and its reason, in words; and one
+folder's sync in a sentence. The one place NAS sync is worded.
 
 The tray's sync line, ``/health``, ``GET /api/v1/sync`` and ``exlab-tray sync``
-all show this one summary.
+all show this one summary. A reason's ``message`` (kept on disk, often a program's own
+output) stays as it was made; what people read is the words for its stable code.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
+from typing import Any
 
 import msgspec
 
 from tray_app.creation.sync.model import JobStatus, SyncJob
+from tray_app.i18n import N_, _, ngettext
 
-__all__ = ["SyncSummary", "job_words", "summarize"]
+__all__ = ["SyncSummary", "headline_of", "job_words", "reason_words", "summarize"]
 
+#: What the NAS is doing, by reason code, to follow "waiting for the NAS: " (marked here,
+#: translated where shown).
 _REASON_WORDS = {
-    "not_reachable": "not reachable",
-    "read_only": "read-only",
-    "timeout": "not answering",
-    "connection_refused": "refusing connections",
-    "io_error": "failing (input/output error)",
-    "no_space": "full",
-    "checksum_mismatch": "copies did not match",
-    "auth_refused": "refusing the login",
-    "source_missing": "local folder gone",
-    "tool_missing": "program missing",
-    "bad_target": "not configured",
+    "not_reachable": N_("not reachable"),
+    "read_only": N_("read-only"),
+    "timeout": N_("not answering"),
+    "connection_refused": N_("refusing connections"),
+    "io_error": N_("failing (input/output error)"),
+    "no_space": N_("full"),
+    "checksum_mismatch": N_("copies did not match"),
+    "auth_refused": N_("refusing the login"),
+    "source_missing": N_("local folder gone"),
+    "tool_missing": N_("program missing"),
+    "bad_target": N_("not configured"),
+    "interrupted": N_("stopped when the app quit"),
+    "error": N_("error"),
 }
+
+
+def reason_words(code: str | None, message: str | None = None) -> str:
+    """A reason in words: the words for its code, with its own message (a program's
+    output, a path) after them; the message alone for a code without words."""
+    words = _REASON_WORDS.get(code or "")
+    if words is None:
+        return message or ""
+    if not message:
+        return _(words)
+    return _("{reason} ({detail})").format(reason=_(words), detail=message.rstrip("."))
 
 
 class SyncSummary(msgspec.Struct, kw_only=True):
@@ -43,7 +62,9 @@ class SyncSummary(msgspec.Struct, kw_only=True):
     reason: str | None = None
     #: Next scheduled retry.
     next_attempt_at: datetime | None = None
-    headline: str = "NAS sync: nothing to do"
+    #: In the serving process's language (see docs/api.md); :func:`headline_of` words it
+    #: again in another's.
+    headline: str = ""
     problems: list[str] = msgspec.field(default_factory=list)
 
     @property
@@ -53,10 +74,6 @@ class SyncSummary(msgspec.Struct, kw_only=True):
     @property
     def in_trouble(self) -> bool:
         return bool(self.waiting or self.failed)
-
-
-def _folders(count: int) -> str:
-    return "1 folder" if count == 1 else f"{count} folders"
 
 
 def summarize(jobs: Iterable[SyncJob], problems: list[str] | None = None) -> SyncSummary:
@@ -92,53 +109,96 @@ def summarize(jobs: Iterable[SyncJob], problems: list[str] | None = None) -> Syn
     return summary
 
 
+def headline_of(summary: Mapping[str, Any]) -> str:
+    """The headline of a summary as the API sends it, in this process's language."""
+    try:
+        return _headline(msgspec.convert(dict(summary), SyncSummary))
+    except (msgspec.ValidationError, TypeError):
+        return str(summary.get("headline") or "")
+
+
 def _headline(s: SyncSummary) -> str:
     parts = []
     if s.waiting:
-        since = s.waiting_since.astimezone().strftime("%H:%M") if s.waiting_since else "?"
-        why = _REASON_WORDS.get(s.reason_code or "", "not reachable")
-        parts.append(f"{_folders(s.waiting)} waiting for the NAS: {why} since {since}")
-    if s.failed:
-        why = "" if s.waiting else f" ({_REASON_WORDS.get(s.reason_code or '', 'error')})"
-        parts.append(f"{_folders(s.failed)} could not be synced to the NAS{why}")
-    if s.copying or s.queued:
-        parts.append(f"copying {_folders(s.copying + s.queued)} to the NAS")
-    if not parts:
-        return (
-            f"NAS sync: all {_folders(s.synced)} synced" if s.synced else "NAS sync: nothing to do"
+        words = ngettext(
+            "{n} folder waiting for the NAS: {why} since {since}",
+            "{n} folders waiting for the NAS: {why} since {since}",
+            s.waiting,
         )
-    text = "; ".join(parts)
+        why = _(_REASON_WORDS.get(s.reason_code or "", _REASON_WORDS["not_reachable"]))
+        parts.append(words.format(n=s.waiting, why=why, since=_clock_words(s.waiting_since)))
+    if s.failed:
+        if s.waiting:
+            words = ngettext(
+                "{n} folder could not be synced to the NAS",
+                "{n} folders could not be synced to the NAS",
+                s.failed,
+            )
+        else:
+            words = ngettext(
+                "{n} folder could not be synced to the NAS ({why})",
+                "{n} folders could not be synced to the NAS ({why})",
+                s.failed,
+            )
+        why = _(_REASON_WORDS.get(s.reason_code or "", _REASON_WORDS["error"]))
+        parts.append(words.format(n=s.failed, why=why))
+    if s.copying or s.queued:
+        count = s.copying + s.queued
+        words = ngettext("copying {n} folder to the NAS", "copying {n} folders to the NAS", count)
+        parts.append(words.format(n=count))
+    if not parts:
+        if not s.synced:
+            return _("NAS sync: nothing to do")
+        words = ngettext(
+            "NAS sync: {n} folder synced", "NAS sync: all {n} folders synced", s.synced
+        )
+        return words.format(n=s.synced)
+    text = _("; ").join(parts)
     return text[0].upper() + text[1:]
 
 
 def _clock_words(moment: datetime | None) -> str:
-    return moment.astimezone().strftime("%H:%M") if moment else "?"
+    return moment.astimezone().strftime(_("%H:%M")) if moment else "?"
 
 
-#: A folder's ``sync_status`` when no job was made for it, in words.
+#: A folder's ``sync_status`` when no job was made for it, in words (marked here,
+#: translated in job_words).
 _NO_JOB_WORDS = {
-    "not_configured": "Not synced: no NAS is set in the settings.",
-    "blocked_by_validation": "Not synced: the folder failed the naming check (see Warnings). "
-    "Fix it, then choose Queue for NAS sync again.",
-    "queue_failed": "Not synced: it could not be queued (see Warnings).",
+    "not_configured": N_("Not synced: no NAS is set in the settings."),
+    "blocked_by_validation": N_(
+        "Not synced: the folder failed the naming check (see Warnings). "
+        "Fix it, then choose Queue for NAS sync again."
+    ),
+    "queue_failed": N_("Not synced: it could not be queued (see Warnings)."),
 }
 
 
 def job_words(job: SyncJob | None, sync_status: str | None = None) -> str:
     """One folder's NAS sync in a sentence (the details dialog, the CLI)."""
     if job is None:
-        return _NO_JOB_WORDS.get(sync_status or "", f"Sync: {sync_status}" if sync_status else "")
-    reason = job.reason.message if job.reason else ""
+        words = _NO_JOB_WORDS.get(sync_status or "")
+        if words:
+            return _(words)
+        return _("Sync: {status}").format(status=sync_status) if sync_status else ""
+    reason = reason_words(job.reason.code, job.reason.message) if job.reason else ""
     if job.status is JobStatus.SYNCED:
-        files = f"{job.files} files" if job.files is not None else "files"
-        return f"Synced to {job.target} at {_clock_words(job.finished_at)} ({files}, checked)."
-    if job.status is JobStatus.COPYING:
-        return f"Copying to {job.target}…"
-    if job.status is JobStatus.QUEUED:
-        return f"Queued for {job.target}."
-    if job.status is JobStatus.WAITING:
-        return (
-            f"Waiting: {reason} Next try at {_clock_words(job.next_attempt_at)} "
-            f"(attempt {job.attempts + 1})."
+        when = _clock_words(job.finished_at)
+        if job.files is None:
+            return _("Synced to {target} at {when} (files checked).").format(
+                target=job.target, when=when
+            )
+        words = ngettext(
+            "Synced to {target} at {when} ({n} file, checked).",
+            "Synced to {target} at {when} ({n} files, checked).",
+            job.files,
         )
-    return f"Failed: {reason} Choose Retry now once it is fixed."
+        return words.format(target=job.target, when=when, n=job.files)
+    if job.status is JobStatus.COPYING:
+        return _("Copying to {target}…").format(target=job.target)
+    if job.status is JobStatus.QUEUED:
+        return _("Queued for {target}.").format(target=job.target)
+    if job.status is JobStatus.WAITING:
+        return _("Waiting: {reason}. Next try at {when} (attempt {n}).").format(
+            reason=reason, when=_clock_words(job.next_attempt_at), n=job.attempts + 1
+        )
+    return _("Failed: {reason}. Choose Retry now once it is fixed.").format(reason=reason)

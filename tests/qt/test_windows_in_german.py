@@ -139,6 +139,13 @@ def test_the_windows_read_in_german(
                     if isinstance(value, str):
                         shown.append(value)
         assert "Sitzungen" in shown and "Zustand" in shown
+        # No German heading is clipped: each section is as wide as its text needs (the
+        # style's own measure, with padding and the sort arrow); the last one stretches.
+        header = window.table.horizontalHeader()
+        for column in range(model.columnCount() - 1):
+            heading = model.headerData(column, Qt.Orientation.Horizontal)
+            assert header.sectionSize(column) >= header.sectionSizeHint(column), heading
+            assert header.sectionSize(column) > header.fontMetrics().horizontalAdvance(heading)
     finally:
         actions.close_all()
 

@@ -90,11 +90,11 @@ class SessionsWindow(QWidget):
         # A folder keeps both ends (DEMO/Project/…/Run_<stamp>) when it does not fit.
         self._middle = _ElideMiddle(self.table)
         self.table.setItemDelegateForColumn(DESTINATION, self._middle)
-        header.resizeSection(TITLE, 300)
-        header.resizeSection(STATE, 100)
-        header.resizeSection(PHASE, 220)
-        header.resizeSection(AGE, 70)
         header.setHighlightSections(False)
+        # Wide enough for each heading in the language shown ("Zustand", "Alter"), with
+        # room for the sort arrow: the header's own size hint measures the text.
+        for column, width in ((TITLE, 300), (STATE, 100), (PHASE, 220), (AGE, 70)):
+            header.resizeSection(column, max(width, header.sectionSizeHint(column)))
         self.empty_label = QLabel(_("No sessions yet. Start one with New project… or New run…."))
         self.empty_label.setObjectName("sessions_empty")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)

@@ -30,6 +30,7 @@ from tray_app.sessions.edges import EDGES as _EDGES
 from tray_app.sessions.edges import Edge
 from tray_app.sessions.frames import terminal as _terminal_frame
 from tray_app.sessions.gc import StoreGc
+from tray_app.sessions.restoring import StoreRestore
 from tray_app.sessions.session import JsonDict, Session, to_handle, utc_now
 from tray_app.sessions.session import session_ids as _session_ids
 from tray_app.sessions.states import (
@@ -60,9 +61,9 @@ _log = logging.getLogger(__name__)
 _NO_REQUEST: Any = object()
 
 
-class SessionStore(StoreGc, StoreStreams):
-    """Sessions keyed by id, with observers, event fan-out (``streams.py``) and GC
-    (``gc.py``)."""
+class SessionStore(StoreGc, StoreStreams, StoreRestore):
+    """Sessions keyed by id, with observers, event fan-out (``streams.py``), GC
+    (``gc.py``) and restoring an earlier run's sessions (``restoring.py``)."""
 
     def __init__(
         self,
@@ -327,33 +328,6 @@ class SessionStore(StoreGc, StoreStreams):
         if len(finished) > self.retention.max_finished:
             self._evict_over_count()
 
-    # ---- restoring ---------------------------------------------------------------
-    def restore(self, sessions: Iterable[Session]) -> None:
-        """Put back sessions of an earlier run (from the journal), as they were.
-
-        Give them oldest first. Their states are taken as they are, not walked:
-        no frames, no observers (nothing watched them in this process; the journal
-        has them already). A waiting session is waiting again, its abandon clock
-        running from its last heartbeat; a live one is live, for its owner to end
-        or drive. Retention applies as after any close. An id already here raises.
-        """
-        finished = self._finished
-        for session in sessions:
-            session_id = session.session_id
-            if session_id in self._sessions:
-                raise ValueError(f"session {session_id} is already in the store")
-            self._sessions[session_id] = session
-            if session.state in TERMINAL_STATES:
-                if session.finished_at is None:
-                    session.finished_at = self._clock()
-                _insert_finished(finished, session)
-                continue
-            self._live.add(session_id)
-            if session.state is _INPUT_REQUIRED:
-                self._waiting[session_id] = session
-        self._evict_over_count()
-        self._evict_over_age()
-
     # ---- waiting for a session ---------------------------------------------------
     def next_transition(self, session_id: str) -> asyncio.Future[SessionState]:
         """A future resolved with the state of the session's next transition.
@@ -442,13 +416,3 @@ def _seed_request(request: Any, req: Any) -> Any:
     if request is _NO_REQUEST and req is _NO_REQUEST:
         raise TypeError("open() needs the request (request=... or req=...)")
     return request if req is _NO_REQUEST else req
-
-
-def _insert_finished(finished: deque[Session], session: Session) -> None:
-    """Append in finish order (restored sessions may finish before ones already here)."""
-    at = session.finished_at
-    assert at is not None
-    index = len(finished)
-    while index and (finished[index - 1].finished_at or at) > at:
-        index -= 1
-    finished.insert(index, session)

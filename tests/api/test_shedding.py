@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tray_app.api.events import CLOSE_SLOW_CONSUMER, SEND_BUFFER
+from tray_app.api.events import CLOSE_SLOW_CONSUMER, SEND_BUFFER, UNREAD_WINDOW
 from tray_app.api.shedding import ShedPolicy
 from tray_app.sessions import SessionKind
 
@@ -205,7 +205,9 @@ async def test_a_stalled_event_socket_is_closed_with_4008_and_a_small_buffer(
     api: Api = await make_api(stall_timeout_s=0.5, close_linger_s=LIMIT_S)
     session = api.store.open(SessionKind.RUN, {})
     sid = session.session_id
-    async with api.ws("/events") as stalled:  # and never reads, until the server reacts
+    # Never reads until the server reacts (and then answers no ping: aiohttp's client would
+    # pong from receive() a ping read after the server had already hung up, and raise).
+    async with api.ws("/events", autoping=False) as stalled:
         await wait_until(lambda: len(api.api.routes.streams) == 1, LIMIT_S)
         stream = next(iter(api.api.routes.streams))
         assert stream.transport is not None
@@ -223,10 +225,46 @@ async def test_a_stalled_event_socket_is_closed_with_4008_and_a_small_buffer(
         async with asyncio.timeout(LIMIT_S):
             while True:
                 message = await stalled.receive()
-                if message.type is not aiohttp.WSMsgType.TEXT:
+                if message.type not in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.PING):
                     break
         assert message.type is aiohttp.WSMsgType.CLOSE
         assert message.data == CLOSE_SLOW_CONSUMER
     # The store and new subscribers carry on.
     async with api.ws(f"/sessions/{sid}/events") as fresh:
         assert (await receive_json(fresh))["kind"] == "snapshot"
+
+
+async def test_a_subscriber_answering_no_ping_is_sent_one_window_a_reader_gets_every_frame(
+    make_api: Any,
+) -> None:
+    api: Api = await make_api(stall_timeout_s=2.0, close_linger_s=LIMIT_S)
+    sid = api.store.open(SessionKind.RUN, {}).session_id
+    padding = "x" * 2000
+    count = 200  # about 400 KB of frames: six windows
+    # aiohttp's client takes every byte off the socket at once; without autoping it never
+    # confirms any, as a client that does not read would not.
+    async with api.ws("/events", autoping=False) as stalled, api.ws("/events") as reader:
+        await wait_until(lambda: len(api.api.routes.streams) == 2, LIMIT_S)
+        assert (await receive_json(reader, LIMIT_S))["kind"] == "snapshot"
+        for index in range(count):
+            api.store.warn(sid, f"{index} {padding}")
+        seen = []
+        while len(seen) < count:  # the reader answers each ping from receive()
+            frame = await receive_json(reader, LIMIT_S)
+            if frame["kind"] == "warning":
+                seen.append(frame["message"])
+        assert seen == [f"{index} {padding}" for index in range(count)]
+        # The other was sent at most a window (and the frame that crossed it), then shed.
+        await wait_until(lambda: api.api.routes.gate.counters.slow_event_sockets == 1, LIMIT_S)
+        received, largest = 0, 0
+        async with asyncio.timeout(LIMIT_S):
+            while True:
+                message = await stalled.receive()
+                if message.type is aiohttp.WSMsgType.TEXT:
+                    size = len(message.data.encode())
+                    received, largest = received + size, max(largest, size)
+                elif message.type is not aiohttp.WSMsgType.PING:
+                    break
+        assert message.type is aiohttp.WSMsgType.CLOSE
+        assert message.data == CLOSE_SLOW_CONSUMER
+        assert 0 < received <= UNREAD_WINDOW + largest

@@ -15,6 +15,14 @@ no pong for ``stall_timeout_s``. The ping matters on loopback, where the
 client's kernel keeps accepting data its program never reads (its receive
 buffer grows to tens of MiB), so the server's sends never block. A client
 that does not take even the close frame within ``close_linger_s`` is aborted.
+
+A pong also says how far the client has read: everything sent before its
+ping. Once more than ``UNREAD_WINDOW`` bytes are sent and not confirmed so,
+the writer stops sending to that socket and waits for the pong, with a ping
+out. So a stalled client costs one window of sends and then nothing per
+frame but a place in its queue (a syscall per frame and subscriber was most
+of the loop's time while 200 stalled subscribers were fed); a client that
+reads answers the ping within a round trip and does not notice.
 """
 
 from __future__ import annotations
@@ -55,6 +63,36 @@ WRITE_BUFFER = 16 * 1024
 SEND_BUFFER = 16 * 1024
 #: While frames flow, a ping follows them at most this often; its pong says the client reads.
 LAG_PROBE_S = 2.0
+#: Bytes sent and not yet confirmed read (by a pong) after which a socket waits for its reader.
+UNREAD_WINDOW = 64 * 1024
+
+
+class _SlowLog:
+    """The 4008 warning, at most one line a minute: a crowd of stalled clients shed
+    together would otherwise write a line each, on the loop (/health counts them all)."""
+
+    def __init__(self, interval_s: float = 60.0) -> None:
+        self._interval_s = interval_s
+        self._next_line = float("-inf")
+        self._unlogged = 0
+
+    def closed(self, path: str, now: float) -> None:
+        if now < self._next_line:
+            self._unlogged += 1
+            return
+        if self._unlogged:
+            _log.warning(
+                "closing slow WebSocket client of %s (4008); %d more since the last such line",
+                path,
+                self._unlogged,
+            )
+        else:
+            _log.warning("closing slow WebSocket client of %s (4008)", path)
+        self._next_line = now + self._interval_s
+        self._unlogged = 0
+
+
+_slow_log = _SlowLog()
 
 
 class EventStream:
@@ -92,6 +130,16 @@ class EventStream:
         self._path = ""
         self._probe_sent = -LAG_PROBE_S
         self._probe_deadline: asyncio.TimerHandle | None = None
+        #: Bytes of frames sent; bytes the client has confirmed reading (the mark of the
+        #: last ping answered); the mark and payload of the ping that is out.
+        self._sent = 0
+        self._confirmed = 0
+        self._probe_mark = 0
+        self._probe_payload = b""
+        self._probes = 0
+        #: Resolved by a pong (or the end of the socket) while the writer waits for its reader.
+        self._caught_up: asyncio.Future[None] | None = None
+        self._stopped = False
         self._shedding: asyncio.Task[None] | None = None
 
     async def serve(self, request: web.Request) -> web.WebSocketResponse:
@@ -114,7 +162,7 @@ class EventStream:
                 if kind in (WSMsgType.TEXT, WSMsgType.BINARY):
                     self._beat()
                 elif kind is WSMsgType.PONG:
-                    self._cancel_probe()
+                    self._pong(message.data)
                 elif kind is WSMsgType.PING:
                     await ws.pong(message.data)
                 elif kind is WSMsgType.ERROR:
@@ -124,6 +172,7 @@ class EventStream:
             self._stop_timer()
             # The client left (or we are closing): stop the writer waiting for frames.
             self.subscription.close()
+            self._stop_writer()
             done, _ = await asyncio.wait({writer}, timeout=self._close_linger_s + 1.0)
             if not done:
                 writer.cancel()
@@ -148,9 +197,16 @@ class EventStream:
                 # The seconds bound: one deadline per burst of queued frames.
                 async with asyncio.timeout(self._stall_timeout_s):
                     for queued in (frame, *subscription.take_all()):
-                        await ws.send_frame(self._encoder.encode(queued), WSMsgType.TEXT)
+                        if self._sent - self._confirmed > UNREAD_WINDOW:
+                            await self._wait_for_reader()
+                            if self._stopped:
+                                break  # closed while waiting: the frame is not wanted
+                        data = self._encoder.encode(queued)
+                        await ws.send_frame(data, WSMsgType.TEXT)
+                        self._sent += len(data)
                         self._track_waiting(queued)
-                    await self._probe_lag()
+                    if not self._stopped:
+                        await self._probe_lag()
         except TimeoutError:
             await self._close(CLOSE_SLOW_CONSUMER, b"slow consumer")
             return
@@ -167,9 +223,10 @@ class EventStream:
             return
         self.close_code = code
         self.subscription.close()
+        self._stop_writer()
         self._cancel_probe()
         if code == CLOSE_SLOW_CONSUMER:
-            _log.warning("closing slow WebSocket client of %s (4008)", self._path)
+            _slow_log.closed(self._path, asyncio.get_running_loop().time())
             if self._on_slow is not None:
                 self._on_slow()
         closed = False
@@ -183,13 +240,48 @@ class EventStream:
     # ---- the lag probe ---------------------------------------------------------------------
     async def _probe_lag(self) -> None:
         """After a burst, a ping behind it (unless one is out or one went out lately)."""
-        loop = asyncio.get_running_loop()
-        now = loop.time()
-        if self._probe_deadline is not None or now - self._probe_sent < LAG_PROBE_S:
+        if self._probe_deadline is not None:
             return
-        self._probe_sent = now
+        if asyncio.get_running_loop().time() - self._probe_sent >= LAG_PROBE_S:
+            await self._send_probe()
+
+    async def _send_probe(self) -> None:
+        """A ping behind everything sent so far; no pong within the stall bound is 4008."""
+        loop = asyncio.get_running_loop()
+        self._probe_sent = loop.time()
+        self._probe_mark = self._sent
+        self._probes += 1
+        # Numbered, so that only the answer to this ping confirms what it follows.
+        self._probe_payload = b"lag %d" % self._probes
         self._probe_deadline = loop.call_later(self._stall_timeout_s, self._lagging)
-        await self.ws.ping(b"lag")
+        await self.ws.ping(self._probe_payload)
+
+    def _pong(self, payload: bytes) -> None:
+        if self._probe_deadline is None or payload != self._probe_payload:
+            return  # unsolicited, or an older ping's: confirms nothing
+        self._cancel_probe()
+        self._confirmed = self._probe_mark
+        waiting = self._caught_up
+        if waiting is not None and not waiting.done():
+            waiting.set_result(None)
+
+    async def _wait_for_reader(self) -> None:
+        """Until the client has confirmed all but a window of what was sent (or the end)."""
+        while self._sent - self._confirmed > UNREAD_WINDOW and not self._stopped:
+            if self._probe_deadline is None:
+                await self._send_probe()
+            self._caught_up = asyncio.get_running_loop().create_future()
+            try:
+                await self._caught_up
+            finally:
+                self._caught_up = None
+
+    def _stop_writer(self) -> None:
+        """Nothing more is to be sent but a close frame (the client left, or is being closed)."""
+        self._stopped = True
+        waiting = self._caught_up
+        if waiting is not None and not waiting.done():
+            waiting.set_result(None)
 
     def _lagging(self) -> None:
         """No pong within the bound: the client is too far behind its frames."""

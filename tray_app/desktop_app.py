@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from tray_app import logs, paths
+from tray_app import logs
 from tray_app.app import _T0, NO_TRAY_REASON, activate_instance
 from tray_app.app_settings import SettingsFollower
 from tray_app.creation.sync import any_target
@@ -23,6 +23,8 @@ from tray_app.desktop_parts import Options as _Options
 from tray_app.desktop_parts import Part as _Part
 from tray_app.desktop_parts import Parts as _Parts
 from tray_app.desktop_parts import autostart_menu_state
+from tray_app.loop_errors import LoopErrors
+from tray_app.stop_signals import drop_stop_signals, on_stop_signals
 from tray_app.ui.menu_model import Action, Command
 from tray_app.ui.notification_policy import PauseChoice, pause_end
 from tray_app.ui.session_actions import SessionActions
@@ -63,7 +65,6 @@ class DesktopApp:
         self._options = _Options(loaded, clock, tray_available, quit_wait_s, api_port)
         self._finished: asyncio.Future[int] | None = None
         self._shutdown_task: asyncio.Task[None] | None = None
-        self._last_error_notice = -1e9
         #: What start() brings up (service, store, controller, UI parts); None before.
         self._parts: _Parts | None = None
         self.started = False
@@ -84,9 +85,10 @@ class DesktopApp:
         self._commands: dict[Command, Callable[[Action], None]] = {
             Command.QUIT: lambda _a: self.request_quit(),
             Command.OPEN_DATA_FOLDER: lambda _a: self.open_data_folder(),
-            Command.OPEN_SETTINGS: lambda _a: self.open_settings(),
-            Command.SHOW_SETTINGS_PROBLEMS: lambda _a: self.show_settings_window(),
-            Command.RELOAD_SETTINGS: lambda _a: self.reload_settings_soon(),
+            # The settings file: opened, shown, followed (app_settings.py).
+            Command.OPEN_SETTINGS: lambda _a: self.settings_follower.open_settings(),
+            Command.SHOW_SETTINGS_PROBLEMS: lambda _a: self.settings_follower.show_window(),
+            Command.RELOAD_SETTINGS: lambda _a: self.settings_follower.reload_soon(),
             Command.TOGGLE_AUTOSTART: lambda _a: self.toggle_autostart(),
             Command.NEW_PROJECT: lambda _a: self._new_session("project"),
             Command.NEW_RUN: lambda _a: self._new_session("run"),
@@ -137,11 +139,11 @@ class DesktopApp:
     async def start(self) -> int | None:
         """Bring everything up. Returns an exit code if the app must not run (another instance)."""
         loop = self.loop = asyncio.get_running_loop()
-        loop.set_exception_handler(self._loop_exception)
+        loop.set_exception_handler(LoopErrors(self.notice))
         # Closing a dialog or the sessions window must never end the app.
         self.app.setQuitOnLastWindowClosed(False)
         self._finished = loop.create_future()
-        self._install_signal_handlers(loop)
+        on_stop_signals(loop, self._on_signal)
 
         # The icon first: everything below imports the API server (aiohttp), which is slow.
         available = self.show_tray()
@@ -344,19 +346,8 @@ class DesktopApp:
                 parts.actions.close_all()
             await parts.service.stop(timeout=2.0)
         self.tray.close()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.remove_signal_handler(signum)
+        drop_stop_signals(asyncio.get_running_loop())
         _log.info("shut down")
-
-    def _install_signal_handlers(self, loop: asyncio.AbstractEventLoop) -> None:
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            try:
-                loop.add_signal_handler(signum, self._on_signal, signum)
-            except (NotImplementedError, RuntimeError, ValueError):
-                # Windows, or not the main thread: Quit from the menu still works.
-                _log.debug("no handler for %s on this platform", signum)
 
     # ---- actions from the menu and from notices ----------------------------------------------
     def activate(self) -> None:
@@ -407,27 +398,6 @@ class DesktopApp:
         root.mkdir(parents=True, exist_ok=True)
         _open_path(root)
 
-    # ---- the settings file: opened, shown, followed (app_settings.py) ------------------------
-    def open_settings(self) -> None:
-        self.settings_follower.open_settings()
-
-    def show_settings_window(self, reason: str | None = None) -> Any:
-        return self.settings_follower.show_window(reason)
-
-    def reload_settings_soon(self) -> None:
-        self.settings_follower.reload_soon()
-
-    async def reload_settings(self) -> None:
-        await self.settings_follower.reload()
-
-    @property
-    def _settings_window(self) -> Any:
-        return self.settings_follower.window
-
-    @property
-    def _settings_watcher(self) -> Any:
-        return self.settings_follower.watcher
-
     def toggle_autostart(self) -> None:
         from tray_app import autostart
 
@@ -467,21 +437,6 @@ class DesktopApp:
 
         with contextlib.suppress(Exception):
             self._parts.notifier.backend.show(notice, answer)
-
-    def _loop_exception(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-        """Log every unhandled loop error and tell the operator (at most once a minute)."""
-        exception = context.get("exception")
-        message = context.get("message", "unhandled error")
-        _log.error("event loop: %s", message, exc_info=exception)
-        now = time.monotonic()
-        if now - self._last_error_notice < 60:
-            return
-        self._last_error_notice = now
-        detail = f"{type(exception).__name__}: {exception}" if exception else message
-        self.notice(
-            "ExLab Tray hit an internal error",
-            f"{detail}\nDetails are in {paths.log_dir() / 'exlab-tray.log'}.",
-        )
 
 
 def _open_path(path: os.PathLike[str] | str) -> None:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 import sys
 from typing import TYPE_CHECKING
+
+from tray_app.stop_signals import on_stop_signals
 
 if TYPE_CHECKING:
     from tray_app.config import LoadedSettings
@@ -63,7 +64,7 @@ async def _serve(loaded: LoadedSettings, port: int) -> int:
         print(f"error: cannot listen on 127.0.0.1:{port}: {reason}", file=sys.stderr)
         return 1
     stop = asyncio.Event()
-    _install_signal_handlers(stop)
+    on_stop_signals(asyncio.get_running_loop(), lambda _signum: stop.set())
     print(f"{READY_PREFIX}{service.url}", flush=True)
     gc = asyncio.create_task(service.store.gc_loop(loaded.settings.gc_interval_s), name="exlab-gc")
     try:
@@ -76,15 +77,3 @@ async def _serve(loaded: LoadedSettings, port: int) -> int:
         await service.stop(STOP_TIMEOUT_S - 0.5)
     _log.info("stopped")
     return 0
-
-
-def _install_signal_handlers(stop: asyncio.Event) -> None:
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        try:
-            loop.add_signal_handler(signum, stop.set)
-        except NotImplementedError:
-            # Windows: no loop signal handlers; wake the loop from the C handler.
-            signal.signal(signum, lambda *_: loop.call_soon_threadsafe(stop.set))
-        except (RuntimeError, ValueError):
-            _log.warning("not in the main thread: %s will not stop the server", signum.name)

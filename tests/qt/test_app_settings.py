@@ -112,7 +112,7 @@ def test_a_saved_change_applies_without_a_restart_with_its_problems_shown(
 def test_reload_settings_in_the_menu_reads_the_file_again(
     tray_loop: asyncio.AbstractEventLoop, desktop: DesktopApp, settings_file: Path, tmp_path: Path
 ) -> None:
-    desktop._settings_watcher.stop()  # only the menu entry may notice this change
+    desktop.settings_follower.watcher.stop()  # only the menu entry may notice this change
     settings_file.write_text(TYPO.format(root=tmp_path / "ExLab"), encoding="utf-8")
     assert equipment_ids(desktop) == ["TECAN_1"]
     trigger(desktop, "Reload settings")
@@ -125,7 +125,7 @@ def test_the_problems_entry_shows_the_problems(
     settings_file.write_text(TYPO.format(root=tmp_path / "ExLab"), encoding="utf-8")
     wait_until(tray_loop, lambda: find_action(desktop.tray.menu, "⚠ Settings file") is not None)
     trigger(desktop, "⚠ Settings file has 1 problem")
-    window = desktop._settings_window
+    window = desktop.settings_follower.window
     assert window is not None and window.isVisible()
     assert window.problem_lines() == [str(p) for p in desktop.loaded.problems]
     assert "line 7" in window.problem_lines()[0]
@@ -150,9 +150,12 @@ def test_without_an_editor_settings_shows_the_path_with_copy_and_open_folder(
     trigger(desktop, "Settings")
     wait_until(
         tray_loop,
-        lambda: desktop._settings_window is not None and desktop._settings_window.isVisible(),
+        lambda: (
+            desktop.settings_follower.window is not None
+            and desktop.settings_follower.window.isVisible()
+        ),
     )
-    window: Any = desktop._settings_window
+    window: Any = desktop.settings_follower.window
     assert window.path.text() == str(settings_file)
     assert "could not be opened in an editor" in window.reason.text()
     window.copy_button.click()

@@ -294,7 +294,7 @@ def check_reload(tray_loop: asyncio.AbstractEventLoop, app: DesktopApp) -> None:
     path = paths.settings_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text('log_level = "debug"\n[notifications]\nneeds_input = false\n')
-    run(tray_loop, app.reload_settings())
+    run(tray_loop, app.settings_follower.reload())
     assert app.notifier.policy.switches.needs_input is False
     file_handlers = [
         h for h in logging.getLogger().handlers if getattr(h, "_exlab", None) == "file"

@@ -1,0 +1,47 @@
+"""The desktop app's handler of errors nothing caught on the event loop: each is logged
+with its traceback, and the operator is told in a notice at most once a minute (a bug
+that repeats must not flood the desktop)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from tray_app import paths
+
+__all__ = ["LoopErrors"]
+
+_log = logging.getLogger("tray_app.app")
+
+
+class LoopErrors:
+    """``loop.set_exception_handler(LoopErrors(notice))``; ``clock`` is injected for tests."""
+
+    def __init__(
+        self,
+        notice: Callable[[str, str], None],
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        quiet_s: float = 60.0,
+    ) -> None:
+        self._notice = notice
+        self._clock = clock
+        self._quiet_s = quiet_s
+        self._last_notice: float | None = None
+
+    def __call__(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        exception = context.get("exception")
+        message = context.get("message", "unhandled error")
+        _log.error("event loop: %s", message, exc_info=exception)
+        now = self._clock()
+        if self._last_notice is not None and now - self._last_notice < self._quiet_s:
+            return
+        self._last_notice = now
+        detail = f"{type(exception).__name__}: {exception}" if exception else message
+        self._notice(
+            "ExLab Tray hit an internal error",
+            f"{detail}\nDetails are in {paths.log_dir() / 'exlab-tray.log'}.",
+        )

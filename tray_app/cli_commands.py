@@ -18,7 +18,7 @@ from tray_app.cli_output import (
     exit_for_state,
     field_hint,
     kind_text,
-    one_line,
+    outcome_text,
     state_text,
 )
 from tray_app.cli_watch import watch_session
@@ -129,7 +129,7 @@ async def cmd_show(client: ApiClient, args: argparse.Namespace, out: Output) -> 
         out.json(handle)
         return exit_for_state(handle["state"])
     out.text(f"{handle['session_id']}  {describe(handle)}")
-    out.text(_show_line(_("state"), f"{state_text(handle['state'])} ({handle['state']})"))
+    out.text(_show_line(_("state"), state_text(handle["state"])))
     out.text(_show_line(_("created"), handle.get("created_at")))
     if handle.get("destination"):
         out.text(_show_line(_("folder"), handle["destination"]))
@@ -142,9 +142,9 @@ async def cmd_show(client: ApiClient, args: argparse.Namespace, out: Output) -> 
         for spec in prompt.get("fields", []):
             out.text(f"{'':12}{spec['id']}: {field_hint(spec)}")
     if handle.get("result"):
-        out.text(_show_line(_("result"), one_line(handle["result"])))
+        out.text(_show_line(_("result"), outcome_text(handle["result"])))
     if handle.get("error"):
-        out.text(_show_line(_("error"), one_line(handle["error"])))
+        out.text(_show_line(_("error"), outcome_text(handle["error"], with_code=True)))
     for warning in handle.get("warnings") or []:
         out.text(_show_line(_("warning"), warning))
     return exit_for_state(handle["state"])

@@ -85,7 +85,7 @@ def describe_frame(frame: dict[str, Any]) -> str:
         result = frame.get("result") or {}
         lines = [
             _("Done: {path} (NAS sync: {sync})").format(
-                path=result.get("path"), sync=result.get("sync_status")
+                path=result.get("path"), sync=sync_text(result.get("sync_status"))
             )
         ]
         lines += [
@@ -142,6 +142,21 @@ def state_text(state: str) -> str:
     return state_words(state)
 
 
+def sync_text(status: str | None) -> str:
+    from tray_app.creation.sync.summary import status_words
+
+    return status_words(status)
+
+
+#: A field's type as ``field_hint`` names it (marked here, translated there).
+_TYPE_WORDS = {
+    "string": N_("text"),
+    "text": N_("text (several lines)"),
+    "integer": N_("whole number"),
+    "number": N_("number"),
+}
+
+
 def kind_text(kind: str) -> str:
     from tray_app.creation.wording import kind_words
 
@@ -163,7 +178,8 @@ def phase_text(phase: str | None) -> str:
 def field_hint(spec: dict[str, Any]) -> str:
     """``integer, 1..384, required``: the type, its bounds and whether it is required."""
     kind = spec.get("type", "string")
-    parts = [kind]
+    words = _TYPE_WORDS.get(kind)
+    parts = [_(words) if words else kind]
     if kind == "choice" and spec.get("options"):
         parts = [_("one of {options}").format(options=", ".join(map(str, spec["options"])))]
     elif kind == "boolean":
@@ -187,6 +203,21 @@ def plain(value: Any) -> str:
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     return str(value)
+
+
+def outcome_text(outcome: dict[str, Any], *, with_code: bool = False) -> str:
+    """A result or an error for people: its message (an error's with its code, as the
+    event lines print it), or where the folder is and its NAS sync; the other keys are
+    for programs (``--json``)."""
+    if outcome.get("message"):
+        code = f" ({outcome['code']})" if with_code and outcome.get("code") else ""
+        return f"{outcome['message']}{code}"
+    if outcome.get("path"):
+        sync = outcome.get("sync_status")
+        if sync:
+            return _("{path} (NAS sync: {sync})").format(path=outcome["path"], sync=sync_text(sync))
+        return str(outcome["path"])
+    return one_line(outcome)
 
 
 def one_line(value: Any) -> str:

@@ -128,7 +128,7 @@ async def test_watch_prompts_on_the_terminal_and_reasks_refused_fields(
     monkeypatch.setattr("sys.stdin", io.StringIO(typed))
     assert await run_cli("watch", session_id) == 0
     captured = capsys.readouterr()
-    assert "Number of samples (integer, 1..384, required)" in captured.err
+    assert "Number of samples (whole number, 1..384, required)" in captured.err
     # The refusal names the field by its label, then the question comes again.
     assert "Preparation date: is not a real date" in captured.err
     assert captured.err.count("Preparation date (date YYYY-MM-DD") == 2

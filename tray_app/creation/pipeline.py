@@ -150,7 +150,8 @@ class Pipeline:
             with contextlib.suppress(OSError):
                 os.unlink(record_path(Path(path)))
         if path:
-            message = f"{message} The partial folder is kept at {path}."
+            kept = _("The partial folder is kept at {path}.").format(path=path)
+            message = f"{message} {kept}"
         outcome: JsonDict = {"code": code, "message": message, "path": path}
         if details:
             outcome["details"] = details

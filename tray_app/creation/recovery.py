@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from tray_app.creation.record import RECORD_DIR, read_record
-from tray_app.i18n import _
+from tray_app.i18n import N_, _
 from tray_app.sessions.session import JsonDict, Session
 from tray_app.sessions.states import LIVE_STATES, Phase, SessionKind, SessionState
 from tray_app.sessions.store import SessionStore
@@ -65,16 +65,20 @@ def offers_start_again(session: Session) -> bool:
 SCAN_LIMIT = 50_000
 
 #: The phase a session was in, as a person reads it ("while it was ...").
-_DOING = {
-    None: "waiting to start",
-    Phase.VALIDATING_INPUTS: "checking the request",
-    Phase.RENDERING_TEMPLATE: "creating the folders",
-    Phase.RUNNING_PLUGINS: "running plugins",
-    Phase.INPUT_REQUIRED: "waiting for input",
-    Phase.WRITING_CACHE: "writing its record",
-    Phase.VALIDATING_POST_CREATION: "checking the new folder",
-    Phase.QUEUEING_NAS_SYNC: "queueing the NAS sync",
+#: What a stop cut short, by the phase it was in (marked here, translated where worded).
+_STOPPED_WHILE = {
+    None: N_("ExLab Tray stopped while this session was waiting to start."),
+    Phase.VALIDATING_INPUTS: N_("ExLab Tray stopped while this session was checking the request."),
+    Phase.RENDERING_TEMPLATE: N_("ExLab Tray stopped while this session was creating the folders."),
+    Phase.RUNNING_PLUGINS: N_("ExLab Tray stopped while this session was running plugins."),
+    Phase.INPUT_REQUIRED: N_("ExLab Tray stopped while this session was waiting for input."),
+    Phase.WRITING_CACHE: N_("ExLab Tray stopped while this session was writing its record."),
+    Phase.VALIDATING_POST_CREATION: N_(
+        "ExLab Tray stopped while this session was checking the new folder."
+    ),
+    Phase.QUEUEING_NAS_SYNC: N_("ExLab Tray stopped while this session was queueing the NAS sync."),
 }
+_STOPPED_WORKING = N_("ExLab Tray stopped while this session was working.")
 
 
 class Adopter(Protocol):
@@ -101,16 +105,19 @@ def interrupted_outcome(
 ) -> JsonDict:
     """The ABORTED outcome of a session a stop or crash cut short."""
     if found_on_disk:
-        message = (
-            f"Found on disk: {path} was started but never finished, and no session "
+        message = _(
+            "Found on disk: {path} was started but never finished, and no session "
             "remembers it (from before the journal, or its record was lost)."
-        )
+        ).format(path=path)
     else:
-        message = f"ExLab Tray stopped while this session was {_DOING.get(phase, 'working')}."
+        words = _STOPPED_WHILE.get(phase) or N_(
+            "ExLab Tray stopped while this session was working."
+        )
+        message = _(words)
         if why:
             message += f" {why}"
         if path:
-            message += f" Its folder is kept at {path}."
+            message += " " + _("Its folder is kept at {path}.").format(path=path)
     return {
         "code": INTERRUPTED,
         "message": message,

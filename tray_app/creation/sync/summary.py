@@ -17,7 +17,34 @@ import msgspec
 from tray_app.creation.sync.model import JobStatus, SyncJob
 from tray_app.i18n import N_, _, ngettext
 
-__all__ = ["SyncSummary", "headline_of", "job_words", "reason_words", "summarize"]
+__all__ = [
+    "SyncSummary",
+    "headline_of",
+    "job_words",
+    "reason_words",
+    "status_words",
+    "summarize",
+]
+
+#: A finished session's ``sync_status`` (a job's status, or why there is no job), in a
+#: few words (marked here, translated in status_words).
+_STATUS_WORDS = {
+    "not_configured": N_("off (no NAS set)"),
+    "queued": N_("queued"),
+    "copying": N_("copying"),
+    "synced": N_("synced"),
+    "waiting": N_("waiting for the NAS"),
+    "failed": N_("failed"),
+    "blocked_by_validation": N_("blocked by the naming check"),
+    "queue_failed": N_("could not be queued"),
+}
+
+
+def status_words(status: str | None) -> str:
+    """A session's ``sync_status`` in words, e.g. "queued"; the value itself if unknown."""
+    words = _STATUS_WORDS.get(status or "")
+    return _(words) if words else str(status or "")
+
 
 #: What the NAS is doing, by reason code, to follow "waiting for the NAS: " (marked here,
 #: translated where shown).

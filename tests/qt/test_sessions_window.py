@@ -128,7 +128,7 @@ def test_age_column_follows_the_clock_and_its_timer_runs_only_while_visible(
 ) -> None:
     open_session(store, "Run A")
     actions = SessionActions(store, None, None)
-    window = SessionsWindow(store, actions)
+    window = SessionsWindow(actions)
     qtbot.addWidget(window)
     assert texts(window.model, AGE) == ["just now"]
     assert not window.age_timer_active
@@ -148,7 +148,7 @@ def test_actions_follow_the_selected_session(
 ) -> None:
     done = open_session(store, "Finished run", SessionState.DONE)
     waiting = open_session(store, "Waiting run", SessionState.INPUT_REQUIRED)
-    window = SessionsWindow(store, SessionActions(store, None, None))
+    window = SessionsWindow(SessionActions(store, None, None))
     qtbot.addWidget(window)
     window.show()
 

@@ -10,10 +10,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QUrl, Signal, SignalInstance, Slot
+from PySide6.QtCore import Qt, QUrl, Signal, SignalInstance
 from PySide6.QtGui import QCloseEvent, QDesktopServices, QFontDatabase
 from PySide6.QtWidgets import (
-    QDialog,
     QDialogButtonBox,
     QFormLayout,
     QLabel,
@@ -31,8 +30,8 @@ from tray_app.i18n import N_, _
 from tray_app.sessions.session import Session
 from tray_app.sessions.states import SessionState
 from tray_app.sessions.store import SessionStore
-from tray_app.ui.dialog_parts import Stretched, add_button, column
-from tray_app.ui.store_bridge import StoreBridge, StoreChanges
+from tray_app.ui.dialog_parts import Stretched, add_button, column, heading_label
+from tray_app.ui.session_dialog import SessionDialog
 
 
 def local_time(moment: datetime | None) -> str:
@@ -120,7 +119,7 @@ def session_details_text(session: Session) -> str:
     return "\n".join(lines)
 
 
-class DetailsDialog(QDialog):
+class DetailsDialog(SessionDialog):
     """Read-only details of one session, kept up to date while open."""
 
     copy_requested = Signal(str)
@@ -136,21 +135,11 @@ class DetailsDialog(QDialog):
         *,
         sync_job: Callable[[str], SyncJob | None] | None = None,
     ) -> None:
-        super().__init__(parent)
-        self.store = store
+        super().__init__(store, session_id, "details_dialog", parent)
         #: The session's NAS sync job, for the "NAS sync" row (None: no queue to ask).
         self._sync_job = sync_job
-        self.session_id = session_id
-        self.setObjectName("details_dialog")
-        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.setMinimumWidth(520)
 
-        self.heading = QLabel()
-        font = self.heading.font()
-        font.setPointSizeF(font.pointSizeF() * 1.15)
-        font.setBold(True)
-        self.heading.setFont(font)
-        self.heading.setWordWrap(True)
+        self.heading = heading_label()
         self.heading.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         self.rows = QFormLayout()
         self.rows.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
@@ -212,21 +201,12 @@ class DetailsDialog(QDialog):
         # Spare height goes to the outcome text.
         column(self, self.heading, self.rows, Stretched(self.outcome), self.buttons)
 
-        self._bridge: StoreBridge | None = StoreBridge.of(store)
-        self._bridge.changed.connect(self._on_changes)
         self.refresh()
 
-    @Slot(object)
-    def _on_changes(self, changes: StoreChanges) -> None:
+    def session_changed(self) -> None:
         # Heartbeats do not come through the bridge: "Last heartbeat" is as of the
         # session's last real change (or of opening the dialog).
-        if changes.touches(self.session_id):
-            self.refresh()
-
-    def _detach(self) -> None:
-        if self._bridge is not None:
-            self._bridge.changed.disconnect(self._on_changes)
-            self._bridge = None
+        self.refresh()
 
     def refresh(self) -> None:
         session = self.store.get(self.session_id)
@@ -298,11 +278,11 @@ class DetailsDialog(QDialog):
         QDesktopServices.openUrl(QUrl(link))
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
-        self._detach()
+        self.stop_following()
         super().closeEvent(event)
 
     def done(self, result: int) -> None:
-        self._detach()
+        self.stop_following()
         super().done(result)
 
 

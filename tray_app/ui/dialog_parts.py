@@ -6,11 +6,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLayout, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QLayout,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from tray_app.ui.keyboard import DefaultButtonKeeper
 
-__all__ = ["Stretched", "add_button", "add_main_button", "column"]
+__all__ = ["Stretched", "add_button", "add_main_button", "column", "heading_label"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,17 @@ def add_main_button(
     button.setDefault(True)
     DefaultButtonKeeper(dialog, button)
     return button
+
+
+def heading_label() -> QLabel:
+    """A dialog's first line: bold, a little larger, wrapping."""
+    heading = QLabel()
+    font = heading.font()
+    font.setPointSizeF(font.pointSizeF() * 1.15)
+    font.setBold(True)
+    heading.setFont(font)
+    heading.setWordWrap(True)
+    return heading
 
 
 def column(

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QMargins, Qt, Signal, Slot
+from PySide6.QtCore import QMargins, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QKeyEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractButton,
     QApplication,
-    QDialog,
     QDialogButtonBox,
     QFrame,
     QLabel,
@@ -36,11 +35,17 @@ from tray_app.sessions.states import TERMINAL_STATES, SessionState
 from tray_app.sessions.store import SessionStore
 from tray_app.ui.async_bridge import error_message, run_async
 from tray_app.ui.cancel_confirm import ask_cancel
-from tray_app.ui.dialog_parts import Stretched, add_button, add_main_button, column
+from tray_app.ui.dialog_parts import (
+    Stretched,
+    add_button,
+    add_main_button,
+    column,
+    heading_label,
+)
 from tray_app.ui.field_widgets import HINT_STYLE, FieldForm, error_label
 from tray_app.ui.keyboard import mnemonic_letters
 from tray_app.ui.prompt_drafts import PromptDrafts
-from tray_app.ui.store_bridge import StoreBridge, StoreChanges
+from tray_app.ui.session_dialog import SessionDialog
 from tray_app.ui.timers import make_timer
 
 HEARTBEAT_MS = 60_000
@@ -58,7 +63,7 @@ WARN_BANNER_STYLE = (
 )
 
 
-class PromptDialog(QDialog):
+class PromptDialog(SessionDialog):
     """Answer (or cancel) one waiting session. Non-modal; one per session."""
 
     #: Emitted once when the dialog is done with its session (closed for any reason).
@@ -75,10 +80,8 @@ class PromptDialog(QDialog):
         close_delay_ms: int = CLOSE_DELAY_MS,
         drafts: PromptDrafts | None = None,
     ) -> None:
-        super().__init__(parent)
-        self.store = store
+        super().__init__(store, session_id, "prompt_dialog", parent)
         self.controller = controller
-        self.session_id = session_id
         #: Unsent answers kept when the dialog closes (shared by every prompt dialog).
         self.drafts = drafts
         self._close_delay_ms = close_delay_ms
@@ -93,17 +96,8 @@ class PromptDialog(QDialog):
         self._torn_down = False
         self.confirm_box: QMessageBox | None = None
 
-        self.setObjectName("prompt_dialog")
-        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.setMinimumWidth(520)
-
-        self.heading = QLabel()
+        self.heading = heading_label()
         self.heading.setObjectName("prompt_heading")
-        self.heading.setWordWrap(True)
-        font = self.heading.font()
-        font.setPointSizeF(font.pointSizeF() * 1.15)
-        font.setBold(True)
-        self.heading.setFont(font)
         self.reason = QLabel()
         self.reason.setObjectName("prompt_reason")
         self.reason.setWordWrap(True)
@@ -158,8 +152,6 @@ class PromptDialog(QDialog):
         self._heartbeat_timer = make_timer(self, self._heartbeat, heartbeat_ms, repeat=True)
         self._close_timer = make_timer(self, self.reject)
 
-        self._bridge = StoreBridge.of(store)
-        self._bridge.changed.connect(self._on_store_changes)
         self.finished.connect(self._tear_down)
         self._sync_with_session()
 
@@ -176,10 +168,8 @@ class PromptDialog(QDialog):
     def heartbeat_active(self) -> bool:
         return self._heartbeat_timer.isActive()
 
-    @Slot(object)
-    def _on_store_changes(self, changes: StoreChanges) -> None:
-        if changes.touches(self.session_id):
-            self._sync_with_session()
+    def session_changed(self) -> None:
+        self._sync_with_session()
 
     def _sync_with_session(self) -> None:
         if self._torn_down:
@@ -427,7 +417,7 @@ class PromptDialog(QDialog):
             self.drafts.save(self.session_id, self.form.values())
         self._heartbeat_timer.stop()
         self._close_timer.stop()
-        self._bridge.changed.disconnect(self._on_store_changes)
+        self.stop_following()
         self.session_released.emit(self.session_id)
 
 

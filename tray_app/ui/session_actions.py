@@ -235,9 +235,7 @@ class SessionActions(QObject):
         if window is None:
             from tray_app.ui.sessions_window import SessionsWindow
 
-            window = SessionsWindow(
-                self.store, self, reason=reason, quit_on_close=self._quit_on_close
-            )
+            window = SessionsWindow(self, reason=reason, quit_on_close=self._quit_on_close)
             window.close_requested.connect(self.quit_requested.emit)
             # Every failure the window lists is seen whenever the operator comes to it.
             window.installEventFilter(self)

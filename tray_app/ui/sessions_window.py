@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
 
 from tray_app.i18n import N_, _
 from tray_app.sessions.states import SessionState
-from tray_app.sessions.store import SessionStore
 from tray_app.ui.keyboard import strip_mnemonic
 from tray_app.ui.prompt_dialog import WARN_BANNER_STYLE
 from tray_app.ui.sessions_model import AGE, DESTINATION, PHASE, STATE, TITLE, SessionsModel
@@ -44,7 +43,6 @@ class SessionsWindow(QWidget):
 
     def __init__(
         self,
-        store: SessionStore,
         actions: SessionActions,
         *,
         reason: str | None = None,
@@ -52,8 +50,9 @@ class SessionsWindow(QWidget):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.store = store
+        # What the window does goes through ``actions``; what it lists is their store's.
         self.handler = actions
+        self.store = actions.store
         self.quit_on_close = quit_on_close
         self.setObjectName("sessions_window")
         # Qt appends the application's display name (" — ExLab Tray") itself.
@@ -66,9 +65,9 @@ class SessionsWindow(QWidget):
         self.banner.setStyleSheet(WARN_BANNER_STYLE)
         self.set_reason(reason)
 
-        settings = getattr(actions, "settings", None)
+        settings = actions.settings
         root = settings.local_root_path() if settings is not None else None
-        self.model = SessionsModel(store, self, root=root)
+        self.model = SessionsModel(self.store, self, root=root)
         self.table = QTableView()
         self.table.setObjectName("sessions_table")
         self.table.setAccessibleName(_("Sessions"))

@@ -366,7 +366,7 @@ def test_details_link_the_sessions_plugin_log_once_there_is_one(
     from tray_app.ui.details_dialog import session_details_text
 
     broken = open_session(store, "Broken run")
-    dialog = DetailsDialog(store, broken)
+    dialog = DetailsDialog(SessionActions(store, None, None), broken)
     qtbot.addWidget(dialog)
     assert dialog.values["Plugin log"].text() == ""  # no plugin has run yet
     path = logs.append_plugin_log(

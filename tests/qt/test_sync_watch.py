@@ -17,6 +17,7 @@ from tray_app.sessions.store import SessionStore
 from tray_app.ui.details_dialog import DetailsDialog
 from tray_app.ui.menu_model import Command, IconState
 from tray_app.ui.notification_policy import EventKind, SessionEvent
+from tray_app.ui.session_actions import SessionActions
 from tray_app.ui.sync_watch import SyncWatch
 from tray_app.ui.tray import Tray, find_action
 
@@ -56,7 +57,7 @@ def test_tray_shows_waiting_folders_retries_them_and_notifies_once_after_an_hour
     assert queue.get(job.id).status is JobStatus.WAITING  # type: ignore[union-attr]
     line = find_action(tray.menu, "⚠ 1 folder waiting for the NAS: not reachable since")
     assert line is not None
-    dialog = DetailsDialog(tray_store, session.session_id, sync_job=controller.sync_job_for)
+    dialog = DetailsDialog(SessionActions(tray_store, controller, settings), session.session_id)
     row = dialog.values["NAS sync"].text()
     assert row.startswith("Waiting: not reachable (The NAS folder") and "(attempt 2)" in row
     assert notices == []  # not an hour yet

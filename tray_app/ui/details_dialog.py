@@ -8,9 +8,9 @@ import json
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, QUrl, Signal, SignalInstance
+from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QCloseEvent, QDesktopServices, QFontDatabase
 from PySide6.QtWidgets import (
     QDialogButtonBox,
@@ -29,9 +29,12 @@ from tray_app.creation.wording import age_words, doing_words, session_title, sta
 from tray_app.i18n import N_, _
 from tray_app.sessions.session import Session
 from tray_app.sessions.states import SessionState
-from tray_app.sessions.store import SessionStore
 from tray_app.ui.dialog_parts import Stretched, add_button, column, heading_label
 from tray_app.ui.session_dialog import SessionDialog
+
+if TYPE_CHECKING:
+    # session_actions loads this module on first use; the dialog only calls it.
+    from tray_app.ui.session_actions import SessionActions
 
 
 def local_time(moment: datetime | None) -> str:
@@ -122,22 +125,15 @@ def session_details_text(session: Session) -> str:
 class DetailsDialog(SessionDialog):
     """Read-only details of one session, kept up to date while open."""
 
-    copy_requested = Signal(str)
-    answer_requested = Signal(str)
-    discard_requested = Signal(str)
-    start_again_requested = Signal(str)
-
     def __init__(
-        self,
-        store: SessionStore,
-        session_id: str,
-        parent: QWidget | None = None,
-        *,
-        sync_job: Callable[[str], SyncJob | None] | None = None,
+        self, actions: SessionActions, session_id: str, parent: QWidget | None = None
     ) -> None:
-        super().__init__(store, session_id, "details_dialog", parent)
-        #: The session's NAS sync job, for the "NAS sync" row (None: no queue to ask).
-        self._sync_job = sync_job
+        super().__init__(actions.store, session_id, "details_dialog", parent)
+        #: The session's NAS sync job, for the "NAS sync" row (None: no queue to ask, as
+        #: in tests and embedded uses without a controller).
+        self._sync_job: Callable[[str], SyncJob | None] | None = getattr(
+            actions.controller, "sync_job_for", None
+        )
 
         self.heading = heading_label()
         self.heading.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
@@ -177,24 +173,23 @@ class DetailsDialog(SessionDialog):
 
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
 
-        def action(text: str, name: str, asked: SignalInstance) -> QPushButton:
-            # Each button asks for its job on this session; SessionActions does it.
+        def action(text: str, name: str, command: Callable[[str], None]) -> QPushButton:
+            # Each button does its job on this session through SessionActions, as the
+            # menu and the sessions window do.
             return add_button(
                 self.buttons,
                 text,
                 name,
                 QDialogButtonBox.ButtonRole.ActionRole,
-                lambda: asked.emit(self.session_id),
+                lambda: command(self.session_id),
             )
 
-        self.copy_button = action(_("Cop&y details"), "copy_details", self.copy_requested)
-        self.answer_button = action(_("&Answer…"), "answer", self.answer_requested)
+        self.copy_button = action(_("Cop&y details"), "copy_details", actions.copy_details)
+        self.answer_button = action(_("&Answer…"), "answer", actions.open_prompt)
         # An interrupted session's two ways on (DESIGN §8).
-        self.start_again_button = action(
-            _("Start a&gain"), "start_again", self.start_again_requested
-        )
+        self.start_again_button = action(_("Start a&gain"), "start_again", actions.start_again)
         self.discard_button = action(
-            _("Disca&rd folder…"), "discard_folder", self.discard_requested
+            _("Disca&rd folder…"), "discard_folder", actions.discard_folder
         )
         self.buttons.rejected.connect(self.reject)
 

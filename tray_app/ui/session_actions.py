@@ -91,13 +91,7 @@ class SessionActions(QObject):
             return
         from tray_app.ui.details_dialog import DetailsDialog
 
-        # Tests and embedded uses may run without a controller: then there is no sync row.
-        sync_job = getattr(self.controller, "sync_job_for", None)
-        dialog = DetailsDialog(self.store, session_id, sync_job=sync_job)
-        dialog.copy_requested.connect(self.copy_details)
-        dialog.answer_requested.connect(self.open_prompt)
-        dialog.discard_requested.connect(self.discard_folder)
-        dialog.start_again_requested.connect(self.start_again)
+        dialog = DetailsDialog(self, session_id)
         bring_forward(self.details.keep(session_id, dialog, dialog.finished))
 
     # ---- cancelling -----------------------------------------------------------------------

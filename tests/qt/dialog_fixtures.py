@@ -65,6 +65,27 @@ def widgets_fixture() -> Iterator[list[Any]]:
             widget.close()
 
 
+def open_prompt(
+    store: SessionStore,
+    controller: Any,
+    session_id: str,
+    widgets: list[Any],
+    *,
+    show: bool = True,
+    **options: Any,
+) -> Any:
+    """The session's prompt dialog (closing 30 ms after an end), kept in ``widgets`` for
+    teardown, and shown unless ``show`` is False (a test that activates it itself)."""
+    from tray_app.ui.prompt_dialog import PromptDialog
+
+    options.setdefault("close_delay_ms", 30)
+    dialog = PromptDialog(store, controller, session_id, **options)
+    widgets.append(dialog)
+    if show:
+        dialog.show()
+    return dialog
+
+
 def is_alive(widget: Any) -> bool:
     import shiboken6
 

@@ -12,7 +12,6 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ import pytest
 from PySide6.QtWidgets import QApplication
 
 from tests.qt.loop_helpers import run, settle, wait_until
-from tests.qt.tray_fixtures import START, loaded_settings, waiting
+from tests.qt.tray_fixtures import START, waiting
 from tests.support.clock import FakeClock
 from tray_app import paths
 from tray_app.api.runtime_file import read_runtime_info
@@ -30,34 +29,6 @@ from tray_app.creation.wording import session_title
 from tray_app.sessions.states import SessionState
 from tray_app.ui.notifications import NullBackend
 from tray_app.ui.tray import find_action
-
-
-@pytest.fixture
-def make_app(
-    qapp: QApplication,
-    tray_loop: asyncio.AbstractEventLoop,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[Any]:
-    monkeypatch.setenv("EXLAB_TRAY_NOTIFICATIONS", "none")
-    made: list[tuple[DesktopApp, asyncio.Task[int]]] = []
-
-    def make(**kwargs: Any) -> tuple[DesktopApp, asyncio.Task[int]]:
-        settings = kwargs.pop("settings", {})
-        kwargs.setdefault("tray_available", True)
-        kwargs.setdefault("quit_wait_s", 0.4)
-        desktop = DesktopApp(qapp, loaded=loaded_settings(tmp_path, **settings), **kwargs)
-        task = tray_loop.create_task(desktop.run())
-        wait_until(tray_loop, lambda: desktop.started or task.done(), timeout=20)
-        made.append((desktop, task))
-        return desktop, task
-
-    yield make
-    for desktop, task in made:
-        if not task.done():
-            desktop.request_quit(force=True)
-            run(tray_loop, asyncio.wait([task], timeout=10))
-        run(tray_loop, desktop.shutdown(), timeout=15)
 
 
 def finish(loop: asyncio.AbstractEventLoop, task: asyncio.Task[int], timeout: float = 15) -> int:

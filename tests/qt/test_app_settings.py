@@ -5,13 +5,11 @@ missing editor both lead to the settings window (path, Copy path, Open folder, p
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QApplication
 
 from tests.qt.loop_helpers import run, wait_until
 from tray_app import paths
@@ -50,20 +48,9 @@ def settings_file(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def desktop(
-    qapp: QApplication,
-    tray_loop: asyncio.AbstractEventLoop,
-    settings_file: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[DesktopApp]:
-    monkeypatch.setenv("EXLAB_TRAY_NOTIFICATIONS", "none")
-    app = DesktopApp(qapp, loaded=load_settings(), tray_available=True, quit_wait_s=0.4)
-    task = tray_loop.create_task(app.run())
-    wait_until(tray_loop, lambda: app.started or task.done(), timeout=20)
-    yield app
-    app.request_quit(force=True)
-    run(tray_loop, asyncio.wait([task], timeout=10))
-    run(tray_loop, app.shutdown(), timeout=15)
+def desktop(make_app: Any, settings_file: Path) -> DesktopApp:
+    app, _task = make_app(loaded=load_settings())
+    return app
 
 
 def equipment_ids(app: DesktopApp) -> list[str]:

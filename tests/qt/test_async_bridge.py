@@ -11,9 +11,6 @@ from typing import Any
 import pytest
 from PySide6.QtWidgets import QWidget
 
-from tests.qt.dialog_fixtures import (  # noqa: F401 - fixtures used by name
-    qloop_fixture,
-)
 from tests.qt.loop_helpers import settle, wait_until
 from tray_app.creation.errors import CreationError
 from tray_app.ui.async_bridge import error_message, in_flight_count, run_async

@@ -12,14 +12,7 @@ import pytest
 from PySide6.QtWidgets import QComboBox, QFormLayout, QLineEdit, QSpinBox
 from pytestqt.qtbot import QtBot
 
-from tests.qt.dialog_fixtures import (  # noqa: F401 - fixtures used by name
-    controller_fixture,
-    is_alive,
-    make_project_folder,
-    qloop_fixture,
-    settings_fixture,
-    widgets_fixture,
-)
+from tests.qt.dialog_fixtures import is_alive, make_project_folder
 from tests.qt.loop_helpers import settle, wait_until
 from tray_app.config import Settings
 from tray_app.creation.controller import CreationController

@@ -22,33 +22,15 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
-from tests.qt.dialog_fixtures import (  # noqa: F401 - fixtures used by name
-    controller_fixture,
-    is_alive,
-    qloop_fixture,
-    settings_fixture,
-    waiting_fixture,
-    widgets_fixture,
-)
+from tests.qt.dialog_fixtures import is_alive, open_prompt
 from tests.qt.loop_helpers import run, settle, wait_until
 from tests.support.clock import FakeClock
 from tray_app.creation.errors import CreationError
 from tray_app.sessions.states import SessionState
 from tray_app.sessions.store import SessionStore
 from tray_app.ui.keyboard import strip_mnemonic
-from tray_app.ui.prompt_dialog import PromptDialog
 
 pytestmark = pytest.mark.usefixtures("qtbot")
-
-
-def open_dialog(
-    store: SessionStore, controller: Any, session_id: str, widgets: list[Any], **options: Any
-) -> PromptDialog:
-    options.setdefault("close_delay_ms", 30)
-    dialog = PromptDialog(store, controller, session_id, **options)
-    widgets.append(dialog)
-    dialog.show()
-    return dialog
 
 
 def state_of(store: SessionStore, session_id: str) -> SessionState:
@@ -64,7 +46,7 @@ def test_the_form_is_built_from_the_pending_prompt(
     waiting: str,
     widgets: list[Any],
 ) -> None:
-    dialog = open_dialog(store, controller, waiting, widgets)
+    dialog = open_prompt(store, controller, waiting, widgets)
     assert dialog.windowTitle() == "Input needed: Run 'Plate 1' of Alpha (TECAN)"
     assert "number of samples" in dialog.reason.text()
     assert dialog.meta.text().startswith("Asked by plugin plate_map")
@@ -94,7 +76,7 @@ def test_a_missing_answer_is_refused_by_the_controller_and_shown_inline(
     waiting: str,
     widgets: list[Any],
 ) -> None:
-    dialog = open_dialog(store, controller, waiting, widgets)
+    dialog = open_prompt(store, controller, waiting, widgets)
     dialog.submit_button.click()
     # The dialog does not judge the answers: the controller's one validator does.
     wait_until(qloop, lambda: bool(dialog.form.error_text("sample_count")))
@@ -114,7 +96,7 @@ def test_answers_the_controller_refuses_are_shown_next_to_their_fields(
     waiting: str,
     widgets: list[Any],
 ) -> None:
-    dialog = open_dialog(store, controller, waiting, widgets)
+    dialog = open_prompt(store, controller, waiting, widgets)
     dialog.form.editors["sample_count"].widget.setValue(8)
     notes = dialog.form.editors["notes"].widget
     assert isinstance(notes, QPlainTextEdit)
@@ -139,7 +121,7 @@ def test_submit_resumes_and_the_dialog_closes_when_the_session_moves_on(
     waiting: str,
     widgets: list[Any],
 ) -> None:
-    dialog = open_dialog(store, controller, waiting, widgets)
+    dialog = open_prompt(store, controller, waiting, widgets)
     released: list[str] = []
     dialog.session_released.connect(released.append)
     spin = dialog.form.editors["sample_count"].widget
@@ -164,7 +146,7 @@ def test_a_second_prompt_rebuilds_the_form(
     waiting: str,
     widgets: list[Any],
 ) -> None:
-    dialog = open_dialog(store, controller, waiting, widgets)
+    dialog = open_prompt(store, controller, waiting, widgets)
     first_form = dialog.form
     dialog.form.editors["sample_count"].widget.setValue(100)  # too many for 96 wells
     dialog.submit_button.click()
@@ -196,7 +178,7 @@ def test_cancel_session_keeps_or_discards_the_files(
 ) -> None:
     destination = Path(store.get(waiting).destination or "")  # type: ignore[union-attr]
     assert destination.is_dir()
-    dialog = open_dialog(store, controller, waiting, widgets)
+    dialog = open_prompt(store, controller, waiting, widgets)
     dialog.cancel_button.click()
     box = dialog.confirm_box
     assert box is not None and box.isVisible()
@@ -218,7 +200,7 @@ def test_keep_editing_goes_back_without_cancelling(
     waiting: str,
     widgets: list[Any],
 ) -> None:
-    dialog = open_dialog(store, controller, waiting, widgets)
+    dialog = open_prompt(store, controller, waiting, widgets)
     dialog.cancel_button.click()
     box = dialog.confirm_box
     assert box is not None
@@ -238,7 +220,7 @@ def test_escape_closes_without_cancelling(
     waiting: str,
     widgets: list[Any],
 ) -> None:
-    dialog = open_dialog(store, controller, waiting, widgets)
+    dialog = open_prompt(store, controller, waiting, widgets)
     qtbot.keyClick(dialog, Qt.Key.Key_Escape)
     settle(qloop)
     assert not is_alive(dialog)
@@ -253,7 +235,7 @@ def test_the_gc_ending_the_session_is_announced_and_the_dialog_closes(
     waiting: str,
     widgets: list[Any],
 ) -> None:
-    dialog = open_dialog(store, controller, waiting, widgets, close_delay_ms=400)
+    dialog = open_prompt(store, controller, waiting, widgets, close_delay_ms=400)
     clock.advance(hours=2)  # no heartbeat for two hours of (fake) time
     report = store.gc_once()
     assert report.abandoned == [waiting]
@@ -273,7 +255,7 @@ def test_answered_elsewhere_is_announced(
     waiting: str,
     widgets: list[Any],
 ) -> None:
-    dialog = open_dialog(store, controller, waiting, widgets, close_delay_ms=400)
+    dialog = open_prompt(store, controller, waiting, widgets, close_delay_ms=400)
     run(qloop, controller.resume(waiting, {"sample_count": 4}))  # e.g. from the CLI
     wait_until(qloop, dialog.banner.isVisible)
     assert "answered elsewhere" in dialog.banner.text()
@@ -291,7 +273,7 @@ def test_heartbeats_only_while_open(
     session = store.get(waiting)
     assert session is not None
     clock.advance(minutes=5)
-    dialog = open_dialog(store, controller, waiting, widgets, heartbeat_ms=20)
+    dialog = open_prompt(store, controller, waiting, widgets, heartbeat_ms=20)
     assert session.last_heartbeat == clock.now  # on open
     assert dialog.heartbeat_active
 
@@ -315,7 +297,7 @@ def test_tab_order_runs_through_the_fields_then_the_buttons(
     waiting: str,
     widgets: list[Any],
 ) -> None:
-    dialog = open_dialog(store, controller, waiting, widgets)
+    dialog = open_prompt(store, controller, waiting, widgets)
     dialog.activateWindow()
     qtbot.waitUntil(dialog.isActiveWindow, timeout=2000)
     dialog.form.editors["sample_count"].widget.setFocus()
@@ -359,7 +341,7 @@ def test_a_session_this_controller_does_not_drive_cannot_be_answered_here(
     for state in (SessionState.VALIDATING, SessionState.RENDERING, SessionState.PLUGIN_PASS):
         store.transition(session.session_id, state)
     store.await_input(session.session_id, {"plugin": "p", "reason": "r", "fields": []})
-    dialog = open_dialog(store, controller, session.session_id, widgets)
+    dialog = open_prompt(store, controller, session.session_id, widgets)
     assert dialog.general_error.text() == "This question cannot be answered here."
     assert not dialog.submit_button.isEnabled()
     assert dialog.form.editors == {}

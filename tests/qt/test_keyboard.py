@@ -14,21 +14,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLabel, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
-from tests.qt.dialog_fixtures import (  # noqa: F401 - fixtures used by name
-    controller_fixture,
-    is_alive,
-    qloop_fixture,
-    settings_fixture,
-    waiting_fixture,
-    widgets_fixture,
-)
+from tests.qt.dialog_fixtures import is_alive, open_prompt
 from tests.qt.loop_helpers import settle, wait_until
 from tray_app.config import Settings
 from tray_app.sessions.states import SessionKind, SessionState
 from tray_app.sessions.store import SessionStore
 from tray_app.ui.keyboard import MnemonicPicker, strip_mnemonic
 from tray_app.ui.new_session_dialog import NewSessionDialog
-from tray_app.ui.prompt_dialog import PromptDialog
 from tray_app.ui.session_actions import SessionActions
 
 ALT = Qt.KeyboardModifier.AltModifier
@@ -68,8 +60,7 @@ def test_the_prompt_dialog_by_keyboard_alone(
     waiting: str,
     widgets: list[Any],
 ) -> None:
-    dialog = PromptDialog(store, controller, waiting, close_delay_ms=30)
-    widgets.append(dialog)
+    dialog = open_prompt(store, controller, waiting, widgets, show=False)
     activate(qtbot, dialog)
     count = dialog.form.editors["sample_count"].widget
     assert QApplication.focusWidget() is count  # the first field has the focus on opening

@@ -7,15 +7,14 @@ The pause's end is a timer the test fires itself, against a fake clock: no sleep
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from pathlib import Path
+from typing import Any
 
 import pytest
-from PySide6.QtWidgets import QApplication
 
-from tests.qt.loop_helpers import run, settle, wait_until
-from tests.qt.tray_fixtures import START, deliver, failed, loaded_settings, waiting
+from tests.qt.loop_helpers import run, settle
+from tests.qt.tray_fixtures import START, deliver, failed, waiting
 from tests.support.clock import FakeClock
 from tray_app.app import DesktopApp
 from tray_app.config import NotificationSettings
@@ -179,28 +178,10 @@ def test_kinds_switched_off_never_notify_and_sync_problems_come_through_notify(
 
 
 @pytest.fixture
-def desktop(
-    qapp: QApplication,
-    tray_loop: asyncio.AbstractEventLoop,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[tuple[DesktopApp, FakeClock]]:
-    monkeypatch.setenv("EXLAB_TRAY_NOTIFICATIONS", "none")
+def desktop(make_app: Any) -> tuple[DesktopApp, FakeClock]:
     clock = FakeClock(START)
-    app = DesktopApp(
-        qapp,
-        loaded=loaded_settings(tmp_path, notifications={"abandoned": False}),
-        clock=clock,
-        tray_available=True,
-        quit_wait_s=0.4,
-    )
-    task = tray_loop.create_task(app.run())
-    wait_until(tray_loop, lambda: app.started or task.done(), timeout=20)
-    yield app, clock
-    if not task.done():
-        app.request_quit(force=True)
-        run(tray_loop, asyncio.wait([task], timeout=10))
-    run(tray_loop, app.shutdown(), timeout=15)
+    app, _task = make_app(clock=clock, settings={"notifications": {"abandoned": False}})
+    return app, clock
 
 
 def _trigger(app: DesktopApp, text: str) -> None:

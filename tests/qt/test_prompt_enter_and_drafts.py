@@ -13,14 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QSpinBox
 
-from tests.qt.dialog_fixtures import (  # noqa: F401 - fixtures used by name
-    controller_fixture,
-    is_alive,
-    qloop_fixture,
-    settings_fixture,
-    waiting_fixture,
-    widgets_fixture,
-)
+from tests.qt.dialog_fixtures import is_alive, open_prompt
 from tests.qt.loop_helpers import run, settle, wait_until
 from tray_app.sessions.states import SessionState
 from tray_app.sessions.store import SessionStore
@@ -33,9 +26,7 @@ pytestmark = pytest.mark.usefixtures("qtbot")
 def open_dialog(
     store: SessionStore, controller: Any, sid: str, widgets: list[Any], drafts: PromptDrafts
 ) -> PromptDialog:
-    dialog = PromptDialog(store, controller, sid, close_delay_ms=30, drafts=drafts)
-    widgets.append(dialog)
-    dialog.show()
+    dialog = open_prompt(store, controller, sid, widgets, drafts=drafts)
     dialog.activateWindow()
     return dialog
 

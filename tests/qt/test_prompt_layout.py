@@ -8,16 +8,9 @@ from typing import Any
 
 import pytest
 
-from tests.qt.dialog_fixtures import (  # noqa: F401 - fixtures used by name
-    controller_fixture,
-    qloop_fixture,
-    settings_fixture,
-    waiting_fixture,
-    widgets_fixture,
-)
+from tests.qt.dialog_fixtures import open_prompt
 from tests.qt.loop_helpers import settle, wait_until
 from tray_app.sessions.store import SessionStore
-from tray_app.ui.prompt_dialog import PromptDialog
 
 pytestmark = pytest.mark.usefixtures("qtbot")
 
@@ -29,9 +22,7 @@ def test_a_refusal_grows_the_dialog_instead_of_scrolling(
     waiting: str,
     widgets: list[Any],
 ) -> None:
-    dialog = PromptDialog(store, controller, waiting, close_delay_ms=30)
-    widgets.append(dialog)
-    dialog.show()
+    dialog = open_prompt(store, controller, waiting, widgets)
     settle(qloop)
     assert not dialog.scroll_area.verticalScrollBar().isVisible()
     before = dialog.height()

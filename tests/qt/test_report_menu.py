@@ -6,14 +6,14 @@ from __future__ import annotations
 import asyncio
 import json
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from PySide6.QtWidgets import QApplication, QFileDialog
+from PySide6.QtWidgets import QFileDialog
 
-from tests.qt.loop_helpers import run, wait_until
-from tests.qt.tray_fixtures import failed, loaded_settings
+from tests.qt.loop_helpers import wait_until
+from tests.qt.tray_fixtures import failed
 from tray_app.app import DesktopApp
 from tray_app.ui.menu_model import Action, Command
 from tray_app.ui.notifications import NullBackend
@@ -25,21 +25,9 @@ def said_report(backend: NullBackend) -> bool:
 
 
 @pytest.fixture
-def desktop(
-    qapp: QApplication,
-    tray_loop: asyncio.AbstractEventLoop,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[DesktopApp]:
-    monkeypatch.setenv("EXLAB_TRAY_NOTIFICATIONS", "none")
-    app = DesktopApp(qapp, loaded=loaded_settings(tmp_path), tray_available=True, quit_wait_s=0.4)
-    task = tray_loop.create_task(app.run())
-    wait_until(tray_loop, lambda: app.started or task.done(), timeout=20)
-    yield app
-    if not task.done():
-        app.request_quit(force=True)
-        run(tray_loop, asyncio.wait([task], timeout=10))
-    run(tray_loop, app.shutdown(), timeout=15)
+def desktop(make_app: Any) -> DesktopApp:
+    app, _task = make_app()
+    return app
 
 
 def test_save_a_report_for_support_from_the_menu(

@@ -10,11 +10,6 @@ from typing import Any
 
 from PySide6.QtWidgets import QMessageBox
 
-from tests.qt.dialog_fixtures import (  # noqa: F401 - fixtures used by name
-    controller_fixture,
-    qloop_fixture,
-    settings_fixture,
-)
 from tests.qt.loop_helpers import wait_until
 from tray_app.config import Settings
 from tray_app.creation.recovery import interrupted_outcome

@@ -13,12 +13,6 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QPushButton
 from pytestqt.qtbot import QtBot
 
-from tests.qt.dialog_fixtures import (  # noqa: F401 - fixtures used by name
-    controller_fixture,
-    qloop_fixture,
-    settings_fixture,
-    waiting_fixture,
-)
 from tests.qt.loop_helpers import settle
 from tests.support.clock import FakeClock
 from tray_app.config import Settings

@@ -13,12 +13,6 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QPushButton
 from pytestqt.qtbot import QtBot
 
-from tests.qt.dialog_fixtures import (  # noqa: F401 - fixtures used by name
-    controller_fixture,
-    qloop_fixture,
-    settings_fixture,
-    waiting_fixture,
-)
 from tests.qt.loop_helpers import run, settle, wait_until
 from tray_app.config import Settings
 from tray_app.sessions.states import SessionState

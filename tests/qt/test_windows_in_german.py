@@ -23,14 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tests.qt.dialog_fixtures import (  # noqa: F401 - fixtures used by name
-    EQUIPMENT,
-    controller_fixture,
-    qloop_fixture,
-    settings_fixture,
-    start_waiting_run,
-    widgets_fixture,
-)
+from tests.qt.dialog_fixtures import EQUIPMENT, open_prompt, start_waiting_run
 from tests.qt.loop_helpers import settle
 from tests.support.catalogs import english_words
 from tray_app import i18n
@@ -38,7 +31,6 @@ from tray_app.config import Settings
 from tray_app.sessions.store import SessionStore
 from tray_app.ui.cancel_confirm import ask_cancel
 from tray_app.ui.new_session_dialog import NewSessionDialog
-from tray_app.ui.prompt_dialog import PromptDialog
 from tray_app.ui.session_actions import SessionActions
 
 pytestmark = pytest.mark.usefixtures("qtbot")
@@ -109,9 +101,7 @@ def test_the_windows_read_in_german(
     data = [*plugin_words(store, session_id), "Plate 1", "Alpha", "ada", "plate_map"]
     data += [e.id for e in EQUIPMENT] + [e.name for e in EQUIPMENT]
 
-    prompt = PromptDialog(store, controller, session_id, close_delay_ms=30)
-    widgets.append(prompt)
-    prompt.show()
+    prompt = open_prompt(store, controller, session_id, widgets)
     settle(qloop)
     assert prompt.windowTitle().startswith("Eingabe nötig: Messung 'Plate 1' von Alpha")
     shown = texts_of(prompt)

@@ -28,10 +28,13 @@ from tests.qt.loop_helpers import settle
 from tests.support.catalogs import english_words
 from tray_app import i18n
 from tray_app.config import Settings
+from tray_app.creation.wording import state_words
 from tray_app.sessions.store import SessionStore
 from tray_app.ui.cancel_confirm import ask_cancel
 from tray_app.ui.new_session_dialog import NewSessionDialog
 from tray_app.ui.session_actions import SessionActions
+from tray_app.ui.sessions_model import STATE
+from tray_app.ui.sessions_window import RESTING_STATES
 
 pytestmark = pytest.mark.usefixtures("qtbot")
 
@@ -136,6 +139,10 @@ def test_the_windows_read_in_german(
             heading = model.headerData(column, Qt.Orientation.Horizontal)
             assert header.sectionSize(column) >= header.sectionSizeHint(column), heading
             assert header.sectionSize(column) > header.fontMetrics().horizontalAdvance(heading)
+        # Nor a state's words ("Wartet auf Eingabe" was cut to "Wartet auf Ei…").
+        metrics = window.table.fontMetrics()
+        for state in RESTING_STATES:
+            assert header.sectionSize(STATE) > metrics.horizontalAdvance(state_words(state))
     finally:
         actions.close_all()
 

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMenu,
     QPushButton,
+    QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QTableView,
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from tray_app.creation.wording import age_words, state_words
 from tray_app.i18n import N_, _
 from tray_app.sessions.states import SessionState
 from tray_app.ui.keyboard import strip_mnemonic
@@ -33,6 +35,15 @@ if TYPE_CHECKING:
     from tray_app.ui.session_actions import SessionActions
 
 AGE_REFRESH_MS = 30_000
+
+
+#: The states a session stays in for longer than a moment.
+RESTING_STATES = (
+    SessionState.INPUT_REQUIRED,
+    SessionState.DONE,
+    SessionState.FAILED,
+    SessionState.ABORTED,
+)
 
 
 class SessionsWindow(QWidget):
@@ -90,10 +101,7 @@ class SessionsWindow(QWidget):
         self._middle = _ElideMiddle(self.table)
         self.table.setItemDelegateForColumn(DESTINATION, self._middle)
         header.setHighlightSections(False)
-        # Wide enough for each heading in the language shown ("Zustand", "Alter"), with
-        # room for the sort arrow: the header's own size hint measures the text.
-        for column, width in ((TITLE, 300), (STATE, 100), (PHASE, 220), (AGE, 70)):
-            header.resizeSection(column, max(width, header.sectionSizeHint(column)))
+        self._fit_columns()
         self.empty_label = QLabel(_("No sessions yet. Start one with New project… or New run…."))
         self.empty_label.setObjectName("sessions_empty")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -162,6 +170,26 @@ class SessionsWindow(QWidget):
 
         self._age_timer = make_timer(self, self.model.refresh_ages, AGE_REFRESH_MS, repeat=True)
         self._rows_changed()
+
+    def _fit_columns(self) -> None:
+        """Each column wide enough for its heading in the language shown ("Zustand",
+        "Alter"; the header's own size hint measures the text and the sort arrow), and
+        the state and age columns for the words they show ("Wartet auf Eingabe",
+        "gerade eben"); titles, phases and folders are elided as they come."""
+        header = self.table.horizontalHeader()
+        metrics = self.table.fontMetrics()
+        padding = 2 * self.table.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin) + 12
+        words = {
+            # The states a session rests in; one passing through ("NAS-Synchronisierung
+            # wird eingereiht") may be elided for the seconds it lasts.
+            STATE: [state_words(state) for state in RESTING_STATES],
+            # The longest of each form age_words gives.
+            AGE: [age_words(s) for s in (0, 59, 59 * 60, 23 * 3600 + 59 * 60, 99 * 86400)],
+        }
+        for column, width in ((TITLE, 300), (STATE, 100), (PHASE, 220), (AGE, 70)):
+            texts = words.get(column, [])
+            needed = max((metrics.horizontalAdvance(t) + padding for t in texts), default=0)
+            header.resizeSection(column, max(width, header.sectionSizeHint(column), needed))
 
     def _action(self, english: str, handler: object, shortcut: str | None = None) -> QAction:
         # Named after the English words (tests and the buttons find it by name in every

@@ -14,7 +14,7 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tray_app.config import Settings
 from tray_app.creation import errors as codes
@@ -29,14 +29,12 @@ from tray_app.creation.requests import CreateRequest, ProjectRequest, RunRequest
 from tray_app.creation.session_run import Abort, SessionRun
 from tray_app.creation.sync import (
     SyncJob,
-    SyncQueue,
     SyncSummary,
     any_target,
     options_from,
     plan_for,
     summarize,
 )
-from tray_app.creation.sync.queue import Observer as SyncObserver
 from tray_app.creation.sync.records import outcome_fields
 from tray_app.creation.sync.requeue import check_again
 from tray_app.creation.templates import TemplateCatalog, TemplateInfo
@@ -47,6 +45,11 @@ from tray_app.sessions.journal import JournalUnavailable
 from tray_app.sessions.session import JsonDict, Session
 from tray_app.sessions.states import SessionKind, SessionState
 from tray_app.sessions.store import SessionStore
+
+if TYPE_CHECKING:
+    # Loaded on first use (open_sync_queue): the queue is the costly part of sync.
+    from tray_app.creation.sync.queue import Observer as SyncObserver
+    from tray_app.creation.sync.queue import SyncQueue
 
 __all__ = ["CLOSE_TIMEOUT_S", "CreationController"]
 
@@ -362,6 +365,8 @@ class CreationController:
     async def open_sync_queue(self) -> SyncQueue:
         """The NAS sync queue, opened on first use (jobs left from the last run go on)."""
         if self._sync is None:
+            from tray_app.creation.sync.queue import SyncQueue
+
             self._sync = SyncQueue(
                 options=options_from(self._settings),
                 clock=self._store.clock,

@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tray_app.config import Settings
 from tray_app.creation import errors as codes
@@ -38,7 +38,7 @@ from tray_app.creation.render import RenderError
 from tray_app.creation.render_process import RenderProcess
 from tray_app.creation.requests import RunRequest
 from tray_app.creation.session_run import Abort, PipelineFailure, SessionRun
-from tray_app.creation.sync import SyncJob, SyncPlan, SyncQueue, plan_for
+from tray_app.creation.sync import SyncJob, SyncPlan, plan_for
 from tray_app.creation.sync.records import outcome_fields
 from tray_app.creation.templates import TemplateCatalog, TemplateInfo
 from tray_app.creation.validation import (
@@ -52,6 +52,9 @@ from tray_app.i18n import _
 from tray_app.sessions.session import JsonDict
 from tray_app.sessions.states import SessionState
 from tray_app.sessions.store import SessionStore
+
+if TYPE_CHECKING:
+    from tray_app.creation.sync.queue import SyncQueue
 
 __all__ = ["Pipeline"]
 

@@ -10,7 +10,7 @@ import shutil
 import sqlite3
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -25,11 +25,14 @@ from tray_app.creation.prompt import Prompt
 from tray_app.creation.record import PluginRecord, read_record, relative_to, write_record
 from tray_app.creation.requests import CreateRequest, request_to_dict
 from tray_app.creation.session_run import SessionRun, Waiting
-from tray_app.creation.sync import SyncQueue, plan_for
+from tray_app.creation.sync import plan_for
 from tray_app.creation.templates import TemplateCatalog
 from tray_app.sessions.session import JsonDict, Session
 from tray_app.sessions.states import SessionState
 from tray_app.sessions.store import SessionStore
+
+if TYPE_CHECKING:
+    from tray_app.creation.sync.queue import SyncQueue
 
 __all__ = [
     "discard_folder",

@@ -39,6 +39,7 @@ from tray_app.api import errors
 from tray_app.api.errors import ApiError
 from tray_app.api.schemas import ErrorEnvelope, HealthConnections, HealthShed
 from tray_app.api.wire import encode
+from tray_app.loop_timer import LoopTimer
 
 _log = logging.getLogger(__name__)
 
@@ -116,7 +117,8 @@ class SheddingHandler(web_protocol.RequestHandler):
     def __init__(self, manager: web.Server, *, gate: ConnectionGate, **kwargs: Any) -> None:
         super().__init__(manager, **kwargs)
         self._gate = gate
-        self._deadline: asyncio.TimerHandle | None = None
+        #: The header deadline: armed while the connection waits for a request's headers.
+        self._deadline = LoopTimer(self._headers_late, self._loop)
         self._requests_seen = 0
         self._last_payload: Any = EMPTY_PAYLOAD
         self._refused = False
@@ -129,25 +131,26 @@ class SheddingHandler(web_protocol.RequestHandler):
     # ---- asyncio.Protocol -------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
-        self._arm()
+        self._deadline.start(self._gate.policy.header_timeout_s)
         self._gate.opened(self)
 
     def connection_lost(self, exc: BaseException | None) -> None:
-        self._disarm()
+        self._deadline.cancel()
         self._gate.closed(self)
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
         if self._refused:
             return  # the refusal is on its way; nothing more is parsed
-        if data and self._deadline is None and self.idle and self._last_payload.is_eof():
-            self._arm()  # the first bytes of the next request on a kept-alive connection
+        if data and not self._deadline.active and self.idle and self._last_payload.is_eof():
+            # The first bytes of the next request on a kept-alive connection.
+            self._deadline.start(self._gate.policy.header_timeout_s)
         super().data_received(data)
         if self._request_count != self._requests_seen:
             self._requests_seen = self._request_count
             if self._messages:
                 self._last_payload = self._messages[-1][1]
-            self._disarm()
+            self._deadline.cancel()
 
     # ---- refusals -----------------------------------------------------------------------------
     def refuse(self, status: int, code: str, message: str) -> None:
@@ -155,7 +158,7 @@ class SheddingHandler(web_protocol.RequestHandler):
         if self._refused or self.transport is None:
             return
         self._refused = True
-        self._disarm()
+        self._deadline.cancel()
         error = ApiError(status, code, message)
         self._messages.append(
             (web_protocol._ErrInfo(status=status, exc=error, message=message), EMPTY_PAYLOAD)
@@ -205,19 +208,7 @@ class SheddingHandler(web_protocol.RequestHandler):
         return ApiError(status, errors.BAD_REQUEST, f"HTTP {status}")
 
     # ---- the header deadline ----------------------------------------------------------------
-    def _arm(self) -> None:
-        self._disarm()
-        self._deadline = self._loop.call_later(
-            self._gate.policy.header_timeout_s, self._headers_late
-        )
-
-    def _disarm(self) -> None:
-        if self._deadline is not None:
-            self._deadline.cancel()
-            self._deadline = None
-
     def _headers_late(self) -> None:
-        self._deadline = None
         if not self.idle:
             return
         self._gate.counters.slow_headers += 1

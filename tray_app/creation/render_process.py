@@ -21,6 +21,7 @@ from typing import Any
 from tray_app.creation import render_worker
 from tray_app.creation.plugins.host import kill_process_group, worker_env
 from tray_app.creation.render import RenderError
+from tray_app.loop_timer import LoopTimer
 
 __all__ = ["RenderProcess", "render_worker_command"]
 
@@ -62,7 +63,8 @@ class RenderProcess:
         self._proc: Process | None = None
         self._starting: asyncio.Task[Process] | None = None
         self._lock = asyncio.Lock()
-        self._idle_timer: asyncio.TimerHandle | None = None
+        #: Lets the worker go after ``idle_s`` without a render.
+        self._idle_timer = LoopTimer(self._let_go)
         self._closed = False
         # The loop keeps only weak references to tasks; these must run to the end.
         self._stopping: set[asyncio.Task[int | None]] = set()
@@ -92,7 +94,7 @@ class RenderProcess:
         except Exception as exc:  # a variable that cannot cross to the worker
             raise RenderError("render_failed", f"template variables: {exc}") from exc
         async with self._lock:
-            self._cancel_idle_timer()
+            self._idle_timer.cancel()
             try:
                 proc = await self._ready()
                 reply = await self._exchange(proc, request)
@@ -106,7 +108,7 @@ class RenderProcess:
     async def aclose(self) -> None:
         """Stop the worker (killed if it is rendering) and refuse further renders."""
         self._closed = True
-        self._cancel_idle_timer()
+        self._idle_timer.cancel()
         if self._starting is not None:
             self._starting.cancel()
             with contextlib.suppress(BaseException):
@@ -199,18 +201,11 @@ class RenderProcess:
 
     # ---- letting go when idle -----------------------------------------------------------
     def _arm_idle_timer(self) -> None:
-        self._cancel_idle_timer()
+        self._idle_timer.cancel()
         if self._proc is not None and not self._closed:
-            loop = asyncio.get_running_loop()
-            self._idle_timer = loop.call_later(self.idle_s, self._let_go)
-
-    def _cancel_idle_timer(self) -> None:
-        if self._idle_timer is not None:
-            self._idle_timer.cancel()
-            self._idle_timer = None
+            self._idle_timer.start(self.idle_s)
 
     def _let_go(self) -> None:
-        self._idle_timer = None
         if self._lock.locked():  # a render started meanwhile; it re-arms the timer
             return
         proc, self._proc = self._proc, None

@@ -119,3 +119,16 @@ async def test_share_turning_read_only_as_the_copy_starts_leaves_no_half_copy(
     await wait_for(queue, lambda: job.status is JobStatus.WAITING)
     assert job.reason is not None and job.reason.code == Code.READ_ONLY
     assert not (root / "EQ" / "Run_1").exists()  # only a hidden partial folder, never the name
+
+
+def test_the_filesystem_type_of_a_path_is_its_innermost_mount(
+    tmp_path: Path, mounts: Mounts
+) -> None:
+    from tray_app.creation.sync.transport_copy import filesystem_type
+
+    outside = filesystem_type(tmp_path)
+    assert outside is not None
+    mount_point, root = share(tmp_path, mounts)
+    assert filesystem_type(root / "EQ" / "not-yet") == "tmpfs"
+    mounts.unmount(mount_point)
+    assert filesystem_type(mount_point) == outside

@@ -207,3 +207,33 @@ async def test_the_bandwidth_limit_is_honoured(
     # 768 KiB at 256 KiB/s takes 3 s; a limit that was ignored takes a fraction of that.
     # Only a lower bound: a loaded machine makes it slower, never faster.
     assert time.monotonic() - started >= 2.0
+
+
+@pytest.mark.parametrize("transport", [Transport.COPY, Transport.RSYNC, Transport.RCLONE])
+async def test_a_file_changed_after_it_was_hashed_fails_the_check(
+    transport: Transport, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    from tray_app.creation.sync import SyncJob
+
+    nas = tmp_path / "nas"
+    nas.mkdir()
+    folder = make_folder(tmp_path / "L", "EQ/Run_1", sample_files())
+    job = SyncJob(
+        id="j1", source=str(folder), root=str(nas), relative="EQ/Run_1",
+        transport=transport, queued_at=datetime.now(UTC),
+    )  # fmt: skip
+    sender = make_transport(job, SyncOptions(), Control())
+    manifest = await asyncio.to_thread(sender.send, folder, "EQ/Run_1", True)
+    assert (nas / "EQ/Run_1/.exlab-wizard/checksums.sha256").read_text() == manifest.text()
+    await asyncio.to_thread(sender.verify, folder, "EQ/Run_1", manifest)  # the copy is good
+    # Written again after it was hashed and copied: same bytes, but the manifest's line
+    # is of the earlier file, so the copy cannot be called verified.
+    changed = folder / "raw/data_2.csv"
+    changed.write_bytes(changed.read_bytes())
+    os.utime(changed, ns=(time.time_ns(), time.time_ns() + 10**9))
+    with pytest.raises(SyncFailure) as caught:
+        await asyncio.to_thread(sender.verify, folder, "EQ/Run_1", manifest)
+    assert caught.value.reason.code == Code.MISMATCH
+    assert "raw/data_2.csv changed while it was copied" in caught.value.reason.message

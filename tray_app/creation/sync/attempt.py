@@ -1,4 +1,4 @@
-"""One attempt at one job, in a worker thread: probe, manifest, copy, verify, move into place.
+"""One attempt at one job, in a worker thread: probe, copy (and manifest), verify, move into place.
 
 A fresh target is copied under a hidden partial name beside it, verified
 there, given its final record, and only then renamed: the NAS never shows a
@@ -14,7 +14,7 @@ from typing import Protocol
 
 from tray_app.creation.record import RECORD_DIR, RECORD_NAME
 from tray_app.creation.sync.control import Control
-from tray_app.creation.sync.manifest import Manifest, write_manifest
+from tray_app.creation.sync.manifest import Manifest
 from tray_app.creation.sync.model import Code, SyncFailure, SyncJob, Transport
 from tray_app.creation.sync.options import SyncOptions
 from tray_app.creation.sync.transport_copy import CopyTransport
@@ -25,7 +25,7 @@ __all__ = ["TransportImpl", "make_transport", "partial_relative", "probe", "tran
 
 class TransportImpl(Protocol):
     def probe(self, relative: str) -> bool: ...
-    def send(self, source: Path, relative: str, manifest: Manifest, fresh: bool) -> None: ...
+    def send(self, source: Path, relative: str, fresh: bool) -> Manifest: ...
     def verify(self, source: Path, relative: str, manifest: Manifest) -> None: ...
     def put_record(self, relative: str, record_relative: str, data: bytes) -> None: ...
     def rename(self, partial: str, relative: str) -> None: ...
@@ -64,13 +64,10 @@ def transfer(
     """Copy and verify; returns the manifest that the copy was checked against."""
     transport = make_transport(job, options, control)
     source = Path(job.source)
-    try:
-        manifest = write_manifest(source)
-    except OSError as exc:
-        raise SyncFailure(Code.IO_ERROR, f"Could not read the local folder: {exc}") from exc
-    control.check()
     where = job.relative if exists else partial_relative(job)
-    transport.send(source, where, manifest, fresh=not exists)
+    # The transport hashes the folder as it copies it (or beside its program), writes
+    # the manifest into the folder and onto the target, and says what it read.
+    manifest = transport.send(source, where, fresh=not exists)
     control.check()
     transport.verify(source, where, manifest)
     record = final_record(manifest)

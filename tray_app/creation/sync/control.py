@@ -46,13 +46,15 @@ class Control:
         tool: str,
         timeout: float | None = None,
         env: dict[str, str] | None = None,
+        input: bytes | None = None,
     ) -> tuple[int, str, str]:
-        """Run ``args`` (no shell, no terminal, no input) and return (code, stdout, stderr)."""
+        """Run ``args`` (no shell, no terminal; ``input`` or nothing on its stdin) and
+        return (code, stdout, stderr)."""
         self.check()
         try:
             process = subprocess.Popen(
                 args,
-                stdin=subprocess.DEVNULL,
+                stdin=subprocess.DEVNULL if input is None else subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 start_new_session=True,  # its own group, so cancel ends ssh children too
@@ -67,7 +69,7 @@ class Control:
         with self._lock:
             self._process = process
         try:
-            out, err = process.communicate(timeout=timeout)
+            out, err = process.communicate(input, timeout=timeout)
         except subprocess.TimeoutExpired as exc:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)

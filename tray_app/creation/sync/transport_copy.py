@@ -9,18 +9,36 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import hashlib
 import os
 import shutil
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from tray_app import fileio
 from tray_app.creation.sync.control import Control
-from tray_app.creation.sync.manifest import Manifest, verify_tree
+from tray_app.creation.sync.manifest import (
+    MANIFEST_RELATIVE,
+    UNLISTED,
+    Manifest,
+    changed_files,
+    compare_file,
+    compare_tree,
+    mismatch,
+    save_manifest,
+    walk_folder,
+)
 from tray_app.creation.sync.model import Code, SyncFailure
 from tray_app.creation.sync.options import SyncOptions
 
-__all__ = ["CopyTransport", "check_local_root", "errno_failure", "sync_filesystem"]
+__all__ = [
+    "CopyTransport",
+    "check_local_root",
+    "errno_failure",
+    "filesystem_type",
+    "sync_filesystem",
+]
 
 _CHUNK = 1 << 20
 
@@ -59,8 +77,39 @@ def errno_failure(exc: OSError, what: str) -> SyncFailure:
     return SyncFailure(code, f"{what}: {exc.strerror or exc}")
 
 
+#: Network filesystems whose client sends a file's data to the server when it is closed
+#: (NFS close-to-open: WRITE and COMMIT before close returns; SMB: written back on close).
+_FLUSHED_ON_CLOSE = frozenset({"nfs", "nfs4", "cifs", "smb3", "smbfs"})
+
+
+def filesystem_type(path: Path) -> str | None:
+    """The type of the filesystem holding ``path`` (``/proc/self/mountinfo``), if known."""
+    try:
+        lines = Path("/proc/self/mountinfo").read_text(errors="replace").splitlines()
+        where = os.path.realpath(path)
+    except OSError:
+        return None
+    best, kind = "", None
+    for line in lines:
+        fields, _, rest = line.partition(" - ")
+        parts = fields.split()
+        if len(parts) < 5 or not rest:
+            continue
+        point = parts[4].replace("\\040", " ")
+        inside = where == point or where.startswith(point.rstrip("/") + "/")
+        if inside and len(point) >= len(best):  # the last of equal ones is on top
+            best, kind = point, rest.split()[0]
+    return kind
+
+
 def sync_filesystem(path: Path) -> None:
-    """Flush the filesystem holding ``path`` (one syncfs, not an fsync per file)."""
+    """Flush the filesystem holding ``path`` (one syncfs, not an fsync per file).
+
+    Not on NFS or SMB: each file's data reached the server when it was closed, and a
+    syncfs there only waits on the server again.
+    """
+    if filesystem_type(path) in _FLUSHED_ON_CLOSE:
+        return
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         fd = os.open(path, os.O_RDONLY)
@@ -92,46 +141,90 @@ class _Throttle:
             self._control.check()
 
 
+class _ReadBack:
+    """Compares each copied file with its original (read back) in a thread while the
+    next one copies."""
+
+    def __init__(self, source: Path, target: Path) -> None:
+        self._source, self._target = source, target
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="exlab-sync-readback")
+        self._checks: list[Future[str | None]] = []
+
+    def check(self, name: str) -> None:
+        self._checks.append(self._pool.submit(compare_file, self._source, self._target, name))
+
+    def result(self) -> list[str]:
+        """What did not match (waits for the checks still running)."""
+        try:
+            return [why for check in self._checks if (why := check.result()) is not None]
+        finally:
+            self._pool.shutdown()
+
+    def abandon(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
 class CopyTransport:
     def __init__(self, root: Path, options: SyncOptions, control: Control, require_mount: bool):
         self.root = root
         self.options = options
         self.control = control
         self.require_mount = require_mount
+        #: The manifest whose files send() has read back already, and what differed.
+        self._read_back: tuple[Manifest, list[str]] | None = None
 
     def probe(self, relative: str) -> bool:
         check_local_root(self.root, self.require_mount)
         return (self.root / relative).exists()
 
-    def send(self, source: Path, relative: str, manifest: Manifest, fresh: bool) -> None:
+    def send(self, source: Path, relative: str, fresh: bool) -> Manifest:
+        """Copy the folder, hashing each file as it is read (one read of the source for
+        the copy and the manifest), and read each copy back while the next one copies."""
         target = self.root / relative
         throttle = _Throttle(self.options.bwlimit_kib, self.control)
-        skip = {f"{name}/" for name in manifest.excluded}
+        folder = walk_folder(source)
+        manifest = Manifest(excluded=folder.excluded)
+        buffer = memoryview(bytearray(_CHUNK))
+        read_back = _ReadBack(source, target)
         try:
             target.mkdir(parents=True, exist_ok=True)
-            for directory, dirnames, filenames in os.walk(source, followlinks=False):
-                base = Path(directory)
-                rel = base.relative_to(source)
-                dirnames[:] = [d for d in dirnames if f"{(rel / d).as_posix()}/" not in skip]
-                for name in dirnames:
-                    (target / rel / name).mkdir(exist_ok=True)
-                for name in filenames:
-                    self.control.check()
-                    src = base / name
-                    if src.is_symlink() or not src.is_file():
-                        continue
-                    self._copy_file(src, target / rel / name, throttle, in_place=not fresh)
+            for name in folder.dirs:
+                (target / name).mkdir(exist_ok=True)
+            for name, src in folder.files:
+                self.control.check()
+                if name == MANIFEST_RELATIVE:
+                    continue  # written anew below, for what this copy read
+                stat = src.stat()
+                digest = self._copy_file(src, target / name, throttle, buffer, in_place=not fresh)
+                if name not in UNLISTED:
+                    manifest.add(name, digest, stat)
+                    read_back.check(name)
+            save_manifest(source, manifest)
+            fileio.atomic_write_text(target / MANIFEST_RELATIVE, manifest.text())
+            self._read_back = (manifest, read_back.result())
         except OSError as exc:
+            read_back.abandon()
             raise errno_failure(exc, f"Copy to {target} failed") from exc
+        except BaseException:
+            read_back.abandon()
+            raise
+        return manifest
 
-    def _copy_file(self, src: Path, dst: Path, throttle: _Throttle, *, in_place: bool) -> None:
+    def _copy_file(
+        self, src: Path, dst: Path, throttle: _Throttle, buffer: memoryview, *, in_place: bool
+    ) -> str:
+        """Copy one file; returns the SHA-256 of the bytes written."""
         # In an existing target, each file appears whole: written beside, then renamed.
         tmp = dst.with_name(f".{dst.name}.exlab-tmp") if in_place else dst
+        digest = hashlib.sha256()
         try:
-            with src.open("rb") as reader, tmp.open("wb") as writer:
-                while chunk := reader.read(_CHUNK):
-                    writer.write(chunk)
-                    throttle.sent(len(chunk))
+            with src.open("rb", buffering=0) as reader, tmp.open("wb", buffering=0) as writer:
+                while count := reader.readinto(buffer):
+                    chunk = buffer[:count]
+                    digest.update(chunk)  # lets go of the GIL: the read-back hashes meanwhile
+                    while chunk:
+                        chunk = chunk[writer.write(chunk) :]
+                    throttle.sent(count)
             shutil.copystat(src, tmp)
             if in_place:
                 os.replace(tmp, dst)
@@ -140,9 +233,21 @@ class CopyTransport:
                 with contextlib.suppress(OSError):
                     tmp.unlink()
             raise
+        return digest.hexdigest()
 
     def verify(self, source: Path, relative: str, manifest: Manifest) -> None:
-        verify_tree(manifest, self.root / relative)
+        """The copy against the original: send() read this manifest's files back as it
+        went (each compared with its original, whose hash is the manifest's); any other
+        manifest is checked by reading the whole copy back now."""
+        if self._read_back is not None and self._read_back[0] is manifest:
+            wrong = self._read_back[1]
+            wrong += [
+                f"{name} changed while it was copied" for name in changed_files(manifest, source)
+            ]
+            if wrong:
+                raise mismatch(wrong)
+            return
+        compare_tree(manifest, source, self.root / relative)
 
     def put_record(self, relative: str, record_relative: str, data: bytes) -> None:
         try:

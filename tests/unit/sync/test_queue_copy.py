@@ -165,3 +165,32 @@ async def test_fifty_jobs_across_a_restart_are_all_synced_and_verified(
         assert sha256sum_ok(target) and same_tree(folder / "raw", target / "raw")
         assert read_record(target).sync_status == "synced" == record_status(folder)
     assert no_partials(nas)
+
+
+async def test_a_copy_that_works_retries_the_jobs_waiting_for_the_same_nas_at_once(
+    tmp_path: Path, make_queue: QueueFactory, clock: FakeClock
+) -> None:
+    nas = tmp_path / "nas"
+    other_nas = tmp_path / "other-nas"
+    local = tmp_path / "ExLab"
+    waiting = [make_folder(local, f"EQ/Run_{i}", sample_files(i)) for i in range(2)]
+    elsewhere = make_folder(local, "EQ/Run_x", sample_files(9))
+    queue = await make_queue()
+    jobs = [await queue.enqueue(f, plan(nas), f"EQ/{f.name}") for f in waiting]
+    other = await queue.enqueue(elsewhere, plan(other_nas), "EQ/Run_x")
+    await wait_for(queue, lambda: all(j.status is JobStatus.WAITING for j in [*jobs, other]))
+    due = min(j.next_attempt_at for j in jobs if j.next_attempt_at)
+    assert due > clock.now  # nothing is due: only an event can send them now
+
+    # The NAS folder is back (no mount table change: a path made again, or an SSH NAS).
+    # A new folder for it copies at once; its success sends the two waiting ones too.
+    nas.mkdir()
+    other_nas.mkdir()
+    fresh = make_folder(local, "EQ/Run_new", sample_files(5))
+    new = await queue.enqueue(fresh, plan(nas), "EQ/Run_new")
+    await wait_for(queue, lambda: all(j.status is JobStatus.SYNCED for j in [*jobs, new]))
+    assert all(j.attempts == 2 for j in jobs) and clock.now < due
+    for folder in [*waiting, fresh]:
+        assert sha256sum_ok(nas / "EQ" / folder.name)
+    # A job for another NAS is not this NAS's news: it keeps its schedule.
+    assert other.status is JobStatus.WAITING and other.attempts == 1

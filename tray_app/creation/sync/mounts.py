@@ -3,6 +3,11 @@
 The kernel marks ``/proc/self/mountinfo`` with POLLPRI on every change of the
 mount table; a small thread waits on that and calls back on the loop. Where
 there is no such file the watcher does nothing (the retry schedule still runs).
+
+A thread blocked in poll(), not a reader on the loop: the file is always readable
+(POLLIN), and neither asyncio's selector readers nor Qt's socket notifiers (qasync)
+wait for POLLPRI alone, so a reader would fire on every loop turn. The thread sleeps
+in the kernel until the table changes: no timer, no periodic wakeup.
 """
 
 from __future__ import annotations

@@ -237,3 +237,18 @@ async def test_a_file_changed_after_it_was_hashed_fails_the_check(
         await asyncio.to_thread(sender.verify, folder, "EQ/Run_1", manifest)
     assert caught.value.reason.code == Code.MISMATCH
     assert "raw/data_2.csv changed while it was copied" in caught.value.reason.message
+
+
+@pytest.mark.parametrize("kind", ["rsync-local", "rsync-ssh", "rclone-sftp"])
+async def test_a_folder_without_a_record_gets_its_manifest_on_the_nas(
+    kind: str, tmp_path: Path, sshd: Sshd, ssh_options: SyncOptions, make_queue: QueueFactory
+) -> None:
+    transport, root, options = targets(tmp_path, ssh_options, sshd)[kind]
+    (tmp_path / "nas").mkdir()
+    folder = tmp_path / "L" / "EQ" / "Run_1"
+    (folder / "raw").mkdir(parents=True)
+    (folder / "raw" / "a.bin").write_bytes(b"a" * 5000)
+    queue = await make_queue(options)
+    job = await queue.enqueue(folder, plan(root, transport), "EQ/Run_1")
+    await wait_for(queue, lambda: job.status is JobStatus.SYNCED)
+    assert sha256sum_ok(tmp_path / "nas/EQ/Run_1") and job.files == 1

@@ -211,7 +211,8 @@ class RsyncTransport:
 
     def _put(self, local: Path, remote_relative: str) -> None:
         code, _out, err = self.control.run(
-            self._rsync("--chmod=F644", str(local), self._spec(remote_relative)), tool="rsync"
+            self._rsync("--mkpath", "--chmod=F644", str(local), self._spec(remote_relative)),
+            tool="rsync",
         )
         if code != 0:
             raise classify("rsync", code, err)

@@ -110,7 +110,7 @@ async def test_a_finished_sessions_sync_status_follows_its_job(tmp_path: Path) -
             check=False,
         )
         assert shown.returncode == 0, shown.stderr
-        assert "sync_status=synced" in shown.stdout
+        assert "(NAS sync: synced)" in shown.stdout
     finally:
         await asyncio.to_thread(stop, server)
 

@@ -35,7 +35,7 @@ from tray_app.creation.sync import (
     plan_for,
     summarize,
 )
-from tray_app.creation.sync.records import outcome_fields
+from tray_app.creation.sync.records import follow_job
 from tray_app.creation.sync.requeue import check_again
 from tray_app.creation.templates import TemplateCatalog, TemplateInfo
 from tray_app.creation.templates import import_parser as import_template_parser
@@ -385,20 +385,8 @@ class CreationController:
         return self._sync
 
     def _follow_job(self, job: SyncJob | None) -> None:
-        """A finished session's result follows its folder's newest sync job (the queue is
-        the one source; the store's UPDATED then reaches the API, the journal, the tray)."""
-        if job is None or job.session_id is None or self._sync is None:
-            return
-        session = self._store.get(job.session_id)
-        if session is None or session.state is not SessionState.DONE or session.result is None:
-            return  # not finished yet: the pipeline puts the job's fields into its result
-        newest = self._sync.for_session(job.session_id)
-        if newest is not None and newest.id != job.id:
-            return  # an older job of a folder queued again
-        fields = outcome_fields(job)
-        result = session.result
-        if any(result.get(key) != value for key, value in fields.items()):
-            self._store.close(job.session_id, {**result, **fields})
+        if self._sync is not None and job is not None:
+            follow_job(self._store, self._sync, job)
 
     # ---- NAS sync ------------------------------------------------------------------
     def add_sync_observer(self, observer: SyncObserver) -> None:

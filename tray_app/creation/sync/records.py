@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 
 from tray_app.creation.record import SyncRecord, read_record, record_path, write_record
 from tray_app.creation.sync.model import SyncJob
 from tray_app.sessions.session import iso_z
+from tray_app.sessions.states import SessionState
+from tray_app.sessions.store import SessionStore
 
-__all__ = ["outcome_fields", "record_bytes", "sync_record", "update_record"]
+__all__ = ["follow_job", "outcome_fields", "record_bytes", "sync_record", "update_record"]
 
 _log = logging.getLogger(__name__)
 _encoder = msgspec.json.Encoder()
@@ -40,6 +42,27 @@ def sync_record(job: SyncJob) -> SyncRecord:
 def outcome_fields(job: SyncJob) -> dict[str, Any]:
     """The keys of a finished session's ``result`` that follow its folder's job."""
     return {"sync_status": job.status.value, "sync": msgspec.to_builtins(sync_record(job))}
+
+
+class _Jobs(Protocol):
+    def for_session(self, session_id: str) -> SyncJob | None: ...
+
+
+def follow_job(store: SessionStore, jobs: _Jobs, job: SyncJob) -> None:
+    """A finished session's result follows its folder's newest sync job (the queue is
+    the one source; the store's UPDATED then reaches the API, the journal, the tray)."""
+    if job.session_id is None:
+        return
+    session = store.get(job.session_id)
+    if session is None or session.state is not SessionState.DONE or session.result is None:
+        return  # not finished yet: the pipeline puts the job's fields into its result
+    newest = jobs.for_session(job.session_id)
+    if newest is not None and newest.id != job.id:
+        return  # an older job of a folder queued again
+    fields = outcome_fields(job)
+    result = session.result
+    if any(result.get(key) != value for key, value in fields.items()):
+        store.close(job.session_id, {**result, **fields})
 
 
 def record_bytes(job: SyncJob) -> bytes | None:

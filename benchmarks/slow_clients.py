@@ -1,19 +1,32 @@
 """A well-behaved client's latency while slow clients attack a real ``serve``; server memory.
 
-Run: .venv/bin/python benchmarks/slow_clients.py [--seconds 30] [--server-root DIR]
+Run: .venv/bin/python benchmarks/slow_clients.py [--seconds 20] [--rounds 3] [--runs 3]
+     [--pin] [--server-root DIR]
 
 1. Quiet: one client (aiohttp, keep-alive, the token) opens a project
    (POST /sessions) and reads it back (GET /sessions/{id}) ten times a second.
-2. Attack: the same, while another process holds 200 WebSocket subscribers
-   of /events that never read after the handshake and 100 clients sending
-   their headers a byte every 0.5 s; each reconnects as soon as the server
-   has cut it off.
-Printed: p50/p99 of each phase, the server's RSS and the kernel memory in
-the socket queues (``ss -tm``, receive + send) of the server's side and of
+2. Attack: the same, while another process (one asyncio loop, raw sockets)
+   holds 200 WebSocket subscribers of /events that never read after the
+   handshake and 100 clients sending their headers a byte every 0.5 s; each
+   reconnects as soon as the server has cut it off. The attacker then exits
+   and the next quiet window starts once the server has let go of it all.
+Quiet and attack windows alternate ``--rounds`` times, so that the other
+work on a shared machine (disk flushes above all: a POST waits for the
+journal's fsync) falls on both phases alike, and each phase's p99 comes from
+hundreds of requests rather than a handful.
+Printed per run: p50/p99 of each phase, the server's RSS and the kernel memory
+in the socket queues (``ss -tm``, receive + send) of the server's side and of
 its clients' side (what the server made a non-reading client's kernel hold),
-sampled every second, and /health's shed counts. ``--server-root`` runs ``serve``
-from another checkout (e.g. the commit before shedding) for a baseline.
-Everything talks to 127.0.0.1 only and stops by itself.
+sampled every second, /health's shed counts, the load average, and the CPU
+each process used in each phase (the server with its worker processes, the
+attacker, this measuring process): the attacker shares the machine's cores
+with the server, so its own cost is shown rather than assumed. After several
+runs (a fresh ``serve`` each), the medians. ``--pin`` puts the attacker on
+the last CPU and the server and this process on the others
+(``os.sched_setaffinity``), so the attacker cannot take the server's core.
+``--server-root`` runs ``serve`` from another checkout (e.g. the commit
+before shedding) for a baseline. Everything talks to 127.0.0.1 only and
+stops by itself.
 """
 
 from __future__ import annotations
@@ -21,6 +34,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import json
 import os
 import re
@@ -39,6 +53,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 WS_CLIENTS = 200
 SLOW_HEADER_CLIENTS = 100
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -144,6 +159,61 @@ async def attack(url: str, token: str, seconds: float) -> None:
 
 
 # ---- the measuring side ------------------------------------------------------------------------
+def family(pid: int) -> list[int]:
+    """``pid`` and its descendants (serve's render and plugin workers)."""
+    pids, index = [pid], 0
+    while index < len(pids):
+        children = Path(f"/proc/{pids[index]}/task/{pids[index]}/children")
+        with contextlib.suppress(OSError):  # gone meanwhile
+            pids += [int(child) for child in children.read_text().split()]
+        index += 1
+    return pids
+
+
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User + system CPU seconds of each live pid (fields 14 and 15 of /proc/PID/stat)."""
+    used = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        used[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return used
+
+
+class CpuMeter:
+    """CPU a process family used over its start()-stop() windows, as a share of one core."""
+
+    def __init__(self) -> None:
+        self.pid = 0
+        self._before: dict[int, float] = {}
+        self._started = 0.0
+        self._used = 0.0
+        self._elapsed = 0.0
+
+    def start(self, pid: int) -> None:
+        self.pid = pid
+        self._before = cpu_seconds(family(pid))
+        self._started = time.monotonic()
+
+    def stop(self) -> None:
+        after = cpu_seconds(family(self.pid))
+        # A worker that started meanwhile counts from zero; one that ended is not counted.
+        self._used += sum(seconds - self._before.get(pid, 0.0) for pid, seconds in after.items())
+        self._elapsed += time.monotonic() - self._started
+
+    @property
+    def percent(self) -> float:
+        return 100 * self._used / self._elapsed if self._elapsed else 0.0
+
+
+def pin(pids: list[int], cpus: set[int]) -> None:
+    for pid in pids:
+        with contextlib.suppress(OSError):  # a worker that has just gone
+            os.sched_setaffinity(pid, cpus)
+
+
 def socket_queues(selector: str) -> float:
     """MiB in the receive and send queues of the TCP sockets ``ss`` selects."""
     out = subprocess.run(
@@ -195,22 +265,67 @@ async def good_client(url: str, token: str, seconds: float, tag: str) -> dict[st
 
 async def sample_memory(pid: int, port: int, samples: list[tuple[float, float, float]]) -> None:
     while True:
-        samples.append(server_memory(pid, port))
+        # In a thread: two ``ss`` runs take tens of ms on a busy machine (more while the
+        # attack's sockets are listed), and on this loop they would delay the measured client.
+        samples.append(await asyncio.to_thread(server_memory, pid, port))
         await asyncio.sleep(1.0)
 
 
-def report(name: str, latencies: dict[str, list[float]]) -> dict[str, float]:
-    p99s = {}
+def report(name: str, latencies: dict[str, list[float]]) -> dict[str, tuple[float, float]]:
+    figures = {}
     for op, values in latencies.items():
         p50, p99 = statistics.median(values), percentile(values, 0.99)
-        p99s[op] = p99
+        figures[op] = (p50, p99)
         print(f"  {name:<7} {op:<20} n={len(values):4d}  p50 {p50:7.1f} ms   p99 {p99:7.1f} ms")
-    return p99s
+    return figures
 
 
-async def measure(server_root: Path, seconds: float) -> None:
+class Phase:
+    """What one phase (quiet, or attack) collected over its windows."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.latencies: dict[str, list[float]] = {"POST /sessions": [], "GET /sessions/{id}": []}
+        self.memory: list[tuple[float, float, float]] = []
+        self.loads: list[float] = []
+        self.server_cpu, self.own_cpu, self.attacker_cpu = CpuMeter(), CpuMeter(), CpuMeter()
+
+    async def window(
+        self, url: str, token: str, seconds: float, server: int, port: int, tag: str
+    ) -> None:
+        sampler = asyncio.create_task(sample_memory(server, port, self.memory))
+        self.loads.append(os.getloadavg()[0])
+        self.server_cpu.start(server)
+        self.own_cpu.start(os.getpid())
+        measured = await good_client(url, token, seconds, tag)
+        self.server_cpu.stop()
+        self.own_cpu.stop()
+        self.loads.append(os.getloadavg()[0])
+        sampler.cancel()
+        for op, values in measured.items():
+            self.latencies[op] += values
+
+
+async def attackers_gone(url: str) -> None:
+    """Until the server has let go of the attack (only the measuring client's connection)."""
+    async with aiohttp.ClientSession() as http:
+        for _ in range(300):
+            async with http.get(f"{url}/api/v1/health") as response:
+                health = await response.json()
+            if health["connections"]["open"] <= 2 and health["components"]["event_sockets"] == 0:
+                return
+            await asyncio.sleep(0.1)
+    raise RuntimeError("the server still holds the attack's connections after 30 s")
+
+
+async def measure(server_root: Path, seconds: float, rounds: int, pinned: bool) -> dict[str, float]:
+    """One run against a fresh ``serve``: ``rounds`` of a quiet window then an attack window."""
     home = tempfile.mkdtemp(prefix="exlab-bench-slow-")
     env = {**os.environ, "EXLAB_TRAY_HOME": home, "PYTHONPATH": str(server_root)}
+    cpus = sorted(os.sched_getaffinity(0))
+    server_cpus, attacker_cpus = set(cpus[:-1]) or set(cpus), {cpus[-1]}
+    if pinned:
+        os.sched_setaffinity(0, server_cpus)  # serve inherits it, and its workers
     server = subprocess.Popen(  # noqa: ASYNC220 - set-up, before any timing
         [sys.executable, "-m", "tray_app", "serve"],
         cwd=server_root,
@@ -220,50 +335,72 @@ async def measure(server_root: Path, seconds: float) -> None:
         text=True,
     )
     attacker: subprocess.Popen[str] | None = None
+    quiet, attack = Phase("quiet"), Phase("attack")
+    readies = []
     try:
         assert server.stdout is not None
         server.stdout.readline()  # the ready line
         runtime = json.loads((Path(home) / "runtime" / "runtime.json").read_text())
         url, token, pid, port = runtime["url"], runtime["token"], server.pid, runtime["port"]
         await good_client(url, token, 3.0, "warm")  # render worker up, caches warm
-        quiet_memory: list[tuple[float, float, float]] = []
-        sampler = asyncio.create_task(sample_memory(pid, port, quiet_memory))
-        quiet = await good_client(url, token, seconds, "quiet")
-        sampler.cancel()
-
-        attacker = subprocess.Popen(  # noqa: ASYNC220 - between the timed phases
-            [sys.executable, __file__, "--attack", url, token, str(seconds + 30)],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert attacker.stdout is not None
-        ready = json.loads(await asyncio.to_thread(attacker.stdout.readline))
-        attack_memory: list[tuple[float, float, float]] = []
-        sampler = asyncio.create_task(sample_memory(pid, port, attack_memory))
-        attacked = await good_client(url, token, seconds, "attack")
-        sampler.cancel()
-        async with (
-            aiohttp.ClientSession() as http,
-            http.get(f"{url}/api/v1/health") as response,
-        ):
-            health: dict[str, Any] = await response.json()
+        for index in range(rounds):
+            await quiet.window(url, token, seconds, pid, port, f"quiet{index}x")
+            attacker = subprocess.Popen(  # noqa: ASYNC220 - between the timed windows
+                [sys.executable, __file__, "--attack", url, token, str(seconds + 30)],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            if pinned:
+                pin([attacker.pid], attacker_cpus)
+            assert attacker.stdout is not None
+            readies.append(json.loads(await asyncio.to_thread(attacker.stdout.readline)))
+            attack.attacker_cpu.start(attacker.pid)
+            await attack.window(url, token, seconds, pid, port, f"attack{index}x")
+            attack.attacker_cpu.stop()
+            if index == rounds - 1:
+                async with (
+                    aiohttp.ClientSession() as http,
+                    http.get(f"{url}/api/v1/health") as response,
+                ):
+                    health: dict[str, Any] = await response.json()
+            attacker.send_signal(signal.SIGTERM)
+            await asyncio.to_thread(attacker.wait, 30)
+            attacker = None
+            await attackers_gone(url)
     finally:
         if attacker is not None:
             attacker.send_signal(signal.SIGTERM)
             attacker.wait(timeout=30)
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
+        if pinned:
+            os.sched_setaffinity(0, set(cpus))
 
-    print(f"serve from {server_root}; load average {os.getloadavg()[0]:.1f}")
+    where = f"server and client on CPU {sorted(server_cpus)}, attacker on {sorted(attacker_cpus)}"
     print(
-        f"attack: {ready['ws']} stalled WebSocket subscribers, {ready['slow']} slow-header clients"
+        f"serve from {server_root}; {where if pinned else 'not pinned'};"
+        f" {rounds} x ({seconds:g} s quiet, {seconds:g} s attack)"
     )
-    quiet_p99 = report("quiet", quiet)
-    attack_p99 = report("attack", attacked)
-    for op, p99 in attack_p99.items():
-        print(f"  p99 under attack / quiet, {op}: {p99 / quiet_p99[op]:.2f}x   (goal <= 2x)")
-    for name, samples in (("quiet", quiet_memory), ("attack", attack_memory)):
-        rss, server_side, client_side = ([s[i] for s in samples] for i in range(3))
+    for phase in (quiet, attack):
+        loads = " ".join(f"{value:.1f}" for value in phase.loads)
+        print(f"  {phase.name:<7} load average (1 min) at each window's start and end: {loads}")
+    ws, slow = min(r["ws"] for r in readies), min(r["slow"] for r in readies)
+    print(f"attack: {ws} stalled WebSocket subscribers, {slow} slow-header clients (fewest ready)")
+    figures: dict[str, float] = {}
+    quiet_figures = report("quiet", quiet.latencies)
+    attack_figures = report("attack", attack.latencies)
+    for op, (p50, p99) in attack_figures.items():
+        ratio = p99 / quiet_figures[op][1]
+        figures[f"quiet {op} p50"], figures[f"quiet {op} p99"] = quiet_figures[op]
+        figures[f"attack {op} p50"], figures[f"attack {op} p99"] = p50, p99
+        figures[f"p99 attack / quiet, {op}"] = ratio
+        print(f"  p99 under attack / quiet, {op}: {ratio:.2f}x   (goal <= 2x)")
+    for phase in (quiet, attack):
+        rss, server_side, client_side = ([s[i] for s in phase.memory] for i in range(3))
+        name = phase.name
+        figures[f"{name} server RSS MiB"] = statistics.median(rss)
+        figures[f"{name} server-side socket queues MiB"] = statistics.median(server_side)
+        figures[f"{name} clients' socket queues MiB"] = statistics.median(client_side)
         print(
             f"  {name:<7} server RSS {statistics.median(rss):6.1f} MiB median, {max(rss):6.1f} max"
         )
@@ -272,8 +409,30 @@ async def measure(server_root: Path, seconds: float) -> None:
             f" MiB median {max(server_side):6.2f} max; clients' side"
             f" {statistics.median(client_side):6.2f} median {max(client_side):6.2f} max"
         )
-    print(f"  /health shed: {health.get('shed', 'n/a')}")
-    print(f"  /health connections: {health.get('connections', 'n/a')}")
+    cpu = {
+        "server quiet": quiet.server_cpu.percent,
+        "server attack": attack.server_cpu.percent,
+        "attacker": attack.attacker_cpu.percent,
+        "measuring quiet": quiet.own_cpu.percent,
+        "measuring attack": attack.own_cpu.percent,
+    }
+    print(
+        "  CPU, % of one core: server (with its workers) "
+        f"{cpu['server quiet']:.0f} quiet / {cpu['server attack']:.0f} attack; attacker"
+        f" {cpu['attacker']:.0f}; measuring client {cpu['measuring quiet']:.0f} quiet /"
+        f" {cpu['measuring attack']:.0f} attack"
+    )
+    figures.update({f"CPU % {name}": value for name, value in cpu.items()})
+    print(f"  /health shed (whole run): {health.get('shed', 'n/a')}")
+    return figures
+
+
+def summary(runs: list[dict[str, float]]) -> None:
+    print(f"== median of {len(runs)} runs (each a fresh serve) ==")
+    for name in runs[0]:
+        values = [run[name] for run in runs]
+        spread = ", ".join(f"{value:.2f}" for value in values)
+        print(f"  {name:<44} {statistics.median(values):8.2f}   (runs: {spread})")
 
 
 def main() -> None:
@@ -283,10 +442,20 @@ def main() -> None:
         asyncio.run(attack(url, token, seconds))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--seconds", type=float, default=20.0, help="each window")
+    parser.add_argument("--rounds", type=int, default=3, help="quiet/attack pairs per run")
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--pin", action="store_true", help="attacker on its own CPU")
     parser.add_argument("--server-root", type=Path, default=ROOT)
     args = parser.parse_args()
-    asyncio.run(measure(args.server_root.resolve(), args.seconds))
+    runs = []
+    for index in range(args.runs):
+        print(f"== run {index + 1} of {args.runs} ==", flush=True)
+        runs.append(
+            asyncio.run(measure(args.server_root.resolve(), args.seconds, args.rounds, args.pin))
+        )
+    if len(runs) > 1:
+        summary(runs)
 
 
 if __name__ == "__main__":

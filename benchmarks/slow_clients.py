@@ -318,7 +318,12 @@ async def attackers_gone(url: str) -> None:
     raise RuntimeError("the server still holds the attack's connections after 30 s")
 
 
-async def measure(server_root: Path, seconds: float, rounds: int, pinned: bool) -> dict[str, float]:
+Latencies = dict[str, list[float]]
+
+
+async def measure(
+    server_root: Path, seconds: float, rounds: int, pinned: bool
+) -> tuple[dict[str, float], dict[str, Latencies]]:
     """One run against a fresh ``serve``: ``rounds`` of a quiet window then an attack window."""
     home = tempfile.mkdtemp(prefix="exlab-bench-slow-")
     env = {**os.environ, "EXLAB_TRAY_HOME": home, "PYTHONPATH": str(server_root)}
@@ -424,15 +429,19 @@ async def measure(server_root: Path, seconds: float, rounds: int, pinned: bool) 
     )
     figures.update({f"CPU % {name}": value for name, value in cpu.items()})
     print(f"  /health shed (whole run): {health.get('shed', 'n/a')}")
-    return figures
+    return figures, {"quiet": quiet.latencies, "attack": attack.latencies}
 
 
-def summary(runs: list[dict[str, float]]) -> None:
+def summary(runs: list[dict[str, float]], pooled: dict[str, Latencies]) -> None:
     print(f"== median of {len(runs)} runs (each a fresh serve) ==")
     for name in runs[0]:
         values = [run[name] for run in runs]
         spread = ", ".join(f"{value:.2f}" for value in values)
         print(f"  {name:<44} {statistics.median(values):8.2f}   (runs: {spread})")
+    print(f"== every request of the {len(runs)} runs together ==")
+    quiet_figures = report("quiet", pooled["quiet"])
+    for op, (_p50, p99) in report("attack", pooled["attack"]).items():
+        print(f"  p99 under attack / quiet, {op}: {p99 / quiet_figures[op][1]:.2f}x")
 
 
 def main() -> None:
@@ -449,13 +458,20 @@ def main() -> None:
     parser.add_argument("--server-root", type=Path, default=ROOT)
     args = parser.parse_args()
     runs = []
+    pooled: dict[str, Latencies] = {
+        phase: {"POST /sessions": [], "GET /sessions/{id}": []} for phase in ("quiet", "attack")
+    }
     for index in range(args.runs):
         print(f"== run {index + 1} of {args.runs} ==", flush=True)
-        runs.append(
-            asyncio.run(measure(args.server_root.resolve(), args.seconds, args.rounds, args.pin))
+        figures, latencies = asyncio.run(
+            measure(args.server_root.resolve(), args.seconds, args.rounds, args.pin)
         )
+        runs.append(figures)
+        for phase, by_op in latencies.items():
+            for op, values in by_op.items():
+                pooled[phase][op] += values
     if len(runs) > 1:
-        summary(runs)
+        summary(runs, pooled)
 
 
 if __name__ == "__main__":

@@ -240,7 +240,7 @@ async def test_a_subscriber_answering_no_ping_is_sent_one_window_a_reader_gets_e
     api: Api = await make_api(stall_timeout_s=2.0, close_linger_s=LIMIT_S)
     sid = api.store.open(SessionKind.RUN, {}).session_id
     padding = "x" * 2000
-    count = 200  # about 400 KB of frames: six windows
+    count = 200  # about 400 KB of frames: many windows
     # aiohttp's client takes every byte off the socket at once; without autoping it never
     # confirms any, as a client that does not read would not.
     async with api.ws("/events", autoping=False) as stalled, api.ws("/events") as reader:

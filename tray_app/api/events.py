@@ -64,7 +64,7 @@ SEND_BUFFER = 16 * 1024
 #: While frames flow, a ping follows them at most this often; its pong says the client reads.
 LAG_PROBE_S = 2.0
 #: Bytes sent and not yet confirmed read (by a pong) after which a socket waits for its reader.
-UNREAD_WINDOW = 64 * 1024
+UNREAD_WINDOW = 16 * 1024
 
 
 class _SlowLog:
@@ -153,7 +153,9 @@ class EventStream:
         if transport is not None:
             _shrink_buffers(transport)
         self._path = request.path
-        self._probe_sent = asyncio.get_running_loop().time()  # the first probe after a while
+        # The first probe right behind the first burst (the snapshot): a reader confirms it
+        # within a round trip; a client that never reads has used its window already.
+        self._probe_sent = -LAG_PROBE_S
         self._beat()
         writer = asyncio.create_task(self._write())
         try:

@@ -18,7 +18,7 @@ from typing import Any
 import aiohttp
 import msgspec
 
-from tray_app.api.errors import ApiError
+from tray_app.api.errors import ApiError, no_session_words
 from tray_app.api.runtime_file import RuntimeInfo, pid_alive, read_runtime_info
 
 API_PREFIX = "/api/v1"
@@ -188,7 +188,7 @@ class ApiClient:
             # The refusal's JSON body is not exposed by aiohttp; name the usual causes.
             if refused.status == 404 and session_id:
                 raise ApiClientError(
-                    404, "session_not_found", f"No session with id {session_id!r}."
+                    404, "session_not_found", no_session_words(session_id)
                 ) from None
             raise ApiClientError(
                 refused.status, _code_for(refused.status), f"HTTP {refused.status}"

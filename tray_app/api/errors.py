@@ -6,6 +6,7 @@ from typing import Any
 
 from tray_app.creation import errors as creation_errors
 from tray_app.creation.errors import CreationError
+from tray_app.i18n import _
 
 # Stable API codes (creation codes are reused as they are).
 UNAUTHORIZED = "unauthorized"
@@ -76,4 +77,8 @@ class ApiError(CreationError):
 
 
 def session_not_found(session_id: str) -> ApiError:
-    return ApiError(404, creation_errors.SESSION_NOT_FOUND, f"No session with id {session_id!r}.")
+    return ApiError(404, creation_errors.SESSION_NOT_FOUND, no_session_words(session_id))
+
+
+def no_session_words(session_id: str) -> str:
+    return _("No session with id {id!r}.").format(id=session_id)

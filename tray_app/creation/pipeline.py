@@ -47,8 +47,9 @@ from tray_app.creation.validation import (
     check_variables,
     standard_variables,
 )
+from tray_app.creation.wording import queue_failed_words
 from tray_app.fileio import atomic_write_text
-from tray_app.i18n import _
+from tray_app.i18n import N_, _, ngettext
 from tray_app.sessions.session import JsonDict
 from tray_app.sessions.states import SessionState
 from tray_app.sessions.store import SessionStore
@@ -129,11 +130,11 @@ class Pipeline:
         except OSError as exc:
             # Disk full, permission refused...: a failure with its own code and words.
             session = self.store.get(session_id)
-            doing = _DOING.get(session.state if session else None, "creating the folder")
-            self._fail(run, *disk_error(exc, doing))
+            doing = _DOING.get(session.state if session else None, N_("creating the folder"))
+            self._fail(run, *disk_error(exc, _(doing)))
         except Exception as exc:
             _log.exception("creation pipeline of session %s failed", session_id)
-            self._fail(run, "internal_error", f"Unexpected error: {exc}")
+            self._fail(run, "internal_error", _("Unexpected error: {error}").format(error=exc))
         finally:
             if not run.validated.done():
                 run.validated.set_result(None)
@@ -251,7 +252,7 @@ class Pipeline:
                 FieldError(
                     "destination_exists",
                     "project_name",
-                    f"Another session is creating {destination} right now.",
+                    _("Another session is creating {path} right now.").format(path=destination),
                 )
             ]
         if isinstance(run.request, RunRequest):
@@ -322,7 +323,11 @@ class Pipeline:
             shown = "; ".join(findings[:3]) + ("; ..." if len(findings) > 3 else "")
             self.store.warn(
                 run.session_id,
-                f"Sync blocked: {len(findings)} problem(s) in the folder: {shown}",
+                ngettext(
+                    "Sync blocked: {n} problem in the folder: {problems}",
+                    "Sync blocked: {n} problems in the folder: {problems}",
+                    len(findings),
+                ).format(n=len(findings), problems=shown),
             )
         return bool(findings)
 
@@ -351,7 +356,7 @@ class Pipeline:
                 )
             except (OSError, sqlite3.Error) as exc:
                 status = "queue_failed"
-                self.store.warn(run.session_id, f"Could not queue the NAS sync: {exc}")
+                self.store.warn(run.session_id, queue_failed_words(exc))
         if status != sync_status:
             await asyncio.to_thread(write_record, run.destination, self._record(run, status))
         result: JsonDict = {
@@ -377,12 +382,12 @@ def _write_cache_files(destination: Path, record: CreationRecord, readme: str) -
 
 #: What the pipeline was doing in each state, for a file-system error's words.
 _DOING: dict[SessionState | None, str] = {
-    SessionState.VALIDATING: "claiming the folder",
-    SessionState.RENDERING: "rendering the template",
-    SessionState.PLUGIN_PASS: "running the plugins",
-    SessionState.CACHE_WRITE: "writing the README and creation.json",
-    SessionState.POST_VALIDATE: "checking the folder",
-    SessionState.SYNC_QUEUED: "queueing the NAS sync",
+    SessionState.VALIDATING: N_("claiming the folder"),
+    SessionState.RENDERING: N_("rendering the template"),
+    SessionState.PLUGIN_PASS: N_("running the plugins"),
+    SessionState.CACHE_WRITE: N_("writing the README and creation.json"),
+    SessionState.POST_VALIDATE: N_("checking the folder"),
+    SessionState.SYNC_QUEUED: N_("queueing the NAS sync"),
 }
 
 

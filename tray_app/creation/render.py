@@ -19,6 +19,7 @@ from typing import Any
 
 from tray_app.creation import copier_fast
 from tray_app.creation.disk_errors import disk_error
+from tray_app.i18n import _
 
 __all__ = ["RenderError", "fast_path_available", "import_copier", "render_template"]
 
@@ -79,7 +80,7 @@ def render_template(template_dir: Path, destination: Path, data: dict[str, Any])
     except CopierError as exc:  # includes CopierAnswersInterrupt (a KeyboardInterrupt)
         raise RenderError("render_failed", f"Copier failed: {exc}") from exc
     except OSError as exc:  # a full disk, a refused permission: said as such
-        raise RenderError(*disk_error(exc, "rendering the template")) from exc
+        raise RenderError(*disk_error(exc, _("rendering the template"))) from exc
     except Exception as exc:  # Jinja errors, YAML errors, I/O: all "the render failed"
         _log.debug("render of %s failed", template_dir, exc_info=True)
         raise RenderError("render_failed", f"{type(exc).__name__}: {exc}") from exc

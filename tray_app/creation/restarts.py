@@ -27,6 +27,8 @@ from tray_app.creation.requests import CreateRequest, request_to_dict
 from tray_app.creation.session_run import SessionRun, Waiting
 from tray_app.creation.sync import plan_for
 from tray_app.creation.templates import TemplateCatalog
+from tray_app.creation.wording import queue_failed_words
+from tray_app.i18n import _
 from tray_app.sessions.session import JsonDict, Session
 from tray_app.sessions.states import SessionState
 from tray_app.sessions.store import SessionStore
@@ -72,11 +74,11 @@ async def run_from_checkpoint(
         )
         plugins = msgspec.convert(checkpoint.get("plugins") or [], list[PluginRecord])
     except (CreationError, FieldSpecError, msgspec.ValidationError, KeyError, TypeError) as exc:
-        return f"Its saved prompt could not be read ({exc})."
+        return _("Its saved prompt could not be read ({error}).").format(error=exc)
     name = str(checkpoint.get("template"))
     template = await asyncio.to_thread(catalog.get, name)
     if template is None or not plugins or plugins[-1].name != prompt.plugin:
-        return f"Its template {name!r} is no longer installed as it was."
+        return _("Its template {name!r} is no longer installed as it was.").format(name=name)
     destination = Path(session.destination)
     _path, reserved = destinations.reserve(destination)
     run = SessionRun(
@@ -122,7 +124,9 @@ async def finish_recorded(
         findings = await asyncio.to_thread(find_unsafe_entries, destination)
         if findings:
             status = "blocked_by_validation"
-            store.warn(session_id, f"Sync blocked: {'; '.join(findings[:3])}")
+            store.warn(
+                session_id, _("Sync blocked: {problems}").format(problems="; ".join(findings[:3]))
+            )
             record = msgspec.structs.replace(record, sync_status=status, findings=findings)
             await asyncio.to_thread(write_record, destination, record)
     equipment_id = (session.request or {}).get("equipment_id")
@@ -138,7 +142,7 @@ async def finish_recorded(
                 )
         except (OSError, sqlite3.Error) as exc:
             status = "queue_failed"
-            store.warn(session_id, f"Could not queue the NAS sync: {exc}")
+            store.warn(session_id, queue_failed_words(exc))
     while session.state in _NEXT:
         store.transition(session_id, _NEXT[session.state])
     warnings = list(session.warnings)
@@ -154,7 +158,9 @@ def request_of(session: Session) -> CreateRequest:
     except msgspec.ValidationError as exc:
         raise CreationError(
             codes.VALIDATION_FAILED,
-            f"Session {session.session_id}'s request cannot be used again: {exc}",
+            _("The request of session {id} cannot be used again: {error}").format(
+                id=session.session_id, error=exc
+            ),
         ) from exc
     return request
 
@@ -165,20 +171,23 @@ async def discard_folder(store: SessionStore, session: Session) -> JsonDict:
     path = outcome.get("path")
     if not path or outcome.get("discarded"):
         raise CreationError(
-            codes.NOTHING_TO_DISCARD, f"Session {session.session_id} left no folder to discard."
+            codes.NOTHING_TO_DISCARD,
+            _("Session {id} left no folder to discard.").format(id=session.session_id),
         )
     folder = Path(path)
     if await asyncio.to_thread(_is_complete, folder):
         raise CreationError(
             codes.FOLDER_COMPLETE,
-            f"{folder} has a valid creation.json: it is a finished folder and is kept.",
+            _("{path} has a valid creation.json: it is a finished folder and is kept.").format(
+                path=folder
+            ),
         )
     try:
         await asyncio.to_thread(shutil.rmtree, folder)
     except FileNotFoundError:
         pass
     except OSError as exc:
-        raise CreationError(*disk_error(exc, f"removing {folder}")) from exc
+        raise CreationError(*disk_error(exc, _("removing {path}").format(path=folder))) from exc
     store.close(session.session_id, {**outcome, "discarded": True, "discard_files": True})
     return store.handle(session.session_id)
 

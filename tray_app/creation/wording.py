@@ -25,6 +25,7 @@ __all__ = [
     "kind_words",
     "phase_words",
     "plugin_problem_words",
+    "queue_failed_words",
     "reason_words",
     "request_title",
     "session_title",
@@ -121,6 +122,11 @@ def plugin_problem_words(name: str, status: str, detail: str | None, *, fatal: b
     if fatal:
         return _("Plugin {name!r} {what}.").format(name=name, what=what)
     return _("Plugin {name!r} {what}; the session goes on without it.").format(name=name, what=what)
+
+
+def queue_failed_words(exc: Exception) -> str:
+    """The warning of a folder whose NAS sync could not be queued."""
+    return _("Could not queue the NAS sync: {error}").format(error=exc)
 
 
 def too_many_prompts_words(name: str, limit: int) -> str:

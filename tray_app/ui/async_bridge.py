@@ -17,6 +17,7 @@ import shiboken6
 from PySide6.QtCore import QObject
 
 from tray_app.creation.errors import CreationError
+from tray_app.i18n import _
 
 _log = logging.getLogger(__name__)
 
@@ -86,4 +87,6 @@ def error_message(error: BaseException) -> str:
     """Words for a person: the CreationError's message, or a generic line for a bug."""
     if isinstance(error, CreationError):
         return error.message
-    return f"Something went wrong ({type(error).__name__}). The details are in the log."
+    return _("Something went wrong ({error}). The details are in the log.").format(
+        error=type(error).__name__
+    )

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
@@ -16,7 +17,8 @@ from sync_helpers import (
     wait_for,
 )
 
-from tray_app.creation.sync import JobStatus
+from tests.support.clock import FakeClock
+from tray_app.creation.sync import JobStatus, SyncQueue
 from tray_app.creation.sync.db import SCHEMA_VERSION
 
 
@@ -87,3 +89,17 @@ async def test_a_truncated_old_json_queue_is_salvaged_and_its_jobs_synced(
     (state / "sync-queue.json").write_bytes(data)
     again = await make_queue(legacy_root=nas)
     assert len(again.jobs()) == 45
+
+
+async def test_opening_twice_at_once_opens_one_queue(tmp_path: Path, clock: FakeClock) -> None:
+    (tmp_path / "nas").mkdir()
+    queue = SyncQueue(tmp_path / "state" / "sync.sqlite3", clock=clock, watch_mounts=False)
+    # The tray's prewarm and a first folder's enqueue may both ask for the queue at once.
+    await asyncio.gather(queue.open(), queue.open())
+    try:
+        folder = make_folder(tmp_path / "L", "EQ/Run_1", sample_files())
+        job = await queue.enqueue(folder, plan(tmp_path / "nas"), "EQ/Run_1")
+        await wait_for(queue, lambda: job.status is JobStatus.SYNCED)
+        assert job.attempts == 1  # one worker: the job was not copied twice at once
+    finally:
+        await queue.aclose(grace_s=0)

@@ -83,6 +83,7 @@ class SyncQueue:
         self._control: Control | None = None
         self._current: str | None = None
         self._closing = False
+        self._opening = asyncio.Lock()
         self._mounts = MountWatcher(self._mounts_changed) if watch_mounts else None
         # The loop open() ran on. Every later hop uses it rather than asking asyncio:
         # under qasync a task may resume from a thread's result while Qt, not asyncio,
@@ -92,8 +93,11 @@ class SyncQueue:
     # ---- starting and stopping -----------------------------------------------
     async def open(self) -> None:
         """Load the queue (importing the old JSON queue once) and start working."""
-        if self._db is not None:
-            return
+        async with self._opening:  # two callers at once must not start two workers
+            if self._db is None:
+                await self._open()
+
+    async def _open(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._db = await self._in_db(QueueDB, self.db_path)
         jobs = await self._in_db(self._db.load)

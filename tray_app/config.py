@@ -187,7 +187,7 @@ def default_settings() -> Settings:
 
 
 def site_settings_path(site_dir: Path | None = None) -> Path:
-    return (site_dir if site_dir is not None else paths.site_config_dir()) / "settings.toml"
+    return paths.site_settings_path(site_dir)
 
 
 def load_settings(path: Path | None = None, *, site_dir: Path | None = None) -> LoadedSettings:

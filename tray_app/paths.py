@@ -72,6 +72,11 @@ def settings_path() -> Path:
     return config_dir() / "settings.toml"
 
 
+def site_settings_path(site_dir: Path | None = None) -> Path:
+    """The site's settings file (in :func:`site_config_dir`, or in ``site_dir``)."""
+    return (site_dir if site_dir is not None else site_config_dir()) / "settings.toml"
+
+
 def runtime_file_path() -> Path:
     """``runtime.json``: url, port, pid and token of the running instance (mode 0600)."""
     return runtime_dir() / "runtime.json"

@@ -1,5 +1,5 @@
 """The catalog machinery: which language is chosen, loading a compiled catalog, plural forms,
-and English for anything a catalog lacks. (The German and French catalogs do not exist yet.)"""
+and English for anything a catalog lacks."""
 
 from __future__ import annotations
 
@@ -73,3 +73,27 @@ def test_the_language_setting_is_checked_by_the_loader(exlab_home: Path) -> None
     loaded = load_settings()
     assert loaded.settings.language is None
     assert any("language" in str(problem) for problem in loaded.problems)
+
+
+def test_the_command_line_takes_the_setting_over_the_locale_as_the_tray_does(
+    exlab_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANGUAGE", "de")
+    # No settings file at all: the locale.
+    assert i18n.install_from_settings() == "de"
+    settings = exlab_home / "config" / "settings.toml"
+    settings.parent.mkdir(parents=True, exist_ok=True)
+    settings.write_text('language = "fr"\n')
+    assert i18n.install_from_settings() == "fr"
+    assert i18n._("Needs input") != "Needs input"
+    # A setting the loader refuses is reported by the tray; here it means the locale.
+    settings.write_text('language = "German please"\n')
+    assert i18n.install_from_settings() == "de"
+    # The site's file is read too (IT sets the language for everyone: <home>/site here).
+    settings.unlink()
+    site = exlab_home / "site"
+    site.mkdir()
+    (site / "settings.toml").write_text('language = "fr"\n')
+    assert i18n.install_from_settings() == "fr"

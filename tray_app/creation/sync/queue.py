@@ -82,6 +82,11 @@ class SyncQueue:
         self._timer: asyncio.TimerHandle | None = None
         self._control: Control | None = None
         self._current: str | None = None
+        # Set when "Retry now" or a mount table change comes while the job's attempt is in
+        # flight (probing or copying): if that attempt ends waiting, it is due again at once
+        # instead of on the schedule, so neither is lost (see _failed).
+        self._retry_asked_mid_attempt = False
+        self._mounts_changed_mid_attempt = False
         self._closing = False
         self._opening = asyncio.Lock()
         self._mounts = MountWatcher(self._mounts_changed) if watch_mounts else None
@@ -223,7 +228,9 @@ class SyncQueue:
     async def retry(self, job_id: str) -> SyncJob:
         """Retry now: the job is due at once (a synced one is copied and checked again)."""
         job = self._jobs[job_id]
-        if job.status is not JobStatus.COPYING:
+        if job_id == self._current:
+            self._retry_asked_mid_attempt = True
+        elif job.status is not JobStatus.COPYING:
             job.status = JobStatus.QUEUED
             job.next_attempt_at = None
             await self._save(job)
@@ -307,6 +314,7 @@ class SyncQueue:
     async def _attempt(self, job: SyncJob) -> None:
         control = self._control = Control()
         self._current = job.id
+        self._retry_asked_mid_attempt = self._mounts_changed_mid_attempt = False
         try:
             job.attempts += 1
             job.last_attempt_at = self._clock()
@@ -357,6 +365,10 @@ class SyncQueue:
         elif reason.transient:
             job.status, job.reason = JobStatus.WAITING, reason
             job.next_attempt_at = next_attempt_at(now, job.attempts, self._draw)
+            if self._retry_asked_mid_attempt or (
+                self._mounts_changed_mid_attempt and reason.code in _MOUNT_CURABLE
+            ):
+                job.next_attempt_at = now
             job.waiting_since = job.waiting_since or now
             _log.warning(
                 "sync of %s waits until %s: %s", job.source, job.next_attempt_at, reason.message
@@ -377,6 +389,8 @@ class SyncQueue:
         self._wake.set()
 
     def _mounts_changed(self) -> None:
+        if self._current is not None:
+            self._mounts_changed_mid_attempt = True
         now = self._clock()
         changed = False
         for job in self._jobs.values():

@@ -146,6 +146,7 @@ def latency_figures(rounds: int = 200) -> dict[str, float]:
 
     from tests.qt.tray_fixtures import done, running
     from tests.support.clock import FakeClock
+    from tray_app.app import settle_heap
     from tray_app.sessions.states import SessionState
     from tray_app.sessions.store import Retention, SessionStore
     from tray_app.ui.tray import Tray
@@ -153,6 +154,7 @@ def latency_figures(rounds: int = 200) -> dict[str, float]:
     app = QApplication.instance() or QApplication(["bench"])
     _KEEP.append(app)  # destroying QApplication before its widgets crashes at exit
     loop = qasync.QEventLoop(app)
+    settle_heap()  # as the app does once its parts exist, before sessions come back
     store = SessionStore(clock=FakeClock(), retention=Retention(max_finished=500))
     for i in range(500):
         done(store, f"Project {i}")

@@ -2,12 +2,12 @@
 a crash and a reboot (DESIGN §8).
 
 The store stays in memory; the journal follows it as an observer. Changes seen in
-one loop turn become one row per session, handed to the journal's own writer
-thread, which commits whatever has piled up in one transaction. Changes are
-gathered for FLUSH_AFTER_S (many loop turns), unless a durable() wants them now. The loop never
-waits on SQLite: it only builds row tuples. :meth:`Journal.durable` is the one
-synchronous point: it resolves once a session's rows are committed (POST
-/sessions answers 201 after it).
+a window of FLUSH_AFTER_S (many loop turns) are handed to the journal's own writer
+thread, which builds one row per changed session and commits whatever has piled up
+in one transaction; a prompt or a failure goes at the end of its loop turn instead.
+The loop never waits on SQLite. :meth:`Journal.durable` is the one synchronous
+point: it hands over at once and resolves once every change so far is committed
+(POST /sessions answers 201 after it).
 
 Why here, in ``sessions/``: the journal knows sessions and nothing else. It
 reads and writes the store's own shape (Session, its states and phases) and keeps
@@ -29,14 +29,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from tray_app.sessions.journal_db import (
-    COLUMNS,
-    JournalProblem,
-    move_aside,
-    open_journal_file,
-    words,
-)
+from tray_app.sessions.journal_db import JournalProblem, move_aside, open_journal_file, words
 from tray_app.sessions.journal_rows import Row, RowError, encode_json, row_of, session_of
+from tray_app.sessions.journal_sql import read_rows, write_batch
 from tray_app.sessions.session import Session, utc_now
 from tray_app.sessions.states import SessionState
 from tray_app.sessions.store import Change, Retention, SessionStore
@@ -45,24 +40,22 @@ __all__ = ["Journal", "JournalProblem", "JournalUnavailable", "Loaded"]
 
 _log = logging.getLogger(__name__)
 
-_COLUMN_LIST = ", ".join(COLUMNS)
-_PLACES = ", ".join("?" * len(COLUMNS))
-_UPSERT = f"INSERT OR REPLACE INTO sessions ({_COLUMN_LIST}) VALUES ({_PLACES})"
-_DELETE = "DELETE FROM sessions WHERE session_id = ?"
-_PRUNE = (
-    "DELETE FROM sessions WHERE finished_at IS NOT NULL AND session_id NOT IN "
-    "(SELECT session_id FROM sessions WHERE finished_at >= ? "
-    "ORDER BY finished_at DESC LIMIT ?)"
-)
 _EVICTED = Change.EVICTED
 _HEARTBEAT = Change.HEARTBEAT
-_STATE = Change.STATE
-_WAITING = SessionState.INPUT_REQUIRED
-#: How long phase changes and heartbeats gather on the loop before they go to the
-#: writer as one batch. A walk of eight phases in one window costs one row and one
-#: commit, not eight; a crash loses at most this much of phase progress. New
-#: sessions, prompts, outcomes and checkpoints go at the end of their loop turn.
+#: How long changes gather on the loop before they go to the writer as one batch. A
+#: creation's whole walk in one window costs one row and one commit, not eight; and
+#: the writer thread wakes at most once per window. Waking it is what costs: measured
+#: on the store walk, a wake per session (the thread taking the GIL from the loop)
+#: doubled the CPU per session, while SQLite's own work is a few µs per row.
 FLUSH_AFTER_S = 0.05
+#: States whose changes go at the end of their loop turn instead: a prompt (a crash
+#: must find the session waiting, its answers so far kept) and a failure or an abort
+#: (their outcome is written nowhere else). Neither is on the path of a creation that
+#: goes well. What waits for the window loses nothing a crash must find: a new session
+#: is committed by durable() before anyone is told it exists (the 201, the tray); a DONE
+#: lost with the window is finished again from its creation.json by the next start
+#: (creation/recovery.py); a phase lost reports the one before it.
+_SOON = frozenset({SessionState.INPUT_REQUIRED, SessionState.FAILED, SessionState.ABORTED})
 
 
 class JournalUnavailable(RuntimeError):
@@ -187,21 +180,14 @@ class Journal:
     ) -> tuple[sqlite3.Connection, JournalProblem | None, Loaded]:
         conn, problem = open_journal_file(self.path, self._clock, synchronous=self._synchronous)
         try:
-            live = conn.execute(
-                f"SELECT {_COLUMN_LIST} FROM sessions WHERE finished_at IS NULL ORDER BY created_at"
-            ).fetchall()
-            finished = conn.execute(
-                f"SELECT {_COLUMN_LIST} FROM sessions WHERE finished_at >= ? "
-                "ORDER BY finished_at DESC LIMIT ?",
-                (cutoff, keep),
-            ).fetchall()
+            rows = read_rows(conn, cutoff, keep)
         except sqlite3.DatabaseError:
             # Damage quick_check did not see (it skips some pages): treat it the same way.
             conn.close()
             conn, problem = _reopen_fresh(self.path, self._clock, self._synchronous)
-            live, finished = [], []
+            rows = []
         loaded = Loaded()
-        for row in [*reversed(finished), *live]:
+        for row in rows:
             try:
                 loaded.sessions.append(session_of(row))
             except RowError as exc:
@@ -225,15 +211,18 @@ class Journal:
 
     # ---- following the store (loop thread) ------------------------------------------
     def _observe(self, session: Session, change: Change) -> None:
+        # Called for every change of every session: kept to a dict store and a test
+        # or two when a flush is already scheduled (most calls).
         session_id = session.session_id
         if change is _EVICTED:
             self._dirty.pop(session_id, None)
             self._gone.append(session_id)
+            soon = False
         else:
             self._dirty[session_id] = session
-        # A phase moving on or a heartbeat may wait for the next window; a new session,
-        # a prompt, an outcome or a checkpoint goes at the end of this loop turn.
-        soon = change is not _HEARTBEAT and (change is not _STATE or session.state is _WAITING)
+            soon = session.state in _SOON and change is not _HEARTBEAT
+            if self._scheduled and not (soon and self._timer_later):
+                return
         loop = self._loop
         assert loop is not None
         if not self._scheduled:
@@ -250,7 +239,7 @@ class Journal:
             self._timer_later = False
 
     def _flush(self) -> None:
-        """Once per loop turn with changes: hand the changed sessions to the writer."""
+        """Once per window with changes (or sooner): hand the changed sessions to the writer."""
         self._scheduled = False
         self._timer_later = False
         if self._timer is not None:
@@ -382,20 +371,8 @@ class Journal:
         seq: int,
     ) -> bool:
         try:
-            conn.execute("BEGIN")
-            if gone:
-                conn.executemany(_DELETE, [(session_id,) for session_id in gone])
-            if rows:
-                conn.executemany(_UPSERT, rows)
-            if prune is not None:
-                conn.execute(_PRUNE, prune)
-            conn.execute("COMMIT")
+            write_batch(conn, rows, list(gone), prune)
         except sqlite3.Error as exc:
-            if conn.in_transaction:
-                try:
-                    conn.execute("ROLLBACK")
-                except sqlite3.Error:
-                    _log.debug("rollback after a failed commit failed too", exc_info=True)
             self._write_problem = _write_problem(self.path, exc)
             self._failed_seq = seq
             _log.error("session journal: %s", self._write_problem.message)

@@ -159,6 +159,86 @@ async def test_durable_waits_for_the_commit_of_a_new_session(
     await journal.close()
 
 
+async def test_absent_values_are_stored_as_null(tmp_path: Path, clock: FakeClock) -> None:
+    path = tmp_path / "j.sqlite3"
+    store, journal, _ = await started(path, clock)
+    session = store.open(SessionKind.PROJECT, REQUEST, title="No folder yet")
+    walk(store, session.session_id, S.VALIDATING, S.RENDERING)
+    await journal.durable()
+    nullable = [c for c in COLUMNS if c not in {"session_id", "kind", "title", "state"}]
+    types = ", ".join(f"typeof({c})" for c in nullable)
+    with sqlite3.connect(path) as other:
+        live = dict(
+            zip(nullable, other.execute(f"SELECT {types} FROM sessions").fetchone(), strict=True)
+        )
+    assert live == {
+        **dict.fromkeys(nullable, "null"),
+        "request": "text",
+        "phase": "text",
+        "created_at": "real",
+        "last_heartbeat": "real",
+    }
+    store.transition(session.session_id, S.FAILED, outcome={"code": "render_failed"})
+    await journal.durable()
+    with sqlite3.connect(path) as other:
+        ended = dict(
+            zip(nullable, other.execute(f"SELECT {types} FROM sessions").fetchone(), strict=True)
+        )
+    assert (ended["outcome"], ended["finished_at"], ended["ended_in_phase"]) == (
+        "text",
+        "real",
+        "text",
+    )
+    assert ended["phase"] == ended["pending_input"] == ended["destination"] == "null"
+    await journal.close()
+
+
+async def committed(journal: Journal, before: int) -> None:
+    """Wait (a bounded while) for the writer's next commit after ``before`` commits."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30
+    while journal.commits <= before:
+        if loop.time() > deadline:
+            raise AssertionError("no commit within 30 s")
+        await asyncio.sleep(0.005)
+
+
+async def test_a_prompt_and_a_failure_go_at_the_end_of_their_loop_turn(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    # A window far longer than the test: only the end of a loop turn can bring these in.
+    path = tmp_path / "j.sqlite3"
+    store = SessionStore(clock=clock)
+    journal = Journal(path, clock=clock, flush_after_s=3600)
+    store.restore((await journal.open(store.retention)).sessions)
+    journal.attach(store)
+    await journal.durable()
+    waiting, failing = open_run(store, "waiting"), open_run(store, "failing")
+    await journal.durable()  # both committed, as before a 201
+
+    walk(store, waiting.session_id, S.VALIDATING, S.RENDERING, S.PLUGIN_PASS)
+    before = journal.commits
+    store.await_input(waiting.session_id, PROMPT)
+    await committed(journal, before)
+    with sqlite3.connect(path) as other:
+        row = other.execute(
+            "SELECT state, pending_input FROM sessions WHERE session_id = ?",
+            (waiting.session_id,),
+        ).fetchone()
+    assert row[0] == "input_required" and '"Which plate?"' in row[1]
+
+    before = journal.commits
+    store.transition(failing.session_id, S.VALIDATING)
+    store.transition(failing.session_id, S.FAILED, outcome={"code": "validation_failed"})
+    await committed(journal, before)
+    with sqlite3.connect(path) as other:
+        row = other.execute(
+            "SELECT state, outcome FROM sessions WHERE session_id = ?", (failing.session_id,)
+        ).fetchone()
+    assert row == ("failed", '{"code":"validation_failed"}')
+    await journal.close()
+
+
 async def test_retention_bounds_the_journal(tmp_path: Path, clock: FakeClock) -> None:
     path = tmp_path / "j.sqlite3"
     retention = Retention(max_finished=20, max_age=timedelta(hours=1))

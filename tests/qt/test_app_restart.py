@@ -67,3 +67,40 @@ def test_a_waiting_run_is_asked_again_after_a_restart(
         assert finish(tray_loop, task) == 0
     finally:
         run(tray_loop, again.shutdown(), timeout=15)
+
+
+def on_screen(backend: NullBackend) -> list[str]:
+    """The summaries of the notices ``backend`` showed and did not take back."""
+    return [n.summary for n in backend.shown if not any(n is w for w in backend.withdrawn)]
+
+
+def test_after_a_restart_a_waiting_run_is_announced_once_not_twice(
+    qapp: QApplication, tray_loop: asyncio.AbstractEventLoop, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setenv("EXLAB_TRAY_NOTIFICATIONS", "none")
+    desktop, task = start(qapp, tray_loop, tmp_path)
+    try:
+        session_id = run(tray_loop, waiting_run(desktop), timeout=60)
+        before = desktop.notifier.backend
+        assert isinstance(before, NullBackend)
+        title = desktop.store.get(session_id).title  # type: ignore[union-attr]
+        asked = f"Input needed: {title}"
+        wait_until(tray_loop, lambda: asked in on_screen(before))
+        desktop.request_quit(force=True)  # Quit while it waits
+        assert finish(tray_loop, task) == 0
+    finally:
+        run(tray_loop, desktop.shutdown(), timeout=15)
+
+    again, task = start(qapp, tray_loop, tmp_path)
+    try:
+        after = again.notifier.backend
+        assert isinstance(after, NullBackend)
+        # The positive event first: the restart notice is out. Then count what the
+        # operator has on screen about the run, from before the restart and after it.
+        wait_until(tray_loop, lambda: "1 run still needs your input" in on_screen(after))
+        settle(tray_loop)
+        assert [*on_screen(before), *on_screen(after)] == ["1 run still needs your input"]
+        again.request_quit(force=True)
+        assert finish(tray_loop, task) == 0
+    finally:
+        run(tray_loop, again.shutdown(), timeout=15)

@@ -176,6 +176,17 @@ async def test_a_withdrawn_notice_is_closed_on_the_daemon(daemon: FakeDaemon) ->
     await notices.aclose()
 
 
+async def test_a_notice_withdrawn_on_the_way_out_still_leaves_the_screen(
+    daemon: FakeDaemon,
+) -> None:
+    notices = await connect()
+    ticket = notices.show("Input needed", "Run 'r1' asks", [], lambda _key: None)
+    await wait_until(lambda: 1 in notices._handlers)
+    notices.withdraw(ticket)
+    await notices.aclose()  # at once: the close goes out before the connection does
+    assert ("CloseNotification", "u", (1,)) in daemon.calls
+
+
 async def test_a_hung_daemon_never_holds_up_show(
     hung_daemon: FakeDaemon, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -70,6 +70,9 @@ class FreedesktopNotifications:
         self._ids: dict[int, int] = {}
         self._withdrawn: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        # CloseNotification calls in flight: close() lets them go out (each is bounded)
+        # so notices taken back on the way out leave the screen.
+        self._closes: set[asyncio.Task[None]] = set()
         self._closing: asyncio.Task[None] | None = None
         self._listener = asyncio.get_running_loop().create_task(
             self._listen(), name="exlab-notify-signals"
@@ -148,12 +151,13 @@ class FreedesktopNotifications:
             self._withdrawn.add(ticket)
             return
         self._handlers.pop(notification_id, None)
-        self._start(self._close_notification(notification_id))
+        self._start(self._close_notification(notification_id), self._closes)
 
-    def _start(self, coroutine: Any) -> None:
+    def _start(self, coroutine: Any, tasks: set[asyncio.Task[None]] | None = None) -> None:
+        kept = self._tasks if tasks is None else tasks
         task = asyncio.get_running_loop().create_task(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        kept.add(task)
+        task.add_done_callback(kept.discard)
 
     async def _close_notification(self, notification_id: int) -> None:
         message = new_method_call(_SERVICE, "CloseNotification", "u", (notification_id,))
@@ -204,7 +208,12 @@ class FreedesktopNotifications:
                             del self._ids[ticket]
 
     def close(self) -> None:
-        """Stop listening and let go of the connection (finishes in the background)."""
+        """Stop listening and let go of the connection (finishes in the background).
+
+        Notices withdrawn just before still leave the screen: their CloseNotification
+        calls go out first (each bounded by CALL_TIMEOUT_S); sends still waiting on the
+        daemon are dropped.
+        """
         if self._closing is not None:
             return
         self._handlers.clear()
@@ -219,6 +228,8 @@ class FreedesktopNotifications:
             await self._closing
 
     async def _disconnect(self) -> None:
+        if self._closes:
+            await asyncio.wait(set(self._closes))
         with contextlib.suppress(asyncio.CancelledError):
             await self._listener
         with contextlib.suppress(Exception):

@@ -432,8 +432,13 @@ class Notifier(QObject):
             self._dispatch(action)
 
     def close(self) -> None:
+        """Stop, taking back the notices still asking: their buttons die with us, and the
+        next start's restart notice asks again (two notices for one run otherwise)."""
         self._pause_generation += 1
-        self._asking = []
+        asking, self._asking = self._asking, []
+        for handle, _waiting in asking:
+            with contextlib.suppress(Exception):  # on the way out: nothing left to tell
+                self.backend.withdraw(handle)
         if self._bridge is not None:
             self._bridge.changed.disconnect(self._on_changes)
             self._bridge = None

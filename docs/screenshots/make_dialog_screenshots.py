@@ -1,6 +1,10 @@
 """Take the README screenshots of the prompt dialog, the New run dialog and the sessions
 window from the real app objects (store, controller, bundled templates and plugin).
 
+The failed session in the details dialog is a real run whose plugin fails: the script
+adds a run template that makes its one plugin fatal and a plugin whose plate reader is
+offline (a request refused up front makes no session, so it cannot show one).
+
 Run under a display, e.g.:
     QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1280x900x24" \\
         .venv/bin/python docs/screenshots/make_dialog_screenshots.py docs/screenshots
@@ -9,10 +13,10 @@ Run under a display, e.g.:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import sys
 import tempfile
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,6 +29,35 @@ async def _until(predicate: Callable[[], bool]) -> None:
             await asyncio.sleep(0.02)
 
 
+#: A run template whose plugin problems fail the session, and the plugin that fails it.
+_FAILING_TEMPLATE = """\
+    _exlab_type: run
+    _exlab_title: Plate read
+    _exlab_version: "1.0.0"
+    _exlab_plugins: [reader_check]
+    _exlab_plugins_fatal: true
+    """
+_FAILING_PLUGIN = """\
+    def run(payload):
+        raise RuntimeError("plate reader TECAN-02 did not answer (is it switched on?)")
+    """
+
+
+def _write_failing_run(extras: Path) -> tuple[Path, Path]:
+    """The template and plugin folders of a run that fails in its plugin pass."""
+    template = extras / "templates" / "plate-read"
+    template.mkdir(parents=True)
+    (template / "copier.yml").write_text(textwrap.dedent(_FAILING_TEMPLATE))
+    (template / "run.yml.jinja").write_text("label: {{ label }}\n")
+    plugin = extras / "plugins" / "reader_check"
+    plugin.mkdir(parents=True)
+    (plugin / "plugin.toml").write_text(
+        'name = "reader_check"\nversion = "1.0.0"\ntimeout_s = 20\nmemory_mb = 256\n'
+    )
+    (plugin / "plugin.py").write_text(textwrap.dedent(_FAILING_PLUGIN))
+    return template.parent, plugin.parent
+
+
 def _save(widget: QWidget, path: Path) -> None:
     widget.grab().save(str(path))
     print(f"wrote {path} ({widget.width()}x{widget.height()})")
@@ -33,7 +66,6 @@ def _save(widget: QWidget, path: Path) -> None:
 async def main(out: Path) -> None:
     from tray_app.config import Equipment, Settings
     from tray_app.creation.controller import CreationController
-    from tray_app.creation.errors import CreationError
     from tray_app.creation.requests import ProjectRequest, RunRequest
     from tray_app.paths import resources_dir
     from tray_app.sessions.states import SessionState
@@ -42,11 +74,13 @@ async def main(out: Path) -> None:
     from tray_app.ui.prompt_dialog import PromptDialog
     from tray_app.ui.session_actions import SessionActions
 
-    root = Path(os.environ["EXLAB_TRAY_HOME"]) / "ExLab"
+    home = Path(os.environ["EXLAB_TRAY_HOME"])
+    root = home / "ExLab"
+    extra_templates, extra_plugins = _write_failing_run(home / "extras")
     settings = Settings(
         local_root=str(root),
-        template_dirs=[str(resources_dir() / "templates")],
-        plugin_dirs=[str(resources_dir() / "plugins")],
+        template_dirs=[str(resources_dir() / "templates"), str(extra_templates)],
+        plugin_dirs=[str(resources_dir() / "plugins"), str(extra_plugins)],
         equipment=[
             Equipment(id="TECAN", name="Tecan Spark"),
             Equipment(id="HPLC", name="Agilent 1260"),
@@ -61,12 +95,19 @@ async def main(out: Path) -> None:
         ProjectRequest(equipment_id="HPLC", project_name="Lipid_Panel", operator="grace")
     )
     await _until(lambda: store.get(done["session_id"]).is_terminal())
-    with contextlib.suppress(CreationError):  # the failed session is what we want to show
-        await controller.create(
-            RunRequest(
-                equipment_id="TECAN", project_name="Missing", operator="ada", label="Plate 2"
-            )
+    broken = await controller.create(
+        RunRequest(
+            equipment_id="TECAN",
+            project_name="Protein_Stability",
+            operator="ada",
+            label="Plate 2",
+            template="plate-read",
         )
+    )
+    await _until(lambda: store.get(broken["session_id"]).is_terminal())
+    failed = store.get(broken["session_id"])
+    if failed.state is not SessionState.FAILED:
+        raise SystemExit(f"the plate-read run should have failed; it ended {failed.state}")
     waiting = await controller.create(
         RunRequest(
             equipment_id="TECAN",
@@ -114,7 +155,6 @@ async def main(out: Path) -> None:
     await asyncio.sleep(0.3)
     _save(window, out / "sessions-window.png")
 
-    failed = next(s for s in store.sessions() if s.state is SessionState.FAILED)
     actions.show_details(failed.session_id)
     await asyncio.sleep(0.3)
     _save(actions.details[failed.session_id], out / "details-dialog.png")

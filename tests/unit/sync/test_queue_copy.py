@@ -87,6 +87,35 @@ async def test_a_missing_root_is_never_created_and_the_job_waits_on_a_schedule(
     assert sha256sum_ok(nas / "EQ" / "Run_1") and job.waiting_since is None
 
 
+async def test_a_waiting_job_is_tried_when_its_time_comes_with_nothing_to_wake_the_queue(
+    tmp_path: Path, make_queue: QueueFactory, clock: FakeClock
+) -> None:
+    folder = make_folder(tmp_path / "ExLab", "EQ/Run_1", sample_files())
+    nas = tmp_path / "nas" / "ExLab"
+    first = await make_queue()
+    job = await first.enqueue(folder, plan(nas), "EQ/Run_1")
+    await wait_for(first, lambda: job.status is JobStatus.WAITING)
+    due = job.next_attempt_at
+    assert due is not None
+    await first.aclose(grace_s=0)
+
+    # Restarted half a second before the retry is due, with the share back. Once the
+    # queue has looked at its schedule (settled: nothing due), only its own timer, armed
+    # for the earliest waiting job, can start that retry: after the clock passes the retry
+    # time the test neither calls wake() nor adds a job.
+    nas.mkdir(parents=True)
+    clock.now = due - timedelta(seconds=0.5)
+    queue = await make_queue()
+    assert await queue.wait_settled(timeout=30)
+    restored = queue.get(job.id)  # the queue's own job, which it changes as it works
+    assert restored is not None and restored.status is JobStatus.WAITING
+    assert restored.attempts == 1
+    clock.advance(seconds=1)
+    await wait_for(queue, lambda: restored.status is JobStatus.SYNCED)
+    assert restored.attempts == 2
+    assert sha256sum_ok(nas / "EQ" / "Run_1")
+
+
 def test_backoff_schedule_and_jitter() -> None:
     assert [retry_delay_s(n, lambda: 0.5) for n in range(1, 8)] == [
         30,

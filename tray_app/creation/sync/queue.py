@@ -34,6 +34,7 @@ from tray_app.creation.sync.options import SyncOptions
 from tray_app.creation.sync.records import record_bytes, update_record
 from tray_app.creation.sync.schedule import next_attempt_at
 from tray_app.creation.sync.targets import SyncPlan
+from tray_app.loop_timer import LoopTimer
 from tray_app.sessions.session import utc_now
 
 __all__ = ["DB_NAME", "KEEP_SYNCED", "SyncQueue"]
@@ -79,7 +80,8 @@ class SyncQueue:
         self._worker: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._settled = asyncio.Event()
-        self._timer: asyncio.TimerHandle | None = None
+        #: Wakes the worker when the earliest waiting job is due; made on open()'s loop.
+        self._timer: LoopTimer | None = None
         self._control: Control | None = None
         self._current: str | None = None
         # Set when "Retry now" or a mount table change comes while the job's attempt is in
@@ -104,6 +106,7 @@ class SyncQueue:
 
     async def _open(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self._timer = LoopTimer(self._wake.set, self._loop)
         self._db = await self._in_db(QueueDB, self.db_path)
         jobs = await self._in_db(self._db.load)
         self.problems += self._db.problems
@@ -282,9 +285,8 @@ class SyncQueue:
         return min(due, key=lambda j: j.next_attempt_at or j.queued_at) if due else None
 
     def _arm_timer(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        """Wake at the earliest waiting job's time (at most a nap away); not at all if none."""
+        assert self._timer is not None  # the worker runs only after open()
         waits = [
             j.next_attempt_at
             for j in self._jobs.values()
@@ -292,9 +294,9 @@ class SyncQueue:
         ]
         if waits:
             delay = (min(waits) - self._clock()).total_seconds()
-            self._timer = self._event_loop().call_later(
-                min(max(delay, 0.0), _MAX_NAP_S), self._wake.set
-            )
+            self._timer.start(min(max(delay, 0.0), _MAX_NAP_S))
+        else:
+            self._timer.cancel()
 
     async def _work(self) -> None:
         while not self._closing:

@@ -28,6 +28,10 @@ def main(argv: list[str] | None = None) -> int:
         return selftest_main([a for a in args if a != "--self-test"])
     # Everything else is one command line (tray_app.cli): a command, or the tray itself.
     # An unknown command or option is a usage error there and never starts the tray.
+    # None of them speaks TLS; without ssl they start faster and smaller (tray_app.no_tls).
+    from tray_app.no_tls import hide_ssl
+
+    hide_ssl()
     from tray_app.cli import main as cli_main
 
     return cli_main(args)

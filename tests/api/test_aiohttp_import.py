@@ -24,3 +24,28 @@ def test_the_api_package_hides_ssl_from_aiohttp_only() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "True", "True"]
+
+
+HIDDEN_PROBE = """
+import sys
+from tray_app.no_tls import hide_ssl
+hide_ssl()
+import tray_app.api.server
+try:
+    import ssl
+except ImportError:
+    print("hidden")
+print("_ssl" in sys.modules)
+"""
+
+
+def test_importing_aiohttp_keeps_ssl_hidden_when_the_process_hid_it() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", HIDDEN_PROBE],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["hidden", "False"]

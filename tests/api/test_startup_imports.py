@@ -76,6 +76,24 @@ def test_the_tray_modules_leave_the_sync_queue_and_tools_for_first_use(tmp_path:
     assert _probe(TRAY_PROBE, tmp_path)["loaded"] == []
 
 
+ENTRY_PROBE = """
+import json, sys
+from tray_app.__main__ import main
+try:
+    main(["--help"])  # the tray's and the commands' path through the entry point
+except SystemExit:
+    pass
+import tray_app.desktop_app, tray_app.api.service
+print(json.dumps({"ssl_modules": [m for m in ("ssl", "_ssl") if sys.modules.get(m)]}))
+"""
+
+
+def test_the_entry_point_runs_the_tray_and_commands_without_ssl(tmp_path: Path) -> None:
+    # Nothing there speaks TLS (tray_app.no_tls); asyncio, urllib and aiohttp import it if
+    # they can, and it maps libssl and _ssl into the idle tray.
+    assert _probe(ENTRY_PROBE, tmp_path)["ssl_modules"] == []
+
+
 def test_the_sync_queue_still_loads_on_first_use(tmp_path: Path) -> None:
     # The lazy names of tray_app.creation.sync resolve to the real queue.
     code = (

@@ -25,12 +25,15 @@ def import_aiohttp_without_tls() -> None:
     # asyncio keeps real TLS support: it must be imported while ssl is visible.
     import asyncio  # noqa: F401
 
-    real_ssl = sys.modules.get("ssl")
+    missing = object()
+    before = sys.modules.get("ssl", missing)
     sys.modules["ssl"] = None  # type: ignore[assignment]  # `import ssl` now raises ImportError
     try:
         import aiohttp  # noqa: F401
     finally:
-        if real_ssl is None:
+        # Back as it was: imported, not yet imported, or hidden for the whole process
+        # (tray_app.no_tls), which this must not undo.
+        if before is missing:
             del sys.modules["ssl"]
         else:
-            sys.modules["ssl"] = real_ssl
+            sys.modules["ssl"] = before  # type: ignore[assignment]

@@ -138,11 +138,14 @@ def run_app(options: argparse.Namespace) -> int:
     os.environ.setdefault("QT_API", "pyside6")
     # The Qt-free half of the app before PySide6: once shiboken is imported, its import hook
     # (PySide's __feature__ check) reads the source of every module imported after it, looking
-    # for "PySide6", into linecache, where it stays: 7.5 MiB of an idle tray's heap and ~50 ms
-    # of its start when the service's ~350 modules came after it.
+    # for "PySide6": ~50 ms of the start when the service's ~350 modules came after it. What
+    # comes after reads its source without keeping it in linecache (keep_no_sources).
     importlib.import_module("tray_app.api.service")
     from PySide6.QtWidgets import QApplication
 
+    from tray_app.ui.pyside_import_hook import keep_no_sources
+
+    keep_no_sources()  # the hook's source reads stay out of linecache (see there)
     from tray_app.desktop_app import DesktopApp
 
     # argv[0] names the X11 window class; under `python -m` it would be "__main__.py".

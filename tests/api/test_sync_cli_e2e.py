@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tray_app import paths
+from tests.support.nas_settings import write_nas_settings
 from tray_app.headless import READY_PREFIX
 
 EXE = [sys.executable, "-m", "tray_app"]
@@ -48,12 +48,7 @@ def wait_for_jobs(count: int, *statuses: str, limit_s: float = 60) -> list[dict[
 
 @pytest.mark.slow
 def test_sync_status_retry_and_requeue_through_the_cli(tmp_path: Path) -> None:
-    nas = tmp_path / "nas"
-    nas.mkdir()
-    local = tmp_path / "ExLab"
-    settings = paths.settings_path()
-    settings.parent.mkdir(parents=True, exist_ok=True)
-    settings.write_text(f'local_root = "{local}"\nnas_root = "{nas}"\n', encoding="utf-8")
+    nas, local = write_nas_settings(tmp_path)
     server = subprocess.Popen([*EXE, "serve"], stdout=subprocess.PIPE, text=True)
     try:
         assert server.stdout is not None

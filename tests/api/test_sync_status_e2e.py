@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tray_app import paths
+from tests.support.nas_settings import write_nas_settings
 from tray_app.api.client import ApiClient
 from tray_app.headless import READY_PREFIX
 
@@ -66,12 +66,7 @@ async def until_synced(api: ApiClient, session_id: str) -> dict[str, Any]:
 
 @pytest.mark.slow
 async def test_a_finished_sessions_sync_status_follows_its_job(tmp_path: Path) -> None:
-    nas = tmp_path / "nas"
-    nas.mkdir()
-    local = tmp_path / "ExLab"
-    settings = paths.settings_path()
-    settings.parent.mkdir(parents=True, exist_ok=True)
-    settings.write_text(f'local_root = "{local}"\nnas_root = "{nas}"\n', encoding="utf-8")
+    nas, local = write_nas_settings(tmp_path)
     target = nas / "DEMO" / "Alpha"
 
     server = await asyncio.to_thread(start_serve)

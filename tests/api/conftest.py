@@ -13,6 +13,8 @@ import pytest
 
 from tests.support.clock import FakeClock
 from tray_app.api.server import LocalApi
+from tray_app.api.service import ExlabService
+from tray_app.config import load_settings
 from tray_app.sessions import SessionStore
 
 #: The API tests' clock starts here (their expected handles and frames name this moment).
@@ -82,3 +84,12 @@ async def make_api(clock: FakeClock) -> AsyncIterator[Callable[..., Awaitable[Ap
     for handle in started:
         await handle.http.close()
         await handle.api.stop()
+
+
+@pytest.fixture
+async def service() -> AsyncIterator[ExlabService]:
+    """A started service (API bound, runtime file written) on the default settings."""
+    service = ExlabService(load_settings())
+    await service.start()
+    yield service
+    await service.stop()

@@ -6,30 +6,17 @@ import asyncio
 import io
 import json
 import os
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.api.in_process_cli import run_cli
 from tray_app import cli, paths
 from tray_app.api.runtime_file import RuntimeInfo, write_runtime_info
 from tray_app.api.service import ExlabService
-from tray_app.config import load_settings
 
 ANSWERS = {"sample_count": 8, "plate_type": "96-well", "prep_date": "2026-01-05"}
-
-
-async def run_cli(*argv: str) -> int:
-    return await asyncio.to_thread(cli.main, list(argv))
-
-
-@pytest.fixture
-async def service() -> AsyncIterator[ExlabService]:
-    service = ExlabService(load_settings())
-    await service.start()
-    yield service
-    await service.stop()
 
 
 def write(path: Path, text: str) -> Path:

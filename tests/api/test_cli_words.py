@@ -9,27 +9,13 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from tray_app import cli
+from tests.api.in_process_cli import run_cli
 from tray_app.api.service import ExlabService
-from tray_app.config import load_settings
 from tray_app.sessions.states import SessionState
-
-
-async def run_cli(*argv: str) -> int:
-    return await asyncio.to_thread(cli.main, list(argv))
-
-
-@pytest.fixture
-async def service() -> AsyncIterator[ExlabService]:
-    service = ExlabService(load_settings())
-    await service.start()
-    yield service
-    await service.stop()
 
 
 async def waiting_run(service: ExlabService, capsys: pytest.CaptureFixture[str]) -> str:

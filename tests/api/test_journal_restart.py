@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -268,21 +269,18 @@ def test_first_start_and_a_journal_of_the_previous_schema(tmp_path: Path) -> Non
     with sqlite3.connect(journal_file(), isolation_level=None) as conn:
         migrate(conn, SCHEMA_VERSION - 1)
         columns = [c for c in COLUMNS if c != "checkpoint"]
-        row = {
-            **dict.fromkeys(columns),
-            "session_id": "0ld-5e55-10n",
-            "kind": "project",
-            "title": "Project Old (DEMO)",
-            "request": json.dumps(project("Old")),
-            "destination": str(folder),
-            "state": "rendering",
-            "phase": "rendering_template",
-            "created_at": now - 60,
-            "last_heartbeat": now - 60,
-        }
-        conn.execute(
-            f"INSERT INTO sessions ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-            [row[c] for c in columns],
+        insert_row(
+            conn,
+            columns,
+            session_id="0ld-5e55-10n",
+            kind="project",
+            title="Project Old (DEMO)",
+            request=json.dumps(project("Old")),
+            destination=str(folder),
+            state="rendering",
+            phase="rendering_template",
+            created_at=now - 60,
+            last_heartbeat=now - 60,
         )
     server = Serve(log)
     server.wait_for_folder_scan()
@@ -292,6 +290,15 @@ def test_first_start_and_a_journal_of_the_previous_schema(tmp_path: Path) -> Non
     assert old["result"]["phase"] == "rendering_template"
     assert old["result"]["path"] == str(folder)
     assert server.stop() == 0
+
+
+def insert_row(conn: sqlite3.Connection, columns: Sequence[str], **values: Any) -> None:
+    """A session row as an older or crashed process left it: ``values``, NULL elsewhere."""
+    row = {**dict.fromkeys(columns), **values}
+    conn.execute(
+        f"INSERT INTO sessions ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+        [row[c] for c in columns],
+    )
 
 
 def cli(*argv: str) -> subprocess.CompletedProcess[str]:
@@ -309,21 +316,18 @@ def test_interrupted_and_found_folders_offer_discard_and_start_again(tmp_path: P
     (found / RECORD_DIR).mkdir(parents=True)
     now = time.time()
     with sqlite3.connect(journal_file(), isolation_level=None) as conn:
-        row = {
-            **dict.fromkeys(COLUMNS),
-            "session_id": "cut-1",
-            "kind": "project",
-            "title": "Project Cut (DEMO)",
-            "request": json.dumps(project("Cut")),
-            "destination": str(interrupted),
-            "state": "plugin_pass",
-            "phase": "running_plugins",
-            "created_at": now - 5,
-            "last_heartbeat": now - 5,
-        }
-        conn.execute(
-            f"INSERT INTO sessions ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
-            [row[c] for c in COLUMNS],
+        insert_row(
+            conn,
+            COLUMNS,
+            session_id="cut-1",
+            kind="project",
+            title="Project Cut (DEMO)",
+            request=json.dumps(project("Cut")),
+            destination=str(interrupted),
+            state="plugin_pass",
+            phase="running_plugins",
+            created_at=now - 5,
+            last_heartbeat=now - 5,
         )
     server = Serve(log)
     health = server.wait_for_folder_scan()

@@ -73,10 +73,7 @@ class Destinations:
                 if destination not in self._reserved and not os.path.lexists(destination):
                     break
             # Past the cap the last candidate stands; claiming it fails with destination_exists.
-        if destination in self._reserved:
-            return destination, False
-        self._reserved.add(destination)
-        return destination, True
+        return self.reserve(destination)
 
     def reserve(self, path: Path) -> tuple[Path, bool]:
         """Reserve a destination fixed earlier (a session restored after a restart)."""

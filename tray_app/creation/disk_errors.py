@@ -12,7 +12,7 @@ import errno
 from tray_app.creation import errors as codes
 from tray_app.i18n import N_, _
 
-__all__ = ["DISK_ERROR_CODES", "disk_error"]
+__all__ = ["disk_error"]
 
 #: Marked here, translated in disk_error (built at import, before the language is chosen).
 _BY_ERRNO: dict[int, tuple[str, str]] = {
@@ -26,7 +26,6 @@ _BY_ERRNO: dict[int, tuple[str, str]] = {
     errno.ENOENT: (codes.FOLDER_MISSING, N_("A folder disappeared while it was being written")),
     errno.EIO: (codes.DISK_ERROR, N_("The disk reported an input/output error")),
 }
-DISK_ERROR_CODES = frozenset(code for code, _ in _BY_ERRNO.values()) | {codes.FILE_ERROR}
 
 
 def disk_error(exc: OSError, doing: str) -> tuple[str, str]:

@@ -110,9 +110,7 @@ def interrupted_outcome(
             "remembers it (from before the journal, or its record was lost)."
         ).format(path=path)
     else:
-        words = _STOPPED_WHILE.get(phase) or N_(
-            "ExLab Tray stopped while this session was working."
-        )
+        words = _STOPPED_WHILE.get(phase) or _STOPPED_WORKING
         message = _(words)
         if why:
             message += f" {why}"

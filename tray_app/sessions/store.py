@@ -399,14 +399,12 @@ _KINDS: dict[object, SessionKind] = {kind.value: kind for kind in SessionKind}
 # Enum attribute access costs ~130 ns here; the hot path reads these globals instead.
 _PENDING = SessionState.PENDING
 _INPUT_REQUIRED = SessionState.INPUT_REQUIRED
-_DONE = SessionState.DONE
 _FAILED = SessionState.FAILED
 _OPENED = Change.OPENED
 _STATE = Change.STATE
 _HEARTBEAT = Change.HEARTBEAT
 _UPDATED = Change.UPDATED
 _CLOSED = Change.CLOSED
-_EVICTED = Change.EVICTED
 
 
 def _seed_request(request: Any, req: Any) -> Any:

@@ -68,6 +68,8 @@ class FreedesktopNotifications:
         # show() answers at once with a ticket; the daemon's id for it comes later.
         self._tickets = itertools.count(1)
         self._ids: dict[int, int] = {}
+        # Tickets whose Notify call has not been answered yet, and those of them withdrawn.
+        self._in_flight: set[int] = set()
         self._withdrawn: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         # CloseNotification calls in flight: close() lets them go out (each is bounded)
@@ -138,6 +140,7 @@ class FreedesktopNotifications:
             (self._app_name, 0, self._app_icon, summary, body, flat, hints, -1),
         )
         ticket = next(self._tickets)
+        self._in_flight.add(ticket)
         self._start(self._notify(message, on_action, ticket))
         return ticket
 
@@ -148,7 +151,8 @@ class FreedesktopNotifications:
         """
         notification_id = self._ids.pop(ticket, None)
         if notification_id is None:
-            self._withdrawn.add(ticket)
+            if ticket in self._in_flight:  # else it is closed already, or was never shown
+                self._withdrawn.add(ticket)
             return
         self._handlers.pop(notification_id, None)
         self._start(self._close_notification(notification_id), self._closes)
@@ -170,6 +174,13 @@ class FreedesktopNotifications:
 
     async def _notify(self, message: Message, on_action: ActionHandler, ticket: int) -> None:
         try:
+            await self._send_notify(message, on_action, ticket)
+        finally:
+            self._in_flight.discard(ticket)
+            self._withdrawn.discard(ticket)
+
+    async def _send_notify(self, message: Message, on_action: ActionHandler, ticket: int) -> None:
+        try:
             reply = await asyncio.wait_for(
                 self._router.send_and_get_reply(message), self.CALL_TIMEOUT_S
             )
@@ -181,7 +192,6 @@ class FreedesktopNotifications:
             _log.warning("Notify failed: %r", exc)
             return
         if ticket in self._withdrawn:  # withdrawn while the daemon was answering
-            self._withdrawn.discard(ticket)
             await self._close_notification(notification_id)
             return
         self._handlers[notification_id] = on_action

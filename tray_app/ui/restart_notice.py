@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from tray_app.creation.wording import session_title
 from tray_app.i18n import gettext_, ngettext
 from tray_app.sessions.states import SessionState
 from tray_app.sessions.store import SessionStore
@@ -31,5 +32,5 @@ def still_waiting_notice(
     summary = ngettext(
         "{n} run still needs your input", "{n} runs still need your input", count
     ).format(n=count)
-    body = "\n".join(s.title for s in waiting[:3]) + ("\n..." if count > 3 else "")
+    body = "\n".join(session_title(s) for s in waiting[:3]) + ("\n..." if count > 3 else "")
     return Notice(summary, body, ((ANSWER, gettext_("Answer")),), ()), waiting[0].session_id

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from PySide6.QtCore import QObject, Signal
 
 from tray_app.creation.sync import JobStatus, SyncJob, SyncSummary
+from tray_app.i18n import _, ngettext
 from tray_app.ui.async_bridge import error_message, run_async
 from tray_app.ui.notification_policy import EventKind, SessionEvent
 from tray_app.ui.timers import make_timer
@@ -60,14 +61,10 @@ class SyncWatch(QObject):
         self._overdue = make_timer(self, self.check_overdue)
         controller.add_sync_observer(lambda _job: self._coalesce.start())
 
-    @property
-    def summary(self) -> SyncSummary | None:
-        return self._controller.sync_summary()
-
     def refresh(self) -> None:
         summary = self._controller.sync_summary()
         self.changed.emit(summary)
-        self.check_overdue()
+        self.check_overdue(summary)
 
     # ---- the one notice --------------------------------------------------------------
     def _stuck(self) -> list[SyncJob]:
@@ -77,8 +74,10 @@ class SyncWatch(QObject):
             if j.status in (JobStatus.WAITING, JobStatus.FAILED)
         ]
 
-    def check_overdue(self) -> None:
-        """Notify once when the oldest stuck folder has waited an hour; re-arm after it clears."""
+    def check_overdue(self, summary: SyncSummary | None = None) -> None:
+        """Notify once when the oldest stuck folder has waited an hour; re-arm after it clears.
+
+        ``summary`` is the queue's summary when the caller has it already (else it is asked)."""
         stuck = self._stuck()
         if not stuck:
             self._notified = False
@@ -86,23 +85,28 @@ class SyncWatch(QObject):
             return
         if self._notified:
             return
-        oldest = min(stuck, key=lambda j: j.waiting_since or j.last_attempt_at or j.queued_at)
-        since = oldest.waiting_since or oldest.last_attempt_at or oldest.queued_at
-        due = since + OVERDUE_AFTER - self._clock()
+        oldest = min(stuck, key=_stuck_since)
+        due = _stuck_since(oldest) + OVERDUE_AFTER - self._clock()
         if due > timedelta(0):
             self._overdue.start(max(1000, round(due.total_seconds() * 1000)))
             return
         self._notified = True
-        summary = self._controller.sync_summary()
+        if summary is None:
+            summary = self._controller.sync_summary()
         count = len(stuck)
-        folders = "1 folder" if count == 1 else f"{count} folders"
-        reason = summary.reason if summary and summary.reason else "see the tray menu"
+        reason = summary.reason if summary and summary.reason else _("see the tray menu")
         self._notify(
             SessionEvent(
                 EventKind.SYNC_PROBLEM,
                 oldest.session_id or "",
-                f"{folders} not on the NAS for over an hour",
-                f"{reason}\nChoose Retry now in the tray menu once the NAS is back.",
+                ngettext(
+                    "{n} folder not on the NAS for over an hour",
+                    "{n} folders not on the NAS for over an hour",
+                    count,
+                ).format(n=count),
+                _("{reason}\nChoose Retry now in the tray menu once the NAS is back.").format(
+                    reason=reason
+                ),
             )
         )
 
@@ -110,11 +114,11 @@ class SyncWatch(QObject):
     def retry_all(self) -> None:
         """Retry now every folder that waits or failed."""
         for job in self._stuck():
-            self.run_task(self._controller.retry_sync(job.id), "Could not retry the NAS sync")
+            self.run_task(self._controller.retry_sync(job.id), _("Could not retry the NAS sync"))
 
     def requeue(self, session_id: str) -> None:
         self.run_task(
-            self._controller.requeue_sync(session_id), "The folder was not queued for the NAS"
+            self._controller.requeue_sync(session_id), _("The folder was not queued for the NAS")
         )
 
     def run_task(self, coro: Coroutine[Any, Any, object], title: str) -> None:
@@ -156,8 +160,13 @@ def follow_sync(
                 await controller.open_sync_queue()
             except Exception as exc:
                 _log.exception("the NAS sync queue could not start")
-                notice("The NAS sync queue could not start", str(exc) or type(exc).__name__)
+                notice(_("The NAS sync queue could not start"), str(exc) or type(exc).__name__)
             watch.refresh()
 
-        watch.run_task(start(), "The NAS sync queue could not start")
+        run_async(start(), owner=watch, what="starting the NAS sync queue")
     return watch
+
+
+def _stuck_since(job: SyncJob) -> datetime:
+    """Since when a waiting or failed folder has not been on the NAS."""
+    return job.waiting_since or job.last_attempt_at or job.queued_at

@@ -25,6 +25,7 @@ from tray_app.creation.sync.manifest import (
     changed_files,
     compare_tree,
     hash_folder,
+    mismatch,
     nested_creations,
     save_manifest,
 )
@@ -84,13 +85,6 @@ def _hashing_beside(source: Path, control: Control, transfer: Callable[[], None]
     except OSError as exc:
         raise SyncFailure(Code.IO_ERROR, f"Could not write the manifest: {exc}") from exc
     return manifest
-
-
-def _mismatch(names: list[str]) -> SyncFailure:
-    shown = "; ".join(names[:3]) + ("; ..." if len(names) > 3 else "")
-    return SyncFailure(
-        Code.MISMATCH, f"The copy does not match the original ({len(names)} file(s): {shown})."
-    )
 
 
 class RsyncTransport:
@@ -178,9 +172,9 @@ class RsyncTransport:
             return
         failed = [line.rsplit(":", 1)[0] for line in out.splitlines() if "FAILED" in line]
         if code == 111:
-            raise _mismatch(["the folder is missing"])
+            raise mismatch(["the folder is missing"])
         if code == 1 and failed:
-            raise _mismatch(failed)
+            raise mismatch(failed)
         if code != 127:  # 127: no sha256sum on the NAS; rsync compares instead
             raise classify("ssh", code, err or out)
         self._verify_by_rsync(source, relative, manifest)
@@ -207,7 +201,7 @@ class RsyncTransport:
             raise classify("rsync", code, err)
         dirty = _dirty_files(out)
         if dirty:
-            raise _mismatch(dirty)
+            raise mismatch(dirty)
 
     def _put(self, local: Path, remote_relative: str) -> None:
         code, _out, err = self.control.run(
@@ -324,11 +318,11 @@ class RcloneTransport:
         if code == 0:
             changed = changed_files(manifest, source)  # since hashed: the manifest is stale
             if changed:
-                raise _mismatch([f"{name} changed while it was copied" for name in changed])
+                raise mismatch([f"{name} changed while it was copied" for name in changed])
             return
         differing = re.findall(r"ERROR : (.+?): (?:sizes|hashes|md5|sha1|file not found)", err)
         if differing or "differences found" in err.lower():
-            raise _mismatch(differing or ["(see rclone's log)"])
+            raise mismatch(differing or ["(see rclone's log)"])
         raise classify("rclone", code, err)
 
     def put_record(self, relative: str, record_relative: str, data: bytes) -> None:

@@ -25,6 +25,7 @@ import msgspec.inspect as mi
 from tray_app import fileio, paths
 from tray_app.config_reader import SettingsProblem, TableReader, key_line, parse_salvaging
 from tray_app.i18n import LANGUAGE_PATTERN
+from tray_app.paths import site_settings_path
 
 __all__ = [
     "EQUIPMENT_ID_PATTERN",
@@ -184,10 +185,6 @@ def _default_values() -> dict[str, Any]:
 def default_settings() -> Settings:
     """Embedded defaults: a DEMO equipment, bundled templates and plugins, a data folder."""
     return msgspec.convert(_default_values(), Settings)
-
-
-def site_settings_path(site_dir: Path | None = None) -> Path:
-    return paths.site_settings_path(site_dir)
 
 
 def load_settings(path: Path | None = None, *, site_dir: Path | None = None) -> LoadedSettings:

@@ -119,12 +119,19 @@ class DesktopApp:
     # Each reads the part of that name (a descriptor: see _Part below).
     loaded: _Part[LoadedSettings] = _Part()
     service: _Part[ExlabService] = _Part()
-    store: _Part[SessionStore] = _Part()
-    controller: _Part[CreationController] = _Part()
     quitter: _Part[QuitCoordinator] = _Part()
     actions: _Part[SessionActions] = _Part()
     notifier: _Part[Notifier] = _Part()
     gc_timer: _Part[QTimer] = _Part()
+
+    # The service's own, not copies a part could hold.
+    @property
+    def store(self) -> SessionStore:
+        return self.parts.service.store
+
+    @property
+    def controller(self) -> CreationController:
+        return self.parts.service.controller
 
     # ---- lifecycle ---------------------------------------------------------------------------
     async def run(self) -> int:
@@ -275,9 +282,7 @@ class DesktopApp:
         restore_pause(notifier, service.store.clock())
         notifier.pause_changed.connect(remember_pause)
         _log.info("notifications via %s", notifier.backend.name)
-        self._parts = _Parts(
-            loaded, service, service.store, service.controller, quitter, actions, notifier, gc_timer
-        )
+        self._parts = _Parts(loaded, service, quitter, actions, notifier, gc_timer)
         self.tray.set_flags(
             autostart_enabled=autostart_menu_state(),
             settings_problems=tuple(str(p) for p in self.loaded.problems),

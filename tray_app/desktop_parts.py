@@ -14,9 +14,7 @@ if TYPE_CHECKING:
 
     from tray_app.api.service import ExlabService
     from tray_app.config import LoadedSettings
-    from tray_app.creation.controller import CreationController
     from tray_app.desktop_app import DesktopApp
-    from tray_app.sessions.store import SessionStore
     from tray_app.ui.notifications import Notifier
     from tray_app.ui.quit import QuitCoordinator
     from tray_app.ui.session_actions import SessionActions
@@ -56,8 +54,6 @@ class Parts:
 
     loaded: LoadedSettings
     service: ExlabService
-    store: SessionStore
-    controller: CreationController
     quitter: QuitCoordinator
     actions: SessionActions
     notifier: Notifier

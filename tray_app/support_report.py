@@ -28,7 +28,6 @@ from typing import Any
 import msgspec
 
 from tray_app import __version__, fileio, logs, paths
-from tray_app.config import site_settings_path
 
 __all__ = [
     "REDACTED",
@@ -302,7 +301,7 @@ def _json(value: Any) -> bytes:
 def _settings_members(inputs: ReportInputs) -> Iterable[tuple[str, bytes]]:
     files = {
         "settings/user-settings.toml": inputs.settings_file or paths.settings_path(),
-        "settings/site-settings.toml": site_settings_path(inputs.site_dir),
+        "settings/site-settings.toml": paths.site_settings_path(inputs.site_dir),
     }
     for name, path in files.items():
         try:

@@ -153,9 +153,9 @@ class EventStream:
         if transport is not None:
             _shrink_buffers(transport)
         self._path = request.path
-        # The first probe right behind the first burst (the snapshot): a reader confirms it
-        # within a round trip; a client that never reads has used its window already.
-        self._probe_sent = -LAG_PROBE_S
+        # The first probe goes right behind the first burst (the snapshot; _probe_sent starts
+        # a whole LAG_PROBE_S back): a reader confirms it within a round trip; a client that
+        # never reads has used its window already.
         self._beat()
         writer = asyncio.create_task(self._write())
         try:

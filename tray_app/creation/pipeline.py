@@ -228,23 +228,29 @@ class Pipeline:
                     created_at=run.created_at,
                 )
                 run.variables, variable_problems = check_variables(
-                    template, standard, request.variables, self._plugin_variables(template)
+                    template, standard, request.variables, self._plugin_variables(run, template)
                 )
                 problems.extend(variable_problems)
         return template, problems
 
-    def _plugin_variables(self, template: TemplateInfo) -> dict[str, dict[str, str]]:
+    def _plugin_variables(
+        self, run: SessionRun, template: TemplateInfo
+    ) -> dict[str, dict[str, str]]:
         """The variables each of the template's plugins declares in its manifest.
 
-        Read on each request (a few small files), so an edited manifest counts at once.
-        A plugin that cannot be found declares nothing; the plugin pass reports it.
+        Read once per request (a few small files), so an edited manifest counts for the
+        next one. A plugin that cannot be found declares nothing; the plugin pass reports it.
         """
         if not template.plugins:
             return {}
-        manifests, _problems = discover_plugins(self.settings.plugin_paths())
-        return {
-            name: dict(manifests[name].variables) for name in template.plugins if name in manifests
-        }
+        if run.plugin_variables is None:
+            manifests, _problems = discover_plugins(self.settings.plugin_paths())
+            run.plugin_variables = {
+                name: dict(manifests[name].variables)
+                for name in template.plugins
+                if name in manifests
+            }
+        return run.plugin_variables
 
     def _destination_problems(self, run: SessionRun, destination: Path) -> list[FieldError]:
         if not run.reserved:

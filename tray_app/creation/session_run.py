@@ -69,6 +69,9 @@ class SessionRun:
     validated: asyncio.Future[None]
     template: TemplateInfo | None = None
     variables: dict[str, Any] = field(default_factory=dict)
+    #: What each of the template's plugins declares, read once per request (refusal and
+    #: validation both check the variables against it).
+    plugin_variables: dict[str, dict[str, str]] | None = None
     #: The destination folder exists because this run made it.
     claimed: bool = False
     render_job: asyncio.Future[None] | None = None

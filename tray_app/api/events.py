@@ -36,6 +36,7 @@ from collections.abc import Callable
 from aiohttp import WSMsgType, web
 
 from tray_app.api.wire import FrameEncoder
+from tray_app.loop_timer import LoopTimer
 from tray_app.sessions import SessionState, Subscription
 from tray_app.sessions import frames as frame_kinds
 from tray_app.sessions import subscription as reasons
@@ -129,7 +130,8 @@ class EventStream:
         self.transport: asyncio.Transport | None = None
         self._path = ""
         self._probe_sent = -LAG_PROBE_S
-        self._probe_deadline: asyncio.TimerHandle | None = None
+        #: Running while a ping is out: no pong within the stall bound is 4008.
+        self._probe_deadline = LoopTimer(self._lagging)
         #: Bytes of frames sent; bytes the client has confirmed reading (the mark of the
         #: last ping answered); the mark and payload of the ping that is out.
         self._sent = 0
@@ -170,7 +172,7 @@ class EventStream:
                 elif kind is WSMsgType.ERROR:
                     break
         finally:
-            self._cancel_probe()
+            self._probe_deadline.cancel()
             self._stop_timer()
             # The client left (or we are closing): stop the writer waiting for frames.
             self.subscription.close()
@@ -226,7 +228,7 @@ class EventStream:
         self.close_code = code
         self.subscription.close()
         self._stop_writer()
-        self._cancel_probe()
+        self._probe_deadline.cancel()
         if code == CLOSE_SLOW_CONSUMER:
             _slow_log.closed(self._path, asyncio.get_running_loop().time())
             if self._on_slow is not None:
@@ -242,7 +244,7 @@ class EventStream:
     # ---- the lag probe ---------------------------------------------------------------------
     async def _probe_lag(self) -> None:
         """After a burst, a ping behind it (unless one is out or one went out lately)."""
-        if self._probe_deadline is not None:
+        if self._probe_deadline.active:
             return
         if asyncio.get_running_loop().time() - self._probe_sent >= LAG_PROBE_S:
             await self._send_probe()
@@ -255,13 +257,13 @@ class EventStream:
         self._probes += 1
         # Numbered, so that only the answer to this ping confirms what it follows.
         self._probe_payload = b"lag %d" % self._probes
-        self._probe_deadline = loop.call_later(self._stall_timeout_s, self._lagging)
+        self._probe_deadline.start(self._stall_timeout_s)
         await self.ws.ping(self._probe_payload)
 
     def _pong(self, payload: bytes) -> None:
-        if self._probe_deadline is None or payload != self._probe_payload:
+        if not self._probe_deadline.active or payload != self._probe_payload:
             return  # unsolicited, or an older ping's: confirms nothing
-        self._cancel_probe()
+        self._probe_deadline.cancel()
         self._confirmed = self._probe_mark
         waiting = self._caught_up
         if waiting is not None and not waiting.done():
@@ -270,7 +272,7 @@ class EventStream:
     async def _wait_for_reader(self) -> None:
         """Until the client has confirmed all but a window of what was sent (or the end)."""
         while self._sent - self._confirmed > UNREAD_WINDOW and not self._stopped:
-            if self._probe_deadline is None:
+            if not self._probe_deadline.active:
                 await self._send_probe()
             self._caught_up = asyncio.get_running_loop().create_future()
             try:
@@ -287,14 +289,8 @@ class EventStream:
 
     def _lagging(self) -> None:
         """No pong within the bound: the client is too far behind its frames."""
-        self._probe_deadline = None
         if self._shedding is None:
             self._shedding = asyncio.ensure_future(self._close(CLOSE_SLOW_CONSUMER, b"slow"))
-
-    def _cancel_probe(self) -> None:
-        if self._probe_deadline is not None:
-            self._probe_deadline.cancel()
-            self._probe_deadline = None
 
     # ---- heartbeat while waiting -------------------------------------------------
     def _track_waiting(self, frame: dict[str, object]) -> None:

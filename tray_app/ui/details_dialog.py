@@ -248,6 +248,12 @@ class DetailsDialog(SessionDialog):
         self.start_again_button.setVisible(offers_start_again(session))
         self.discard_button.setVisible(offers_discard(session))
 
+    def refresh_sync(self) -> None:
+        """Only the "NAS sync" row again: what the sync queue changes (see follow_sync)."""
+        session = self.store.get(self.session_id)
+        if session is not None:
+            self._set("NAS sync", self._sync_text(session))
+
     def _sync_text(self, session: Session) -> str:
         if session.state is not SessionState.DONE:
             return ""

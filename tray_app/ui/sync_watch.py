@@ -149,8 +149,8 @@ def follow_sync(
     watch.failed.connect(notice)
 
     def refresh_details(_summary: object) -> None:
-        for dialog in details():  # their "NAS sync" row
-            dialog.refresh()
+        for dialog in details():
+            dialog.refresh_sync()
 
     watch.changed.connect(refresh_details)
     if start_queue:

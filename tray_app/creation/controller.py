@@ -24,6 +24,7 @@ from tray_app.creation.errors import CreationError
 from tray_app.creation.pipeline import Pipeline
 from tray_app.creation.plugins.pool import WorkerPool
 from tray_app.creation.prompt import Prompt, check_answers
+from tray_app.creation.record import CreationRecord
 from tray_app.creation.render_process import RenderProcess
 from tray_app.creation.requests import CreateRequest, ProjectRequest, RunRequest, request_to_dict
 from tray_app.creation.session_run import Abort, SessionRun
@@ -302,14 +303,13 @@ class CreationController:
         self._start(run, self._pipeline.go_on(run, dict(run.waiting.prompt.answers)))
         return None
 
-    async def finish_recorded(self, session: Session) -> bool:
-        """A restored session whose record is on disk: finished (its sync queued)."""
-        finished = await restarts.finish_recorded(
-            self._store, self._settings, self.open_sync_queue, session
+    async def finish_recorded(self, session: Session, record: CreationRecord) -> None:
+        """A restored session whose own record is on disk: finished (its sync queued)."""
+        await restarts.finish_recorded(
+            self._store, self._settings, self.open_sync_queue, session, record
         )
-        if finished and self._sync is not None:
+        if self._sync is not None:
             self._follow_job(self._sync.for_session(session.session_id))
-        return finished
 
     async def discard_folder(self, session_id: str) -> JsonDict:
         """Remove the unfinished folder an ended (interrupted, failed) session left."""

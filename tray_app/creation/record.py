@@ -32,6 +32,7 @@ __all__ = [
     "build_record",
     "read_record",
     "record_path",
+    "valid_record",
     "write_record",
 ]
 
@@ -173,3 +174,15 @@ def write_record(destination: Path, record: CreationRecord) -> Path:
 def read_record(destination: Path) -> CreationRecord:
     """Read a record back; raises msgspec errors or OSError when missing or malformed."""
     return msgspec.json.decode(record_path(destination).read_bytes(), type=CreationRecord)
+
+
+def valid_record(destination: Path) -> CreationRecord | None:
+    """The folder's record if it holds a valid one (it is complete), else None.
+
+    Blocking: run it in a thread. Missing, unreadable, half-written or of another
+    shape are all the same answer here: the folder is not complete.
+    """
+    try:
+        return read_record(destination)
+    except (OSError, msgspec.MsgspecError):
+        return None

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from tray_app.creation.record import RECORD_DIR, read_record
+from tray_app.creation.record import RECORD_DIR, CreationRecord, valid_record
 from tray_app.i18n import N_, _
 from tray_app.sessions.session import JsonDict, Session
 from tray_app.sessions.states import LIVE_STATES, Phase, SessionKind, SessionState
@@ -87,8 +87,9 @@ class Adopter(Protocol):
     async def adopt_waiting(self, session: Session) -> str | None:
         """Drive a restored waiting session again; a reason in words when it cannot."""
 
-    async def finish_recorded(self, session: Session) -> bool:
-        """Finish a session whose record is written (queue its sync); False if not."""
+    async def finish_recorded(self, session: Session, record: CreationRecord) -> None:
+        """Finish a session whose own record is written (``record``, read from its
+        folder): what was left of checking the folder and queueing its sync, then DONE."""
 
 
 @dataclass(slots=True)
@@ -141,7 +142,9 @@ async def recover(store: SessionStore, controller: Adopter) -> Recovered:
     for session in live:
         # A valid record of its own means CACHE_WRITE was through, whatever phase the
         # journal had committed last (phase changes reach it up to 50 ms late).
-        if session.session_id in recorded and await controller.finish_recorded(session):
+        record = recorded.get(session.session_id)
+        if record is not None:
+            await controller.finish_recorded(session, record)
             done.finished.append(session.session_id)
             continue
         if session.state is SessionState.INPUT_REQUIRED:
@@ -163,20 +166,19 @@ async def recover(store: SessionStore, controller: Adopter) -> Recovered:
     return done
 
 
-def _look(sessions: list[Session]) -> tuple[set[str], set[str]]:
-    """Blocking: the sessions' folders that exist, and the ids whose folder holds a
-    valid creation.json written by that same session."""
-    folders, recorded = set(), set()
+def _look(sessions: list[Session]) -> tuple[set[str], dict[str, CreationRecord]]:
+    """Blocking: the sessions' folders that exist, and by session id the valid
+    creation.json its folder holds when that same session wrote it (read once here)."""
+    folders: set[str] = set()
+    recorded: dict[str, CreationRecord] = {}
     for session in sessions:
         path = session.destination
         if not path or not os.path.isdir(path):
             continue
         folders.add(path)
-        try:
-            if read_record(Path(path)).session_id == session.session_id:
-                recorded.add(session.session_id)
-        except Exception:  # missing or half-written: not complete
-            continue
+        record = valid_record(Path(path))
+        if record is not None and record.session_id == session.session_id:
+            recorded[session.session_id] = record
     return folders, recorded
 
 
@@ -261,11 +263,9 @@ def _check(
 ) -> FoundFolder | None:
     if not (folder / RECORD_DIR).is_dir():
         return None  # not made by ExLab
-    try:
-        read_record(folder)
-    except Exception:  # missing, half-written or not ours: not complete either way
-        return FoundFolder(str(folder), kind, equipment, project, run_kind)
-    return None
+    if valid_record(folder) is not None:
+        return None  # complete
+    return FoundFolder(str(folder), kind, equipment, project, run_kind)
 
 
 def list_found(store: SessionStore, found: Iterable[FoundFolder]) -> list[str]:

@@ -22,7 +22,13 @@ from tray_app.creation.errors import CreationError
 from tray_app.creation.fields import FieldSpecError, parse_fields
 from tray_app.creation.naming import find_unsafe_entries
 from tray_app.creation.prompt import Prompt
-from tray_app.creation.record import PluginRecord, read_record, relative_to, write_record
+from tray_app.creation.record import (
+    CreationRecord,
+    PluginRecord,
+    relative_to,
+    valid_record,
+    write_record,
+)
 from tray_app.creation.requests import CreateRequest, request_to_dict
 from tray_app.creation.session_run import SessionRun, Waiting
 from tray_app.creation.sync import plan_for
@@ -105,20 +111,14 @@ async def finish_recorded(
     settings: Settings,
     sync_queue: Callable[[], Awaitable[SyncQueue]],
     session: Session,
-) -> bool:
-    """A restored session whose folder holds its record (it stopped checking the folder
-    or queueing its sync, or later than the journal knew): do what was left and end it
-    DONE. False when its record is not on disk (it is interrupted instead)."""
-    if session.destination is None:
-        return False
+    record: CreationRecord,
+) -> None:
+    """A restored session whose folder holds its own ``record`` (it stopped checking the
+    folder or queueing its sync, or later than the journal knew): do what was left and
+    end it DONE."""
+    assert session.destination is not None  # its record was read from there
     destination = Path(session.destination)
-    try:
-        record = await asyncio.to_thread(read_record, destination)
-    except (OSError, msgspec.MsgspecError):
-        return False
     session_id = session.session_id
-    if record.session_id != session_id:
-        return False
     status = record.sync_status
     if session.state is not SessionState.SYNC_QUEUED:
         findings = await asyncio.to_thread(find_unsafe_entries, destination)
@@ -148,7 +148,6 @@ async def finish_recorded(
     warnings = list(session.warnings)
     result = {"path": str(destination), "sync_status": status, "warnings": warnings}
     store.transition(session_id, SessionState.DONE, outcome=result)
-    return True
 
 
 def request_of(session: Session) -> CreateRequest:
@@ -175,7 +174,7 @@ async def discard_folder(store: SessionStore, session: Session) -> JsonDict:
             _("Session {id} left no folder to discard.").format(id=session.session_id),
         )
     folder = Path(path)
-    if await asyncio.to_thread(_is_complete, folder):
+    if await asyncio.to_thread(valid_record, folder) is not None:
         raise CreationError(
             codes.FOLDER_COMPLETE,
             _("{path} has a valid creation.json: it is a finished folder and is kept.").format(
@@ -190,11 +189,3 @@ async def discard_folder(store: SessionStore, session: Session) -> JsonDict:
         raise CreationError(*disk_error(exc, _("removing {path}").format(path=folder))) from exc
     store.close(session.session_id, {**outcome, "discarded": True, "discard_files": True})
     return store.handle(session.session_id)
-
-
-def _is_complete(folder: Path) -> bool:
-    try:
-        read_record(folder)
-    except (OSError, msgspec.MsgspecError):
-        return False
-    return True

@@ -23,6 +23,7 @@ from tray_app.creation.record import (
     TemplateRecord,
     read_record,
     record_path,
+    valid_record,
     write_record,
 )
 
@@ -61,6 +62,22 @@ def test_malformed_record_is_an_error_not_a_guess(tmp_path: Path) -> None:
     record_path(tmp_path).write_text('{"schema_version": 1}')
     with pytest.raises(msgspec.ValidationError):
         read_record(tmp_path)
+
+
+def test_valid_record_is_the_record_or_none_never_an_error(tmp_path: Path) -> None:
+    assert valid_record(tmp_path) is None  # no .exlab-wizard at all
+    record_path(tmp_path).parent.mkdir()
+    assert valid_record(tmp_path) is None  # claimed, no record yet
+    record_path(tmp_path).write_bytes(b'{"schema_version": 1, "session_id": "s-')
+    assert valid_record(tmp_path) is None  # half-written
+    record_path(tmp_path).write_bytes(b"\xff\xfe not json")
+    assert valid_record(tmp_path) is None
+    record_path(tmp_path).unlink()
+    record_path(tmp_path).mkdir()  # a folder where the file should be
+    assert valid_record(tmp_path) is None
+    record_path(tmp_path).rmdir()
+    write_record(tmp_path, sample_record())
+    assert valid_record(tmp_path) == sample_record()
 
 
 def test_generated_readme_describes_the_request() -> None:

@@ -369,25 +369,60 @@ def test_interrupted_and_found_folders_offer_discard_and_start_again(tmp_path: P
     assert server.stop() == 0
 
 
+def done_then_stopped(log: Path, name: str) -> dict[str, Any]:
+    """A project made by a serve that then stops; its handle, done."""
+    server = Serve(log)
+    status, handle = server.call("POST", "/sessions", project(name))
+    assert status == 201, handle
+    done = server.wait_for_state(handle["session_id"], {"done"})
+    assert server.stop() == 0
+    return done
+
+
+def rewind(session_id: str, state: str, phase: str) -> None:
+    """The journal's row of a finished session put back to an earlier live state."""
+    with sqlite3.connect(journal_file(), isolation_level=None) as conn:
+        conn.execute(
+            "UPDATE sessions SET state=?, phase=?, outcome=NULL, finished_at=NULL "
+            "WHERE session_id=?",
+            (state, phase, session_id),
+        )
+
+
 def test_a_session_whose_record_got_written_is_finished_not_interrupted(
     tmp_path: Path,
 ) -> None:
     # The journal gets phase changes up to 50 ms late: a crash right after creation.json
     # was written may leave the row at an earlier phase. The record decides.
     log = tmp_path / "serve.log"
+    done = done_then_stopped(log, "Late")
+    rewind(done["session_id"], "plugin_pass", "running_plugins")
     server = Serve(log)
-    status, handle = server.call("POST", "/sessions", project("Late"))
-    assert status == 201, handle
-    done = server.wait_for_state(handle["session_id"], {"done"})
-    assert server.stop() == 0
-    with sqlite3.connect(journal_file(), isolation_level=None) as conn:
-        conn.execute(
-            "UPDATE sessions SET state='plugin_pass', phase='running_plugins', outcome=NULL, "
-            "finished_at=NULL WHERE session_id=?",
-            (handle["session_id"],),
-        )
-    server = Serve(log)
-    back = server.sessions()[handle["session_id"]]
+    back = server.sessions()[done["session_id"]]
     assert back["state"] == "done", back
     assert back["result"]["path"] == done["result"]["path"]
+    assert server.stop() == 0
+
+
+def test_a_recorded_session_finished_at_restart_is_checked_as_the_pipeline_checks(
+    tmp_path: Path,
+) -> None:
+    # Stopped before checking its folder: the restart checks it with the pipeline's own
+    # step, blocks its sync in the pipeline's words and records why.
+    log = tmp_path / "serve.log"
+    done = done_then_stopped(log, "Unchecked")
+    assert done["result"]["sync_status"] != "blocked_by_validation", done
+    folder = Path(done["result"]["path"])
+    (folder / "plate?.csv").write_text("1,2\n")
+    rewind(done["session_id"], "cache_write", "writing_cache")
+    server = Serve(log)
+    back = server.sessions()[done["session_id"]]
+    assert back["state"] == "done", back
+    assert back["result"]["sync_status"] == "blocked_by_validation"
+    assert back["result"]["warnings"][-1] == (
+        "Sync blocked: 1 problem in the folder: plate?.csv: name contains ?"
+    )
+    record = read_record(folder)
+    assert record.sync_status == "blocked_by_validation"
+    assert record.findings == ["plate?.csv: name contains ?"]
     assert server.stop() == 0

@@ -305,9 +305,7 @@ class CreationController:
 
     async def finish_recorded(self, session: Session, record: CreationRecord) -> None:
         """A restored session whose own record is on disk: finished (its sync queued)."""
-        await restarts.finish_recorded(
-            self._store, self._settings, self.open_sync_queue, session, record
-        )
+        await restarts.finish_recorded(self._pipeline.last_steps, session, record)
         if self._sync is not None:
             self._follow_job(self._sync.for_session(session.session_id))
 

@@ -11,7 +11,6 @@ import contextlib
 import logging
 import os
 import shutil
-import sqlite3
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +21,7 @@ from tray_app.creation import errors as codes
 from tray_app.creation.destinations import DestinationClaimed, Destinations, project_folder
 from tray_app.creation.disk_errors import disk_error
 from tray_app.creation.errors import CreationError
-from tray_app.creation.naming import find_unsafe_entries
+from tray_app.creation.last_steps import LastSteps
 from tray_app.creation.plugin_pass import PluginPass
 from tray_app.creation.plugins.manifest import discover_plugins
 from tray_app.creation.plugins.pool import WorkerPool
@@ -31,7 +30,6 @@ from tray_app.creation.record import (
     CreationRecord,
     build_record,
     record_path,
-    relative_to,
     write_record,
 )
 from tray_app.creation.render import RenderError
@@ -47,9 +45,8 @@ from tray_app.creation.validation import (
     check_variables,
     standard_variables,
 )
-from tray_app.creation.wording import queue_failed_words
 from tray_app.fileio import atomic_write_text
-from tray_app.i18n import N_, _, ngettext
+from tray_app.i18n import N_, _
 from tray_app.sessions.session import JsonDict
 from tray_app.sessions.states import SessionState
 from tray_app.sessions.store import SessionStore
@@ -75,9 +72,11 @@ class Pipeline:
     #: The NAS sync queue (made on first use by the controller).
     sync_queue: Callable[[], Awaitable[SyncQueue]] = field(kw_only=True)
     plugin_pass: PluginPass = field(init=False)
+    last_steps: LastSteps = field(init=False)
 
     def __post_init__(self) -> None:
         self.plugin_pass = PluginPass(self.store, self.settings, self.workers)
+        self.last_steps = LastSteps(self.store, self.settings, self.sync_queue)
 
     async def run(self, run: SessionRun) -> None:
         """Drive one session to its end; never raises (every end is a state)."""
@@ -317,25 +316,10 @@ class Pipeline:
         """Check the folder against the naming rules; True when sync must be blocked."""
         self.store.transition(run.session_id, SessionState.POST_VALIDATE)
         assert run.destination is not None
-        findings = await asyncio.to_thread(find_unsafe_entries, run.destination)
-        root = run.destination.resolve()
-        for plugin in run.plugins:
-            for name in plugin.files:
-                produced = (run.destination / name).resolve()
-                if not produced.is_relative_to(root):
-                    findings.append(f"{name}: plugin {plugin.name!r} reported a file outside")
-        run.findings = findings
-        if findings:
-            shown = "; ".join(findings[:3]) + ("; ..." if len(findings) > 3 else "")
-            self.store.warn(
-                run.session_id,
-                ngettext(
-                    "Sync blocked: {n} problem in the folder: {problems}",
-                    "Sync blocked: {n} problems in the folder: {problems}",
-                    len(findings),
-                ).format(n=len(findings), problems=shown),
-            )
-        return bool(findings)
+        run.findings = await self.last_steps.check_folder(
+            run.session_id, run.destination, run.plugins
+        )
+        return bool(run.findings)
 
     # ---- SYNC_QUEUED -----------------------------------------------------------------
     async def _queue_sync(
@@ -349,20 +333,10 @@ class Pipeline:
         if blocked:
             status = "blocked_by_validation"
         elif plan is not None:
-            relative = relative_to(run.destination, self.settings.local_root_path())
-            try:
-                queue = await self.sync_queue()
-                # Durable before DONE; from here the queue keeps creation.json's sync status.
-                job = await queue.enqueue(
-                    run.destination,
-                    plan,
-                    relative,
-                    session_id=run.session_id,
-                    equipment_id=run.request.equipment_id,
-                )
-            except (OSError, sqlite3.Error) as exc:
-                status = "queue_failed"
-                self.store.warn(run.session_id, queue_failed_words(exc))
+            # Durable before DONE; from here the queue keeps creation.json's sync status.
+            status, job = await self.last_steps.queue_sync(
+                run.session_id, run.destination, plan, run.request.equipment_id
+            )
         if status != sync_status:
             await asyncio.to_thread(write_record, run.destination, self._record(run, status))
         result: JsonDict = {

@@ -7,40 +7,27 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import sqlite3
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 
-from tray_app.config import Settings
 from tray_app.creation import errors as codes
 from tray_app.creation.destinations import Destinations
 from tray_app.creation.disk_errors import disk_error
 from tray_app.creation.errors import CreationError
 from tray_app.creation.fields import FieldSpecError, parse_fields
-from tray_app.creation.naming import find_unsafe_entries
+from tray_app.creation.last_steps import LastSteps
 from tray_app.creation.prompt import Prompt
-from tray_app.creation.record import (
-    CreationRecord,
-    PluginRecord,
-    relative_to,
-    valid_record,
-    write_record,
-)
+from tray_app.creation.record import CreationRecord, PluginRecord, valid_record, write_record
 from tray_app.creation.requests import CreateRequest, request_to_dict
 from tray_app.creation.session_run import SessionRun, Waiting
 from tray_app.creation.sync import plan_for
 from tray_app.creation.templates import TemplateCatalog
-from tray_app.creation.wording import queue_failed_words
 from tray_app.i18n import _
 from tray_app.sessions.session import JsonDict, Session
 from tray_app.sessions.states import SessionState
 from tray_app.sessions.store import SessionStore
-
-if TYPE_CHECKING:
-    from tray_app.creation.sync.queue import SyncQueue
 
 __all__ = [
     "discard_folder",
@@ -106,43 +93,27 @@ async def run_from_checkpoint(
     return run
 
 
-async def finish_recorded(
-    store: SessionStore,
-    settings: Settings,
-    sync_queue: Callable[[], Awaitable[SyncQueue]],
-    session: Session,
-    record: CreationRecord,
-) -> None:
+async def finish_recorded(steps: LastSteps, session: Session, record: CreationRecord) -> None:
     """A restored session whose folder holds its own ``record`` (it stopped checking the
-    folder or queueing its sync, or later than the journal knew): do what was left and
-    end it DONE."""
+    folder or queueing its sync, or later than the journal knew): do what was left, with
+    the pipeline's own last steps, and end it DONE."""
     assert session.destination is not None  # its record was read from there
-    destination = Path(session.destination)
-    session_id = session.session_id
+    store, destination, session_id = steps.store, Path(session.destination), session.session_id
     status = record.sync_status
+    findings = record.findings
     if session.state is not SessionState.SYNC_QUEUED:
-        findings = await asyncio.to_thread(find_unsafe_entries, destination)
+        findings = await steps.check_folder(session_id, destination, record.plugins)
         if findings:
             status = "blocked_by_validation"
-            store.warn(
-                session_id, _("Sync blocked: {problems}").format(problems="; ".join(findings[:3]))
-            )
-            record = msgspec.structs.replace(record, sync_status=status, findings=findings)
-            await asyncio.to_thread(write_record, destination, record)
     equipment_id = (session.request or {}).get("equipment_id")
-    plan = plan_for(settings, equipment_id)
+    plan = plan_for(steps.settings, equipment_id)
     if status == "queued" and plan is not None:
-        relative = relative_to(destination, settings.local_root_path())
-        try:
-            queue = await sync_queue()
-            # Stopped after queueing but before DONE: the job is there already.
-            if not any(job.session_id == session_id for job in queue.jobs()):
-                await queue.enqueue(
-                    destination, plan, relative, session_id=session_id, equipment_id=equipment_id
-                )
-        except (OSError, sqlite3.Error) as exc:
-            status = "queue_failed"
-            store.warn(session_id, queue_failed_words(exc))
+        status, _job = await steps.queue_sync(
+            session_id, destination, plan, equipment_id, restarted=True
+        )
+    if status != record.sync_status:
+        record = msgspec.structs.replace(record, sync_status=status, findings=findings)
+        await asyncio.to_thread(write_record, destination, record)
     while session.state in _NEXT:
         store.transition(session_id, _NEXT[session.state])
     warnings = list(session.warnings)

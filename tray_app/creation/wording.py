@@ -30,6 +30,7 @@ __all__ = [
     "request_title",
     "session_title",
     "state_words",
+    "sync_blocked_words",
     "too_many_prompts_words",
     "was_abandoned",
 ]
@@ -127,6 +128,17 @@ def plugin_problem_words(name: str, status: str, detail: str | None, *, fatal: b
 def queue_failed_words(exc: Exception) -> str:
     """The warning of a folder whose NAS sync could not be queued."""
     return _("Could not queue the NAS sync: {error}").format(error=exc)
+
+
+def sync_blocked_words(findings: list[str]) -> str:
+    """The warning of a folder whose NAS sync is blocked by what checking it found (the
+    first three findings named)."""
+    shown = "; ".join(findings[:3]) + ("; ..." if len(findings) > 3 else "")
+    return ngettext(
+        "Sync blocked: {n} problem in the folder: {problems}",
+        "Sync blocked: {n} problems in the folder: {problems}",
+        len(findings),
+    ).format(n=len(findings), problems=shown)
 
 
 def too_many_prompts_words(name: str, limit: int) -> str:

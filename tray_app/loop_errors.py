@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tray_app import paths
+from tray_app.rate_limit import RateLimit
 
 __all__ = ["LoopErrors"]
 
@@ -28,18 +29,14 @@ class LoopErrors:
         quiet_s: float = 60.0,
     ) -> None:
         self._notice = notice
-        self._clock = clock
-        self._quiet_s = quiet_s
-        self._last_notice: float | None = None
+        self._notices = RateLimit(quiet_s, clock=clock)
 
     def __call__(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         exception = context.get("exception")
         message = context.get("message", "unhandled error")
         _log.error("event loop: %s", message, exc_info=exception)
-        now = self._clock()
-        if self._last_notice is not None and now - self._last_notice < self._quiet_s:
+        if self._notices.allow() is None:
             return
-        self._last_notice = now
         detail = f"{type(exception).__name__}: {exception}" if exception else message
         self._notice(
             "ExLab Tray hit an internal error",

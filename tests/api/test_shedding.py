@@ -200,7 +200,7 @@ async def test_connections_without_a_token_are_bounded_oldest_idle_first(
 
 
 async def test_a_stalled_event_socket_is_closed_with_4008_and_a_small_buffer(
-    make_api: Any,
+    make_api: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     api: Api = await make_api(stall_timeout_s=0.5, close_linger_s=LIMIT_S)
     session = api.store.open(SessionKind.RUN, {})
@@ -229,6 +229,8 @@ async def test_a_stalled_event_socket_is_closed_with_4008_and_a_small_buffer(
                     break
         assert message.type is aiohttp.WSMsgType.CLOSE
         assert message.data == CLOSE_SLOW_CONSUMER
+    said = [r.getMessage() for r in caplog.records if "slow WebSocket" in r.getMessage()]
+    assert said == ["closing slow WebSocket client of /api/v1/events (4008)"]
     # The store and new subscribers carry on.
     async with api.ws(f"/sessions/{sid}/events") as fresh:
         assert (await receive_json(fresh))["kind"] == "snapshot"

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import socket
 from collections.abc import Callable
 
@@ -40,8 +39,6 @@ from tray_app.loop_timer import LoopTimer
 from tray_app.sessions import SessionState, Subscription
 from tray_app.sessions import frames as frame_kinds
 from tray_app.sessions import subscription as reasons
-
-_log = logging.getLogger(__name__)
 
 CLOSE_NORMAL = 1000
 CLOSE_GOING_AWAY = 1001
@@ -68,34 +65,6 @@ LAG_PROBE_S = 2.0
 UNREAD_WINDOW = 16 * 1024
 
 
-class _SlowLog:
-    """The 4008 warning, at most one line a minute: a crowd of stalled clients shed
-    together would otherwise write a line each, on the loop (/health counts them all)."""
-
-    def __init__(self, interval_s: float = 60.0) -> None:
-        self._interval_s = interval_s
-        self._next_line = float("-inf")
-        self._unlogged = 0
-
-    def closed(self, path: str, now: float) -> None:
-        if now < self._next_line:
-            self._unlogged += 1
-            return
-        if self._unlogged:
-            _log.warning(
-                "closing slow WebSocket client of %s (4008); %d more since the last such line",
-                path,
-                self._unlogged,
-            )
-        else:
-            _log.warning("closing slow WebSocket client of %s (4008)", path)
-        self._next_line = now + self._interval_s
-        self._unlogged = 0
-
-
-_slow_log = _SlowLog()
-
-
 class EventStream:
     """Pushes one subscription to one WebSocket until either side ends."""
 
@@ -108,7 +77,7 @@ class EventStream:
         heartbeat_interval_s: float = 60.0,
         stall_timeout_s: float = 10.0,
         close_linger_s: float = 5.0,
-        on_slow: Callable[[], None] | None = None,
+        on_slow: Callable[[str], None] | None = None,
     ) -> None:
         self.subscription = subscription
         self._encoder = encoder
@@ -229,10 +198,8 @@ class EventStream:
         self.subscription.close()
         self._stop_writer()
         self._probe_deadline.cancel()
-        if code == CLOSE_SLOW_CONSUMER:
-            _slow_log.closed(self._path, asyncio.get_running_loop().time())
-            if self._on_slow is not None:
-                self._on_slow()
+        if code == CLOSE_SLOW_CONSUMER and self._on_slow is not None:
+            self._on_slow(self._path)  # counted and logged by the routes
         closed = False
         with contextlib.suppress(TimeoutError, ConnectionError, RuntimeError):
             async with asyncio.timeout(self._close_linger_s):

@@ -7,6 +7,7 @@ Which handler answers which method and path is the table in
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -37,10 +38,12 @@ from tray_app.api.sync_routes import SyncRoutes
 from tray_app.api.sync_schemas import health_sync
 from tray_app.api.wire import FrameEncoder
 from tray_app.creation.seam import CreationSeam
+from tray_app.rate_limit import RateLimit
 from tray_app.sessions import SessionState, SessionStore, to_handle
 
 __all__ = ["PREFIX", "ApiRoutes", "SessionController"]
 
+_log = logging.getLogger(__name__)
 
 #: What the API needs of the controller: the seam the dialogs use too.
 SessionController = CreationSeam
@@ -71,6 +74,9 @@ class ApiRoutes(SyncRoutes):
         #: Open event sockets and the handler task serving each.
         self.streams: dict[EventStream, asyncio.Task[object] | None] = {}
         self._encoder = FrameEncoder()
+        #: The 4008 warning, at most one line a minute: a crowd of stalled clients shed
+        #: together would otherwise write a line each, on the loop.
+        self._slow_lines = RateLimit(60.0)
         self._started = time.monotonic()
         # The /events snapshot, shared by every subscriber until the next change: a
         # crowd reconnecting at once (clients shed for reading too slowly) would
@@ -207,9 +213,19 @@ class ApiRoutes(SyncRoutes):
 
     def _stream(self, subscription: Any, **kwargs: Any) -> EventStream:
         counters = self.gate.counters
+        slow_lines = self._slow_lines
 
-        def count_slow() -> None:
-            counters.slow_event_sockets += 1
+        def count_slow(path: str) -> None:
+            counters.slow_event_sockets += 1  # /health counts them all
+            held = slow_lines.allow()
+            if held:
+                _log.warning(
+                    "closing slow WebSocket client of %s (4008); %d more since the last such line",
+                    path,
+                    held,
+                )
+            elif held == 0:
+                _log.warning("closing slow WebSocket client of %s (4008)", path)
 
         return EventStream(
             subscription,

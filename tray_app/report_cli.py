@@ -8,10 +8,12 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tray_app.i18n import _
+from tray_app.i18n import N_, _
 from tray_app.support_report import ReportInputs, default_report_name, write_report
 
 EXIT_OK = 0
@@ -29,12 +31,35 @@ def qt_versions() -> dict[str, str]:
     return {"qt": qVersion(), "pyside6": PySide6.__version__}
 
 
-async def ask_running_instance() -> tuple[list[dict[str, Any]] | None, list[Any] | None, str]:
-    """(sessions, sync jobs, note) from the running instance; None where it cannot say.
+@dataclass(frozen=True, slots=True)
+class Unasked:
+    """Why the running instance's sessions are not in the report: none runs, or it did
+    not answer (``error`` says how). Said in English for the report's summary (like the
+    log it sits beside), in the terminal's language by :meth:`words`."""
 
-    The note goes into the report's summary (English, like the log it sits beside);
-    :func:`note_words` says it on the terminal.
-    """
+    #: None: no instance runs; else how asking the running one failed.
+    error: str | None = None
+
+    def english(self) -> str:
+        return self._said(str)
+
+    def words(self) -> str:
+        return self._said(_)
+
+    def _said(self, translate: Callable[[str], str]) -> str:
+        if self.error is None:
+            return translate(_NO_INSTANCE)
+        return translate(_NO_ANSWER).format(error=self.error)
+
+
+_NO_INSTANCE = N_("no running ExLab Tray to ask")
+_NO_ANSWER = N_("the running ExLab Tray did not answer: {error}")
+
+
+async def ask_running_instance() -> tuple[
+    list[dict[str, Any]] | None, list[Any] | None, Unasked | None
+]:
+    """(sessions, sync jobs, why not) from the running instance; None where it cannot say."""
     from tray_app.api.client import ApiClient, ApiClientError, NoRunningInstance
 
     try:
@@ -47,32 +72,18 @@ async def ask_running_instance() -> tuple[list[dict[str, Any]] | None, list[Any]
                 jobs = found if isinstance(found, list) else None
             except ApiClientError:
                 jobs = None
-            return sessions, jobs, ""
+            return sessions, jobs, None
     except NoRunningInstance:
-        return None, None, NO_INSTANCE_NOTE
+        return None, None, Unasked()
     except (ApiClientError, TimeoutError, OSError) as error:
-        return None, None, f"{NO_ANSWER_NOTE}: {error}"
-
-
-NO_INSTANCE_NOTE = "no running ExLab Tray to ask"
-NO_ANSWER_NOTE = "the running ExLab Tray did not answer"
-
-
-def note_words(note: str) -> str:
-    """The report's note in the terminal's language."""
-    if note == NO_INSTANCE_NOTE:
-        return _("no running ExLab Tray to ask")
-    if note.startswith(NO_ANSWER_NOTE):
-        detail = note.removeprefix(NO_ANSWER_NOTE).lstrip(": ")
-        return _("the running ExLab Tray did not answer: {error}").format(error=detail)
-    return note
+        return None, None, Unasked(error=str(error) or type(error).__name__)
 
 
 def run_report(output: Path | None, *, as_json: bool = False) -> int:
     from tray_app.config import load_settings
 
     loaded = load_settings()
-    sessions, jobs, note = asyncio.run(ask_running_instance())
+    sessions, jobs, unasked = asyncio.run(ask_running_instance())
     target = output or Path.cwd() / default_report_name()
     if target.is_dir():
         target = target / default_report_name()
@@ -80,7 +91,7 @@ def run_report(output: Path | None, *, as_json: bool = False) -> int:
         loaded,
         made_by="exlab-tray report",
         sessions=sessions,
-        sessions_note=note,
+        sessions_note=unasked.english() if unasked else "",
         sync_jobs=jobs,
         qt=qt_versions(),
     )
@@ -95,6 +106,6 @@ def run_report(output: Path | None, *, as_json: bool = False) -> int:
         print(json.dumps({"path": str(written), "sessions_included": sessions is not None}))
     else:
         print(_("Report for support written to {path}").format(path=written))
-        if note:
-            print(_("(sessions not included: {reason})").format(reason=note_words(note)))
+        if unasked:
+            print(_("(sessions not included: {reason})").format(reason=unasked.words()))
     return EXIT_OK

@@ -4,7 +4,9 @@ the support zip, with the running instance's sessions or without an instance at 
 from __future__ import annotations
 
 import json
+import os
 import signal
+import socket
 import subprocess
 import zipfile
 from pathlib import Path
@@ -13,6 +15,7 @@ import pytest
 
 from tests.api.test_serve_e2e import EXE, cli, read_ready_line
 from tray_app import logs, paths
+from tray_app.api.runtime_file import RuntimeInfo, write_runtime_info
 from tray_app.headless import READY_PREFIX
 
 
@@ -27,6 +30,50 @@ def test_report_without_a_running_instance(tmp_path: Path) -> None:
     assert "Sessions: not included (no running ExLab Tray to ask)." in summary
     assert versions["report_made_by"] == "exlab-tray report"
     assert versions["qt"]["pyside6"]  # the installed Qt, read without a display
+
+
+def german_report(folder: Path) -> tuple[str, str]:
+    """``exlab-tray report`` in German: what the terminal said, and the zip's summary."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LC_", "LANG"))}
+    env.update(LANGUAGE="de", LANG="C.UTF-8")
+    done = subprocess.run(
+        [*EXE, "report", "--output", str(folder)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    [written] = folder.glob("exlab-tray-report-*.zip")
+    with zipfile.ZipFile(written) as archive:
+        return done.stdout, archive.read("summary.txt").decode()
+
+
+def test_why_sessions_are_left_out_is_said_in_german_and_summarized_in_english(
+    tmp_path: Path,
+) -> None:
+    said, summary = german_report(tmp_path)
+    assert "(Sitzungen nicht enthalten: kein laufendes ExLab Tray zum Fragen)" in said
+    assert "Sessions: not included (no running ExLab Tray to ask)." in summary
+
+
+def test_an_instance_that_does_not_answer_is_said_in_german_and_english(tmp_path: Path) -> None:
+    # A live pid and a socket that takes the connection and never answers.
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        port = silent.getsockname()[1]
+        info = RuntimeInfo(
+            url=f"http://127.0.0.1:{port}/api/v1",
+            port=port,
+            pid=os.getpid(),
+            token="t" * 32,
+            version="0",
+            started_at="2026-01-01T00:00:00Z",
+        )
+        write_runtime_info(info)
+        said, summary = german_report(tmp_path)
+    assert "(Sitzungen nicht enthalten: das laufende ExLab Tray hat nicht geantwortet: " in said
+    assert "Sessions: not included (the running ExLab Tray did not answer: " in summary
 
 
 def test_report_to_a_folder_that_cannot_be_written_says_so(tmp_path: Path) -> None:

@@ -18,8 +18,6 @@ import logging
 import os
 import sys
 import time
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -109,6 +107,11 @@ def running_instance() -> RuntimeInfo | None:
 
 def activate_instance(info: RuntimeInfo, timeout_s: float = 2.0) -> bool:
     """Ask the running instance to show its sessions window; False if it did not answer."""
+    # Imported here, for a second launch only: urllib.request imports hashlib, which maps
+    # OpenSSL's libcrypto into the tray (~3.4 MiB; see tray_app.api._aiohttp_import).
+    import urllib.error
+    import urllib.request
+
     request = urllib.request.Request(
         f"{info.url}/api/v1/app/activate",
         data=b"{}",

@@ -1,10 +1,14 @@
 """tray_app.api imports aiohttp without its import-time TLS contexts, and leaves
-``ssl`` whole for everything else (asyncio, later imports)."""
+``ssl`` whole for everything else (asyncio, later imports); the tray and its API run
+without OpenSSL's libcrypto until a folder is hashed."""
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 PROBE = """
 import tray_app.api
@@ -49,3 +53,73 @@ def test_importing_aiohttp_keeps_ssl_hidden_when_the_process_hid_it() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["hidden", "False"]
+
+
+NO_LIBCRYPTO_PROBE = """
+from tray_app.no_tls import hide_ssl
+hide_ssl()  # first, as the entry point does for the tray, serve and the commands
+import asyncio, json
+import tray_app.cli, tray_app.app, tray_app.desktop_app
+from tray_app.api.service import ExlabService
+from tray_app.config import load_settings
+import aiohttp
+
+def libcrypto_mapped():
+    with open("/proc/self/maps") as maps:
+        return "libcrypto" in maps.read()
+
+async def serve_once():
+    service = ExlabService(load_settings(), prewarm=False)
+    await service.start()
+    base = f"{service.url}/api/v1"
+    token = {"Authorization": f"Bearer {service.api.token}"}
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{base}/sessions", headers={"Authorization": "Bearer x"}) as r:
+                refused = r.status
+            # aiohttp's client checks the server's Sec-WebSocket-Accept (SHA-1) on connect.
+            async with http.ws_connect(f"{base}/events", headers=token) as ws:
+                first = await ws.receive_json(timeout=10)
+    finally:
+        await service.stop()
+    return refused, first
+
+refused, first = asyncio.run(serve_once())
+before = libcrypto_mapped()
+from tray_app.creation.sync import manifest  # the first NAS sync's hashing
+print(json.dumps({
+    "libcrypto_while_serving": before,
+    "refused": refused,
+    "first_frame": first.get("kind"),
+    "manifest_sha256": manifest.hashlib.sha256.__name__,
+    "manifest_digest": manifest.hashlib.sha256(b"abc").hexdigest(),
+    "libcrypto_after": libcrypto_mapped(),
+}))
+"""
+
+
+def test_the_tray_and_its_api_run_without_libcrypto_until_a_folder_is_hashed(
+    tmp_path: Path,
+) -> None:
+    # A fresh interpreter (pytest has hashed already in this one); a real server, a real
+    # refused token, a real WebSocket handshake, all on CPython's built-in hashes.
+    env = {**os.environ, "EXLAB_TRAY_HOME": str(tmp_path), "QT_QPA_PLATFORM": "offscreen"}
+    result = subprocess.run(
+        [sys.executable, "-c", NO_LIBCRYPTO_PROBE],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout.splitlines()[-1])
+    assert found["libcrypto_while_serving"] is False
+    assert found["refused"] == 401
+    assert found["first_frame"] == "snapshot"  # the right token, compared on the same path
+    # The NAS manifest still hashes with OpenSSL, at its speed, and hashes right.
+    assert found["manifest_sha256"] == "openssl_sha256"
+    assert found["manifest_digest"] == (
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    )
+    assert found["libcrypto_after"] is True

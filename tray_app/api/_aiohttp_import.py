@@ -1,4 +1,5 @@
-"""Import aiohttp without the TLS contexts it builds at import time.
+"""Import aiohttp without the TLS contexts it builds at import time, and without OpenSSL's
+libcrypto.
 
 aiohttp's connector creates two verified TLS client contexts when it is
 imported (so that no request ever loads certificates on the event loop). With
@@ -11,6 +12,17 @@ every module imported afterwards, still see the real one.
 
 Upstream context: aio-libs/aiohttp#8672 and #9029 moved the contexts to import
 time; python/cpython#95031 is the OpenSSL 3 slowdown.
+
+Hashing: aiohttp imports ``hashlib`` (a WebSocket handshake's SHA-1 of a 60-byte key, a
+client's digest auth and fingerprints, static-file ETags), and the API's token and its
+constant-time compare come from ``secrets`` and ``hmac``. With OpenSSL's ``_hashlib`` behind
+them they map libcrypto: 3.4 MiB of the idle tray's RSS, for nothing it hashes while idle.
+So ``_hashlib`` is hidden while these are imported: ``hashlib`` then binds CPython's
+built-in hashes (the same algorithms and results, slower only on large inputs, which these
+never hash) and ``hmac.compare_digest`` is ``_operator._compare_digest``, the same
+constant-time compare. Afterwards that ``hashlib`` leaves ``sys.modules`` (the modules above
+keep their reference), so the next ``import hashlib`` (the NAS manifest's SHA-256 of whole
+folders, on the first sync) loads OpenSSL's, at its full speed.
 """
 
 from __future__ import annotations
@@ -19,7 +31,8 @@ import sys
 
 
 def import_aiohttp_without_tls() -> None:
-    """Import ``aiohttp`` once, with ``ssl`` hidden from its client modules."""
+    """Import ``aiohttp`` once, with ``ssl`` hidden from its client modules and ``_hashlib``
+    from it and from ``hmac``/``secrets`` (see the module's docstring)."""
     if "aiohttp" in sys.modules:
         return
     # asyncio keeps real TLS support: it must be imported while ssl is visible.
@@ -27,9 +40,17 @@ def import_aiohttp_without_tls() -> None:
 
     missing = object()
     before = sys.modules.get("ssl", missing)
+    # Only in a process that has not hashed yet: one that has keeps its OpenSSL hashlib.
+    hide_hashing = "hashlib" not in sys.modules and "_hashlib" not in sys.modules
     sys.modules["ssl"] = None  # type: ignore[assignment]  # `import ssl` now raises ImportError
+    if hide_hashing:
+        sys.modules["_hashlib"] = None  # type: ignore[assignment]
     try:
-        import aiohttp  # noqa: F401
+        import hmac  # noqa: F401
+        import secrets  # noqa: F401
+
+        import aiohttp
+        import aiohttp.web  # noqa: F401  # its WebSocket and routing halves import hashlib
     finally:
         # Back as it was: imported, not yet imported, or hidden for the whole process
         # (tray_app.no_tls), which this must not undo.
@@ -37,3 +58,6 @@ def import_aiohttp_without_tls() -> None:
             del sys.modules["ssl"]
         else:
             sys.modules["ssl"] = before  # type: ignore[assignment]
+        if hide_hashing:
+            del sys.modules["_hashlib"]
+            sys.modules.pop("hashlib", None)  # the built-in one; the next import gets OpenSSL

@@ -19,7 +19,7 @@ from tests.qt.loop_helpers import settle, wait_until
 from tray_app.config import Settings
 from tray_app.sessions.states import SessionKind, SessionState
 from tray_app.sessions.store import SessionStore
-from tray_app.ui.keyboard import MnemonicPicker, strip_mnemonic
+from tray_app.ui.keyboard import MnemonicPicker, parse_mnemonic, strip_mnemonic
 from tray_app.ui.new_session_dialog import NewSessionDialog
 from tray_app.ui.session_actions import SessionActions
 
@@ -34,9 +34,9 @@ def activate(qtbot: QtBot, window: QWidget) -> None:
 
 
 def mnemonic_of(text: str) -> str:
-    at = text.replace("&&", "").find("&")
-    assert at >= 0, f"no mnemonic in {text!r}"
-    return text.replace("&&", "")[at + 1].lower()
+    letter = parse_mnemonic(text).letter
+    assert letter, f"no mnemonic in {text!r}"
+    return letter.lower()
 
 
 def key_for(letter: str) -> Qt.Key:

@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from PySide6.QtCore import QObject, Slot
 from PySide6.QtWidgets import (
+    QApplication,
     QDialog,
     QDialogButtonBox,
     QLabel,
@@ -16,9 +18,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tray_app.ui.keyboard import DefaultButtonKeeper
-
-__all__ = ["Stretched", "add_button", "add_main_button", "column", "heading_label"]
+__all__ = [
+    "DefaultButtonKeeper",
+    "Stretched",
+    "add_button",
+    "add_main_button",
+    "column",
+    "heading_label",
+]
 
 
 @dataclass(frozen=True)
@@ -90,3 +97,28 @@ def column(
         else:
             layout.addWidget(part)
     return layout
+
+
+class DefaultButtonKeeper(QObject):
+    """Enter in a field presses the dialog's main button, even after Tab passed another one.
+
+    Qt makes a focused push button the default (Enter presses the button you are on), but
+    when Tab then leaves it for a field the button stays default: Enter in the field would
+    press Cancel. This gives the default back to ``button`` whenever a field of ``dialog``
+    gets the focus. A child of the dialog, so the connection ends with it.
+    """
+
+    def __init__(self, dialog: QDialog, button: QPushButton) -> None:
+        super().__init__(dialog)
+        self._dialog = dialog
+        self._button = button
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.focusChanged.connect(self._focus_changed)
+
+    @Slot(QWidget, QWidget)
+    def _focus_changed(self, _old: QWidget | None, new: QWidget | None) -> None:
+        if new is None or isinstance(new, QPushButton) or new.window() is not self._dialog:
+            return
+        if self._button.isEnabled() and not self._button.isDefault():
+            self._button.setDefault(True)

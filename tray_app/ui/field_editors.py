@@ -2,6 +2,11 @@
 date; each reads and sets its field's value, "not set" included.
 
 ``field_widgets.FieldForm`` lays them out with labels, hints and error lines.
+
+Qt names a field from the label that has it as buddy; on Linux a combo box is named by its
+current value and labelled by relation (Qt's choice for AT-SPI), but its popup list and the
+line edit of an editable combo get no name at all unless we give them one
+(:func:`name_combo_parts`).
 """
 
 from __future__ import annotations
@@ -26,7 +31,6 @@ from PySide6.QtWidgets import (
 from tray_app.creation.fields import Field
 from tray_app.creation.template_fields import question_options
 from tray_app.i18n import _
-from tray_app.ui.keyboard import name_combo_parts
 
 __all__ = [
     "BooleanEditor",
@@ -35,6 +39,7 @@ __all__ = [
     "TextEditor",
     "connect_edited",
     "make_editor",
+    "name_combo_parts",
 ]
 
 _log = logging.getLogger(__name__)
@@ -306,3 +311,11 @@ def connect_edited(editor: FieldEditor, signal_edited: Callable[[], None]) -> No
         widget.currentIndexChanged.connect(emit)
     elif isinstance(widget, QDateEdit):
         widget.dateChanged.connect(emit)
+
+
+def name_combo_parts(combo: QComboBox, name: str) -> None:
+    """Name the popup list (and the line edit of an editable combo) after the field."""
+    combo.view().setAccessibleName(f"{name}: choices")
+    line = combo.lineEdit()
+    if line is not None:
+        line.setAccessibleName(name)

@@ -1,25 +1,68 @@
-"""Keyboard and screen-reader helpers shared by the dialogs: mnemonics picked so no two
-clash in one window, and names for the parts of a combo box that Qt leaves unnamed.
-
-Qt names a field from the label that has it as buddy; on Linux a combo box is named by its
-current value and labelled by relation (Qt's choice for AT-SPI), but its popup list and the
-line edit of an editable combo get no name at all unless we give them one.
+"""Mnemonics (the Alt+letter marked with "&" in a label): the one parser of a marked
+label (what it reads as, which letter is marked), and the picker that hands out letters so
+that no two clash in one window. No Qt here: the pure menu model uses it too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-
-from PySide6.QtCore import QObject, Slot
-from PySide6.QtWidgets import QApplication, QComboBox, QDialog, QPushButton, QWidget
+from dataclasses import dataclass
 
 __all__ = [
-    "DefaultButtonKeeper",
+    "Marked",
     "MnemonicPicker",
     "mnemonic_letters",
-    "name_combo_parts",
+    "parse_mnemonic",
     "strip_mnemonic",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class Marked:
+    """A label as read, and where in it the mnemonic letter is (None: it has none)."""
+
+    text: str
+    at: int | None = None
+
+    @property
+    def letter(self) -> str:
+        """The marked letter as written ("" without one)."""
+        return "" if self.at is None else self.text[self.at]
+
+
+def parse_mnemonic(label: str) -> Marked:
+    """Read ``label`` as Qt does: "&&" is a literal "&", the first other "&" marks the
+    character after it, any further lone "&" is dropped."""
+    text: list[str] = []
+    at: int | None = None
+    index = 0
+    while index < len(label):
+        char = label[index]
+        if char == "&" and index + 1 < len(label):
+            following = label[index + 1]
+            if following == "&":
+                text.append("&")
+            else:
+                if at is None:
+                    at = len(text)
+                text.append(following)
+            index += 2
+            continue
+        if char != "&":  # a lone "&" at the end marks nothing
+            text.append(char)
+        index += 1
+    return Marked("".join(text), at)
+
+
+def mnemonic_letters(*labels: str) -> tuple[str, ...]:
+    """The letters the (translated) button words mark with "&", for a form to leave free."""
+    letters = (parse_mnemonic(label).letter.lower() for label in labels)
+    return tuple(letter for letter in letters if letter)
+
+
+def strip_mnemonic(label: str) -> str:
+    """A label as read: the mnemonic marker gone, "&&" back to "&"."""
+    return parse_mnemonic(label).text
 
 
 class MnemonicPicker:
@@ -45,46 +88,3 @@ class MnemonicPicker:
             if text[index].lower() not in self.used and text[index].isascii():
                 return index
         return None
-
-
-def mnemonic_letters(*texts: str) -> tuple[str, ...]:
-    """The letters the (translated) button words mark with "&", for a form to leave free."""
-    return tuple(t[t.index("&") + 1].lower() for t in texts if 0 <= t.find("&") < len(t) - 1)
-
-
-def strip_mnemonic(text: str) -> str:
-    """A label as read: the mnemonic marker gone, "&&" back to "&"."""
-    return text.replace("&&", "\0").replace("&", "").replace("\0", "&")
-
-
-def name_combo_parts(combo: QComboBox, name: str) -> None:
-    """Name the popup list (and the line edit of an editable combo) after the field."""
-    combo.view().setAccessibleName(f"{name}: choices")
-    line = combo.lineEdit()
-    if line is not None:
-        line.setAccessibleName(name)
-
-
-class DefaultButtonKeeper(QObject):
-    """Enter in a field presses the dialog's main button, even after Tab passed another one.
-
-    Qt makes a focused push button the default (Enter presses the button you are on), but
-    when Tab then leaves it for a field the button stays default: Enter in the field would
-    press Cancel. This gives the default back to ``button`` whenever a field of ``dialog``
-    gets the focus. A child of the dialog, so the connection ends with it.
-    """
-
-    def __init__(self, dialog: QDialog, button: QPushButton) -> None:
-        super().__init__(dialog)
-        self._dialog = dialog
-        self._button = button
-        app = QApplication.instance()
-        if isinstance(app, QApplication):
-            app.focusChanged.connect(self._focus_changed)
-
-    @Slot(QWidget, QWidget)
-    def _focus_changed(self, _old: QWidget | None, new: QWidget | None) -> None:
-        if new is None or isinstance(new, QPushButton) or new.window() is not self._dialog:
-            return
-        if self._button.isEnabled() and not self._button.isDefault():
-            self._button.setDefault(True)

@@ -25,6 +25,7 @@ from tray_app.creation.wording import (
 from tray_app.i18n import _, ngettext
 from tray_app.sessions.session import Session
 from tray_app.sessions.states import SessionState
+from tray_app.ui.keyboard import parse_mnemonic
 
 #: Entries shown per section before an "N more…" entry opens the sessions window.
 SECTION_LIMIT = 5
@@ -406,10 +407,8 @@ def _app_entries(flags: MenuFlags, now: datetime) -> tuple[Entry, ...]:
 def _entry(words: str, action: Action | None, **options: Any) -> Entry:
     """An entry from a translated label with its mnemonic marked by ``&`` ("&Quit",
     "&Beenden"), so each language picks its own letter."""
-    at = words.find("&")
-    if at < 0 or at + 1 >= len(words):
-        return Entry(words, action, **options)
-    return Entry(words[:at] + words[at + 1 :], action, mnemonic=words[at + 1], **options)
+    marked = parse_mnemonic(words)
+    return Entry(marked.text, action, mnemonic=marked.letter, **options)
 
 
 def _limited(entries: Sequence[Entry], limit: int, total: int) -> tuple[Entry, ...]:

@@ -33,8 +33,9 @@ from tray_app.creation.validation import RESERVED_VARIABLES, TEXT_RULES
 from tray_app.i18n import _, ngettext
 from tray_app.ui.async_bridge import error_message, run_async
 from tray_app.ui.dialog_parts import add_button, add_main_button, column
+from tray_app.ui.field_editors import name_combo_parts
 from tray_app.ui.field_widgets import HINT_STYLE, FieldCell, FieldForm, error_label
-from tray_app.ui.keyboard import MnemonicPicker, mnemonic_letters, name_combo_parts
+from tray_app.ui.keyboard import MnemonicPicker, mnemonic_letters
 from tray_app.ui.new_session_request import (
     DEFAULT_TEMPLATE,
     KINDS,

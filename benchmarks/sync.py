@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "unit" / "sync"))
 
 from tray_app.creation.sync import JobStatus, SyncOptions, SyncPlan, SyncQueue, Transport
-from tray_app.creation.sync.transport_copy import sync_filesystem
+from tray_app.creation.sync.local_target import sync_filesystem
 
 if TYPE_CHECKING:
     from sync_sshd import Sshd

@@ -29,8 +29,8 @@ from sync import fresh, make_source, warm
 from tray_app.creation.sync import SyncJob, SyncOptions, Transport
 from tray_app.creation.sync.attempt import make_transport
 from tray_app.creation.sync.control import Control
+from tray_app.creation.sync.local_target import sync_filesystem
 from tray_app.creation.sync.manifest import Manifest
-from tray_app.creation.sync.transport_copy import sync_filesystem
 
 
 def timed(step: Callable[[], object]) -> tuple[float, float]:

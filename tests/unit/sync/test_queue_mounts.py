@@ -131,7 +131,7 @@ async def test_share_turning_read_only_as_the_copy_starts_leaves_no_half_copy(
 def test_the_filesystem_type_of_a_path_is_its_innermost_mount(
     tmp_path: Path, mounts: Mounts
 ) -> None:
-    from tray_app.creation.sync.transport_copy import filesystem_type
+    from tray_app.creation.sync.local_target import filesystem_type
 
     outside = filesystem_type(tmp_path)
     assert outside is not None

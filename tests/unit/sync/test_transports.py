@@ -60,6 +60,7 @@ def targets(
     return {
         "rsync-local": (Transport.RSYNC, str(nas), SyncOptions()),
         "rsync-ssh": (Transport.RSYNC, f"root@127.0.0.1:{nas}", ssh_options),
+        "rclone-local": (Transport.RCLONE, str(nas), SyncOptions()),
         "rclone-sftp": (
             Transport.RCLONE,
             f"nas:{nas}",
@@ -68,7 +69,7 @@ def targets(
     }
 
 
-@pytest.mark.parametrize("kind", ["rsync-local", "rsync-ssh", "rclone-sftp"])
+@pytest.mark.parametrize("kind", ["rsync-local", "rsync-ssh", "rclone-local", "rclone-sftp"])
 async def test_transport_syncs_and_verifies_a_folder(
     kind: str, tmp_path: Path, sshd: Sshd, ssh_options: SyncOptions, make_queue: QueueFactory
 ) -> None:
@@ -104,7 +105,9 @@ async def test_a_missing_root_is_not_reachable_and_never_created(
     assert not (tmp_path / "nas").exists()
 
 
-@pytest.mark.parametrize("kind", ["copy", "rsync-local", "rsync-ssh", "rclone-sftp"])
+@pytest.mark.parametrize(
+    "kind", ["copy", "rsync-local", "rsync-ssh", "rclone-local", "rclone-sftp"]
+)
 async def test_verification_catches_a_change_that_size_and_time_hide(
     kind: str, tmp_path: Path, sshd: Sshd, ssh_options: SyncOptions, make_queue: QueueFactory
 ) -> None:
@@ -190,7 +193,7 @@ async def test_a_target_the_nas_account_may_not_write_waits_until_it_may(
         shutil.rmtree(nas, ignore_errors=True)
 
 
-@pytest.mark.parametrize("kind", ["copy", "rsync-local", "rclone-sftp"])
+@pytest.mark.parametrize("kind", ["copy", "rsync-local", "rclone-local", "rclone-sftp"])
 async def test_the_bandwidth_limit_is_honoured(
     kind: str, tmp_path: Path, sshd: Sshd, ssh_options: SyncOptions, make_queue: QueueFactory
 ) -> None:

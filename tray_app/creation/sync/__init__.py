@@ -1,8 +1,9 @@
 """NAS sync: a durable queue that copies finished folders to the lab NAS and checks them.
 
 ``SyncQueue`` (queue.py) drives jobs (model.py) through attempts (attempt.py)
-over a transport (transport_copy.py, transport_tools.py), hashed into a SHA-256
-manifest as it is copied and checked by reading the copy back (manifest.py),
+over a transport (transport_copy.py, transport_rsync.py, transport_rclone.py) to a
+local path (local_target.py) or a remote, hashed into a SHA-256 manifest
+(manifest.py) as it is copied and checked by reading the copy back (read_back.py),
 retried on a schedule (schedule.py), kept in SQLite (db.py). No Qt.
 
 ``SyncQueue`` and ``DB_NAME`` load on first use (PEP 562): the queue pulls in the

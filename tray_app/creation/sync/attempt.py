@@ -18,7 +18,8 @@ from tray_app.creation.sync.manifest import Manifest
 from tray_app.creation.sync.model import Code, SyncFailure, SyncJob, Transport
 from tray_app.creation.sync.options import SyncOptions
 from tray_app.creation.sync.transport_copy import CopyTransport
-from tray_app.creation.sync.transport_tools import RcloneTransport, RsyncTransport
+from tray_app.creation.sync.transport_rclone import RcloneTransport
+from tray_app.creation.sync.transport_rsync import RsyncTransport
 
 __all__ = ["TransportImpl", "make_transport", "partial_relative", "probe", "transfer"]
 

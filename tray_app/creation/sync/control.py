@@ -12,7 +12,10 @@ import os
 import re
 import signal
 import subprocess
+import tempfile
 import threading
+from collections.abc import Callable
+from typing import IO
 
 from tray_app.creation.sync.model import Code, SyncFailure
 
@@ -50,13 +53,77 @@ class Control:
     ) -> tuple[int, str, str]:
         """Run ``args`` (no shell, no terminal; ``input`` or nothing on its stdin) and
         return (code, stdout, stderr)."""
+        process = self._start(args, tool, env, stdin=None if input is None else subprocess.PIPE)
+        try:
+            out, err = process.communicate(input, timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            raise SyncFailure(Code.TIMEOUT, f"{tool} did not answer in {timeout:.0f} s.") from exc
+        finally:
+            self._started(None)
+        self.check()
+        return process.returncode, out.decode(errors="replace"), err.decode(errors="replace")
+
+    def follow(
+        self,
+        args: list[str],
+        *,
+        tool: str,
+        on_line: Callable[[str], bool],
+        from_stderr: bool = False,
+        env: dict[str, str] | None = None,
+    ) -> tuple[int, str, str]:
+        """Run ``args`` like :meth:`run`, handing each line of its stdout (or stderr) to
+        ``on_line`` as it comes; lines it returns True for are left out of the result.
+
+        The other stream goes to a file, so a program that writes much there never
+        blocks on a pipe nobody reads. No timeout: the program's own (``--timeout``)."""
+        with tempfile.TemporaryFile() as other:
+            if from_stderr:
+                process = self._start(args, tool, env, stdout=other)
+            else:
+                process = self._start(args, tool, env, stderr=other)
+            stream = process.stderr if from_stderr else process.stdout
+            assert stream is not None
+            kept = []
+            try:
+                with stream:
+                    for raw in stream:
+                        line = raw.decode(errors="replace").rstrip("\n")
+                        if not on_line(line):
+                            kept.append(line)
+                process.wait()
+            finally:
+                if process.poll() is None:  # on_line raised: the program must not outlive us
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
+                self._started(None)
+            other.seek(0)
+            rest = other.read().decode(errors="replace")
+        self.check()
+        text = "".join(f"{line}\n" for line in kept)
+        return (process.returncode, rest, text) if from_stderr else (process.returncode, text, rest)
+
+    def _start(
+        self,
+        args: list[str],
+        tool: str,
+        env: dict[str, str] | None,
+        *,
+        stdin: int | None = None,
+        stdout: int | IO[bytes] = subprocess.PIPE,
+        stderr: int | IO[bytes] = subprocess.PIPE,
+    ) -> subprocess.Popen[bytes]:
         self.check()
         try:
             process = subprocess.Popen(
                 args,
-                stdin=subprocess.DEVNULL if input is None else subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
+                stdin=subprocess.DEVNULL if stdin is None else stdin,
+                stdout=stdout,
+                stderr=stderr,
                 start_new_session=True,  # its own group, so cancel ends ssh children too
                 env=env,
             )
@@ -66,20 +133,12 @@ class Control:
                 f"The {tool} program is not installed on this computer.",
                 transient=False,
             ) from exc
+        self._started(process)
+        return process
+
+    def _started(self, process: subprocess.Popen[bytes] | None) -> None:
         with self._lock:
             self._process = process
-        try:
-            out, err = process.communicate(input, timeout=timeout)
-        except subprocess.TimeoutExpired as exc:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.communicate()
-            raise SyncFailure(Code.TIMEOUT, f"{tool} did not answer in {timeout:.0f} s.") from exc
-        finally:
-            with self._lock:
-                self._process = None
-        self.check()
-        return process.returncode, out.decode(errors="replace"), err.decode(errors="replace")
 
 
 # (pattern in the program's messages, code, transient); the first match wins.

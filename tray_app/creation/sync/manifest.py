@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,8 +25,6 @@ __all__ = [
     "Folder",
     "Manifest",
     "changed_files",
-    "compare_file",
-    "compare_tree",
     "hash_file",
     "hash_folder",
     "mismatch",
@@ -42,7 +38,6 @@ MANIFEST_NAME = "checksums.sha256"
 MANIFEST_RELATIVE = f"{RECORD_DIR}/{MANIFEST_NAME}"
 #: Files the manifest never lists (relative to the folder).
 UNLISTED = frozenset({MANIFEST_RELATIVE, f"{RECORD_DIR}/{RECORD_NAME}"})
-_CHUNK = 1 << 20
 
 
 @dataclass
@@ -150,44 +145,6 @@ def mismatch(wrong: list[str]) -> SyncFailure:
     )
 
 
-#: Two read buffers per checking thread, reused: a fresh megabyte per read costs more in
-#: page faults than the comparison itself.
-_buffers = threading.local()
-
-
-def _pair() -> tuple[bytearray, bytearray]:
-    pair: tuple[bytearray, bytearray] | None = getattr(_buffers, "pair", None)
-    if pair is None:
-        pair = _buffers.pair = (bytearray(_CHUNK), bytearray(_CHUNK))
-    return pair
-
-
-def compare_file(source: Path, target: Path, name: str) -> str | None:
-    """Why the copy of ``name`` is not the original, or None when it is: the copy is read
-    back and compared byte for byte with the local file (memcmp, not a second hash)."""
-    theirs, ours = _pair()
-    try:
-        with (
-            (target / name).open("rb", buffering=0) as copy,
-            (source / name).open("rb", buffering=0) as original,
-        ):
-            while True:
-                got = copy.readinto(theirs)
-                have = original.readinto(ours)
-                if got != have:
-                    return f"{name} differs"
-                # bytearray == bytearray is one memcmp; a short last read compares slices.
-                same = theirs == ours if have == _CHUNK else theirs[:have] == ours[:have]
-                if not same:
-                    return f"{name} differs"
-                if have < _CHUNK:
-                    return None
-    except FileNotFoundError:
-        return f"{name} is missing"
-    except OSError as exc:
-        raise SyncFailure(Code.IO_ERROR, f"Could not read back {name}: {exc}") from exc
-
-
 def changed_files(manifest: Manifest, source: Path) -> list[str]:
     """Files whose size or modification time moved since they were hashed."""
     changed = []
@@ -200,24 +157,3 @@ def changed_files(manifest: Manifest, source: Path) -> list[str]:
         if (stat.st_size, stat.st_mtime_ns) != stamp:
             changed.append(name)
     return changed
-
-
-def compare_tree(manifest: Manifest, source: Path, target: Path, *, workers: int = 2) -> None:
-    """Read the copy of every listed file back and compare it with the original; raises
-    on any difference, or when a file changed after it was hashed (its manifest line
-    would not match the copy).
-
-    The manifest's hashes are of the very bytes the copy holds: the copy transport
-    hashes what it writes, rsync and rclone copy what is compared here, and a file
-    that changed since its hash fails. ``workers`` threads read at once.
-    """
-    names = list(manifest.digests)
-    if workers <= 1 or len(names) < 2:
-        found = [compare_file(source, target, name) for name in names]
-    else:
-        with ThreadPoolExecutor(workers, thread_name_prefix="exlab-sync-check") as pool:
-            found = list(pool.map(lambda name: compare_file(source, target, name), names))
-    wrong = [why for why in found if why is not None]
-    wrong += [f"{name} changed while it was copied" for name in changed_files(manifest, source)]
-    if wrong:
-        raise mismatch(wrong)

@@ -73,6 +73,7 @@ class CreationController:
         self._accepting = True
         self._sync: SyncQueue | None = None
         self._sync_observers: list[SyncObserver] = []
+        self._sync_caught_up = False
         self._worker_pool: WorkerPool | None = None
         # Copier lives in this worker process, never in the tray's (see render_worker).
         self._renderer = RenderProcess()
@@ -373,13 +374,14 @@ class CreationController:
             self._sync.add_observer(self._follow_job)
             for observer in self._sync_observers:
                 self._sync.add_observer(observer)
-            await self._sync.open()
+        await self._sync.open()  # may raise; the next call tries again
+        if not self._sync_caught_up:
             # Sessions restored from the journal may be behind their jobs (a stop between
-            # a job's commit and the journal's, a copy resumed as queued): catch them up.
+            # a job's commit and the journal's, a copy resumed as queued): catch them up,
+            # after the first open that succeeded (an earlier one may have failed).
+            self._sync_caught_up = True
             for job in self._sync.jobs():
                 self._follow_job(job)
-        else:
-            await self._sync.open()
         return self._sync
 
     def _follow_job(self, job: SyncJob | None) -> None:

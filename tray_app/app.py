@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication
 
     from tray_app.api.runtime_file import RuntimeInfo
+    from tray_app.config import LoadedSettings
 
 _log = logging.getLogger("tray_app.app")
 
@@ -40,7 +41,8 @@ NO_TRAY_REASON = (
 )
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, loaded: LoadedSettings | None = None) -> int:
+    """The tray; ``loaded``: the settings the command line read already (for its language)."""
     options = parse_args(sys.argv[1:] if argv is None else argv)
     missing = missing_display()
     if missing:
@@ -51,17 +53,17 @@ def main(argv: list[str] | None = None) -> int:
 
         with demo_home() as home:
             print(f"ExLab Tray demo: EXLAB_TRAY_HOME={home}", flush=True)
-            return _start(options)
-    return _start(options)
+            return _start(options, None)  # the demo's own settings, not the user's
+    return _start(options, loaded)
 
 
-def _start(options: argparse.Namespace) -> int:
+def _start(options: argparse.Namespace, loaded: LoadedSettings | None) -> int:
     setup_logging()
     running = running_instance()
     if running is not None and activate_instance(running):
         print(f"ExLab Tray is already running (pid {running.pid}); showing its sessions.")
         return 0
-    return run_app(options)
+    return run_app(options, loaded)
 
 
 def missing_display() -> str | None:
@@ -136,7 +138,7 @@ def activate_instance(info: RuntimeInfo, timeout_s: float = 2.0) -> bool:
 # ---- running the app ------------------------------------------------------------------------
 
 
-def run_app(options: argparse.Namespace) -> int:
+def run_app(options: argparse.Namespace, loaded: LoadedSettings | None = None) -> int:
     # qasync must bind to PySide6 (it picks the first Qt binding it finds otherwise).
     os.environ.setdefault("QT_API", "pyside6")
     # The Qt-free half of the app before PySide6: once shiboken is imported, its import hook
@@ -155,7 +157,7 @@ def run_app(options: argparse.Namespace) -> int:
     app = QApplication.instance() or QApplication(["exlab-tray"])
     assert isinstance(app, QApplication)
     configure_application(app)
-    desktop = DesktopApp(app, demo=options.demo)
+    desktop = DesktopApp(app, demo=options.demo, loaded=loaded)
     settle_heap()
     with asyncio.Runner(loop_factory=_make_loop) as runner:
         try:

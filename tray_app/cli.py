@@ -288,8 +288,9 @@ def _help(parser: _Parser, topic: str | None) -> int:
 def main(argv: list[str] | None = None) -> int:
     """The whole ``exlab-tray`` command line; without a command, the tray itself."""
     raw = list(sys.argv[1:] if argv is None else argv)
-    # The tray's language (the ``language`` setting, else the desktop's locale).
-    i18n.install_from_settings()
+    # The tray's language (the ``language`` setting, else the desktop's locale); the
+    # settings read for it go on to the command that runs on them (tray, serve, report).
+    loaded = i18n.install_from_settings()
     parser = build_parser()
     try:
         args = parser.parse_args(raw)
@@ -305,15 +306,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         from tray_app.app import main as app_main
 
-        return app_main(raw)
+        return app_main(raw, loaded=loaded)
     if args.command == "serve":
         from tray_app.headless import serve
 
-        return serve(port=args.port, log_level=args.log_level)
+        return serve(port=args.port, log_level=args.log_level, loaded=loaded)
     if args.command == "report":
         from tray_app.report_cli import run_report
 
-        return run_report(args.output, as_json=args.json)
+        return run_report(args.output, as_json=args.json, loaded=loaded)
     try:
         return asyncio.run(_run(args))
     except BrokenPipeError:

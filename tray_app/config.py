@@ -39,6 +39,7 @@ __all__ = [
     "default_settings",
     "is_remote_root",
     "load_settings",
+    "settings_in_use",
     "write_default_settings",
 ]
 
@@ -161,6 +162,15 @@ class LoadedSettings:
     locked: frozenset[str] = frozenset()
     #: The site folder read (reloading reads the same one); None: the platform's.
     site_dir: Path | None = None
+    #: The problems are in the log (read quietly, before logging was set up: not yet).
+    logged: bool = False
+
+    def log_problems(self) -> None:
+        """Each problem in the log, once."""
+        if not self.logged:
+            self.logged = True
+            for problem in self.problems:
+                _log.warning("settings: %s", problem)
 
     def watched_files(self) -> list[Path]:
         """The files these settings came from or would come from, to notice edits."""
@@ -187,13 +197,26 @@ def default_settings() -> Settings:
     return msgspec.convert(_default_values(), Settings)
 
 
-def load_settings(path: Path | None = None, *, site_dir: Path | None = None) -> LoadedSettings:
+def settings_in_use(loaded: LoadedSettings | None) -> LoadedSettings:
+    """The settings a start goes on with: ``loaded`` when the command line has read them
+    already (for its language), their problems logged now that logging is set up; else
+    read now."""
+    if loaded is None:
+        return load_settings()
+    loaded.log_problems()
+    return loaded
+
+
+def load_settings(
+    path: Path | None = None, *, site_dir: Path | None = None, quiet: bool = False
+) -> LoadedSettings:
     """Read the site's and the user's settings files over the defaults. Never raises.
 
     ``path`` is the user's file (default: the per-user settings file); ``site_dir`` the
     site's folder (default: :func:`paths.site_config_dir`). Keys left out keep the value
     of the layer below. A problem (unreadable file, TOML syntax, wrong type, unknown key,
-    bad or duplicate equipment entry, a locked key) skips only what it is about.
+    bad or duplicate equipment entry, a locked key) skips only what it is about. Each is
+    logged, unless ``quiet`` (then :meth:`LoadedSettings.log_problems` does it later).
     """
     path = Path(path) if path is not None else paths.settings_path()
     site_path = site_settings_path(site_dir)
@@ -220,9 +243,7 @@ def load_settings(path: Path | None = None, *, site_dir: Path | None = None) -> 
     values.update(_fall_back_on_empty(user.values, values, user, problems))
 
     settings = msgspec.convert(values, Settings)
-    for problem in problems:
-        _log.warning("settings: %s", problem)
-    return LoadedSettings(
+    loaded = LoadedSettings(
         settings,
         path,
         problems,
@@ -231,6 +252,9 @@ def load_settings(path: Path | None = None, *, site_dir: Path | None = None) -> 
         locked=frozenset(locked),
         site_dir=site_path.parent,
     )
+    if not quiet:
+        loaded.log_problems()
+    return loaded
 
 
 @dataclass

@@ -160,11 +160,11 @@ class DesktopApp:
 
         from tray_app.api.server import AnotherInstanceRunning
         from tray_app.api.service import ExlabService
-        from tray_app.config import load_settings
+        from tray_app.config import settings_in_use
         from tray_app.ui.quit import QUIT_WAIT_S, QuitCoordinator
 
         given, clock, _tray, quit_wait_s, api_port = self._options
-        loaded = given or load_settings()
+        loaded = settings_in_use(given)
         logs.set_level(loaded.settings.log_level)
         self._install_language(loaded.settings.language)
         service_kwargs: dict[str, Any] = {

@@ -25,18 +25,20 @@ STOP_TIMEOUT_S = 5.0
 _log = logging.getLogger("tray_app.headless")
 
 
-def serve(*, port: int = 0, log_level: str | None = None) -> int:
+def serve(
+    *, port: int = 0, log_level: str | None = None, loaded: LoadedSettings | None = None
+) -> int:
     """Run until a signal; the exit status (0 after a clean stop, 1 if it cannot start).
 
     Logs go to the tray's log file and to stderr, at ``log_level`` (default: the
-    ``log_level`` setting).
+    ``log_level`` setting). ``loaded``: the settings the command line read already.
     """
     from tray_app import i18n, logs
-    from tray_app.config import load_settings
+    from tray_app.config import settings_in_use
 
-    # Logging first: the loader logs each settings problem it finds.
+    # Logging first: each settings problem is logged.
     logs.setup_logging(log_level or "info", stderr_level=log_level or "info")
-    loaded = load_settings()
+    loaded = settings_in_use(loaded)
     # The loader has logged them (to stderr and the log file); the rest of each file applies.
     if log_level is None:
         level = loaded.settings.log_level

@@ -17,8 +17,12 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tray_app import paths
+
+if TYPE_CHECKING:
+    from tray_app.config import LoadedSettings
 
 __all__ = [
     "DOMAIN",
@@ -99,27 +103,24 @@ def install(setting: str | None = None, *, directory: Path | None = None) -> str
     return language
 
 
-def install_from_settings() -> str:
+def install_from_settings() -> LoadedSettings | None:
     """:func:`install` for the ``language`` setting of the user's settings (the site's
     under them), as the tray and ``serve`` choose it: the command line speaks the tray's
-    language. Settings problems are left for the tray to report; they mean the locale.
+    language. The settings read, for the command to go on with (read quietly: it logs
+    their problems once its logging is set up; here a problem means the locale); None
+    when there is no settings file to read.
     """
     if not paths.settings_path().exists() and not paths.site_settings_path().exists():
         # No setting can be made: the locale, without importing the settings' reader
         # (~0.1-0.3 s of a command's start on a loaded machine).
-        return install(None)
-    import logging
-
+        install(None)
+        return None
     # Imported here: config imports this module (LANGUAGE_PATTERN).
     from tray_app.config import load_settings
 
-    config_log = logging.getLogger("tray_app.config")
-    quiet, config_log.disabled = config_log.disabled, True
-    try:  # the loader never raises: a problem skips only what it is about
-        setting = load_settings().settings.language
-    finally:
-        config_log.disabled = quiet
-    return install(setting)
+    loaded = load_settings(quiet=True)  # the loader never raises
+    install(loaded.settings.language)
+    return loaded
 
 
 def current_language() -> str:

@@ -11,10 +11,13 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tray_app.i18n import N_, _
 from tray_app.support_report import ReportInputs, default_report_name, write_report
+
+if TYPE_CHECKING:
+    from tray_app.config import LoadedSettings
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -79,10 +82,13 @@ async def ask_running_instance() -> tuple[
         return None, None, Unasked(error=str(error) or type(error).__name__)
 
 
-def run_report(output: Path | None, *, as_json: bool = False) -> int:
-    from tray_app.config import load_settings
+def run_report(
+    output: Path | None, *, as_json: bool = False, loaded: LoadedSettings | None = None
+) -> int:
+    """Write the report (``loaded``: the settings the command line read already)."""
+    from tray_app.config import settings_in_use
 
-    loaded = load_settings()
+    loaded = settings_in_use(loaded)
     sessions, jobs, unasked = asyncio.run(ask_running_instance())
     target = output or Path.cwd() / default_report_name()
     if target.is_dir():

@@ -88,7 +88,7 @@ def test_report_to_a_folder_that_cannot_be_written_says_so(tmp_path: Path) -> No
 def test_serve_logs_to_the_shared_file_and_report_includes_its_sessions(tmp_path: Path) -> None:
     settings = paths.settings_path()
     settings.parent.mkdir(parents=True, exist_ok=True)
-    settings.write_text('log_level = "debug"\n', encoding="utf-8")
+    settings.write_text('log_level = "debug"\ncolour = "red"\n', encoding="utf-8")
     stderr_path = tmp_path / "serve.stderr"
     with stderr_path.open("w") as stderr:
         server = subprocess.Popen([*EXE, "serve"], stdout=subprocess.PIPE, stderr=stderr, text=True)
@@ -109,6 +109,10 @@ def test_serve_logs_to_the_shared_file_and_report_includes_its_sessions(tmp_path
             server.stdout.close()
     text = logs.log_file().read_text()
     assert "local API listening" in text
+    # The settings are read once (by the command line, for its language, and handed on to
+    # serve): their problem is logged once, in the file and on stderr.
+    assert text.count("there is no setting `colour`") == 1
+    assert stderr_path.read_text().count("there is no setting `colour`") == 1
     assert " DEBUG asyncio: Using selector" in text  # the settings' debug level reached the file
     with zipfile.ZipFile(tmp_path / "r.zip") as archive:
         sessions = json.loads(archive.read("sessions.json"))

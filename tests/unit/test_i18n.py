@@ -81,19 +81,26 @@ def test_the_command_line_takes_the_setting_over_the_locale_as_the_tray_does(
     for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("LANGUAGE", "de")
-    # No settings file at all: the locale.
-    assert i18n.install_from_settings() == "de"
+    # No settings file at all: the locale (and no settings read to hand on).
+    assert i18n.install_from_settings() is None
+    assert i18n.current_language() == "de"
     settings = exlab_home / "config" / "settings.toml"
     settings.parent.mkdir(parents=True, exist_ok=True)
     settings.write_text('language = "fr"\n')
-    assert i18n.install_from_settings() == "fr"
+    loaded = i18n.install_from_settings()
+    assert i18n.current_language() == "fr"
     assert i18n._("Needs input") != "Needs input"
+    # The settings read are handed on to the command (tray, serve, report), not read again.
+    assert loaded is not None and loaded.path == settings and loaded.settings.language == "fr"
     # A setting the loader refuses is reported by the tray; here it means the locale.
     settings.write_text('language = "German please"\n')
-    assert i18n.install_from_settings() == "de"
+    loaded = i18n.install_from_settings()
+    assert i18n.current_language() == "de"
+    assert loaded is not None and not loaded.logged  # logged by the command that uses them
     # The site's file is read too (IT sets the language for everyone: <home>/site here).
     settings.unlink()
     site = exlab_home / "site"
     site.mkdir()
     (site / "settings.toml").write_text('language = "fr"\n')
-    assert i18n.install_from_settings() == "fr"
+    i18n.install_from_settings()
+    assert i18n.current_language() == "fr"

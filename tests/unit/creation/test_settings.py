@@ -13,6 +13,7 @@ from tray_app.config import (
     Settings,
     default_settings,
     load_settings,
+    settings_in_use,
     write_default_settings,
 )
 
@@ -226,6 +227,21 @@ def test_one_typo_costs_only_itself(tmp_path: Path, caplog: pytest.LogCaptureFix
     # Every problem is in the log too.
     logged = [r.getMessage() for r in caplog.records]
     assert logged == [f"settings: {p}" for p in loaded.problems]
+
+
+def test_settings_read_quietly_are_logged_once_when_used(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The command line reads them for its language before logging is set up; the command
+    # it runs (tray, serve, report) goes on with them and logs their problems then, once.
+    path = write(tmp_path / "settings.toml", ISSUE_FILE)
+    with caplog.at_level("WARNING", logger="tray_app.config"):
+        loaded = load_settings(path, quiet=True)
+        assert caplog.records == []
+        assert settings_in_use(loaded) is loaded
+        assert settings_in_use(loaded) is loaded
+    logged = [r.getMessage() for r in caplog.records]
+    assert logged == [f"settings: {p}" for p in loaded.problems] and len(logged) == 4
 
 
 def test_a_syntax_error_is_reported_where_its_statement_starts(tmp_path: Path) -> None:

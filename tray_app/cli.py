@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import difflib
 import os
 import re
 import sys
@@ -67,6 +66,8 @@ class _Parser(argparse.ArgumentParser):
         choices = self.command_names
         match = re.search(r"invalid choice: '([^']*)'", message)
         if match and choices:
+            import difflib  # here: only a mistyped command needs it, the tray never does
+
             close = difflib.get_close_matches(match.group(1), choices, n=1)
             message = _("unknown command '{name}'").format(name=match.group(1)) + (
                 _(" (did you mean '{name}'?)").format(name=close[0]) if close else ""

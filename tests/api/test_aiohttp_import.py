@@ -123,3 +123,30 @@ def test_the_tray_and_its_api_run_without_libcrypto_until_a_folder_is_hashed(
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
     )
     assert found["libcrypto_after"] is True
+
+
+MIME_PROBE = """
+import json, mimetypes
+import tray_app.api.server
+from aiohttp import web_fileresponse
+read_at_import = mimetypes.inited
+print(json.dumps({
+    "read_at_import": read_at_import,
+    "aiohttp_table": web_fileresponse.CONTENT_TYPES.guess_type("notes.txt.gz"),
+    "global_table": mimetypes.guess_type("notes.txt"),
+    "read_on_use": mimetypes.inited,
+}))
+"""
+
+
+def test_the_system_mime_table_is_read_on_first_use_not_by_importing_aiohttp() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", MIME_PROBE], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout.splitlines()[-1])
+    assert found["read_at_import"] is False
+    # aiohttp's own table (Python's defaults plus its additions) is whole.
+    assert found["aiohttp_table"] == ["application/gzip", None]
+    assert found["global_table"] == ["text/plain", None]
+    assert found["read_on_use"] is True

@@ -23,6 +23,12 @@ never hash) and ``hmac.compare_digest`` is ``_operator._compare_digest``, the sa
 constant-time compare. Afterwards that ``hashlib`` leaves ``sys.modules`` (the modules above
 keep their reference), so the next ``import hashlib`` (the NAS manifest's SHA-256 of whole
 folders, on the first sync) loads OpenSSL's, at its full speed.
+
+MIME types: aiohttp's file responses build their own ``MimeTypes()`` table at import (from
+Python's built-in defaults), and the constructor first initialises the module's global
+table, reading the system's ``/etc/mime.types`` (2,300 lines here: 0.35 MiB of the idle
+tray) for nobody: the API serves no files. ``mimetypes.inited`` is set while aiohttp
+imports and put back after, so the global table is read on its first real use instead.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ def import_aiohttp_without_tls() -> None:
         return
     # asyncio keeps real TLS support: it must be imported while ssl is visible.
     import asyncio  # noqa: F401
+    import mimetypes
 
     missing = object()
     before = sys.modules.get("ssl", missing)
@@ -45,6 +52,8 @@ def import_aiohttp_without_tls() -> None:
     sys.modules["ssl"] = None  # type: ignore[assignment]  # `import ssl` now raises ImportError
     if hide_hashing:
         sys.modules["_hashlib"] = None  # type: ignore[assignment]
+    mime_table_read = mimetypes.inited
+    mimetypes.inited = True  # aiohttp's MimeTypes() then skips reading the system's files
     try:
         import hmac  # noqa: F401
         import secrets  # noqa: F401
@@ -61,3 +70,4 @@ def import_aiohttp_without_tls() -> None:
         if hide_hashing:
             del sys.modules["_hashlib"]
             sys.modules.pop("hashlib", None)  # the built-in one; the next import gets OpenSSL
+        mimetypes.inited = mime_table_read  # False: the first guess_type() reads them

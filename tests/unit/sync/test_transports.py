@@ -36,8 +36,13 @@ from tray_app.creation.sync.manifest import write_manifest
 pytestmark = needs_root
 
 
-def rclone_config(tmp_path: Path, sshd: Sshd, user: str = "root") -> Path:
+def rclone_config(tmp_path: Path, sshd: Sshd, user: str = "root", *, hashes: bool = True) -> Path:
+    """An SFTP remote; without ``hashes`` one whose server computes none (rclone can
+    compare an upload only by its size, and its copy only by reading it back)."""
     config = tmp_path / "rclone.conf"
+    commands = "md5sum_command = md5sum\nsha1sum_command = sha1sum\n"
+    if not hashes:
+        commands = "md5sum_command = none\nsha1sum_command = none\n"
     config.write_text(
         "[nas]\n"
         "type = sftp\n"
@@ -46,9 +51,7 @@ def rclone_config(tmp_path: Path, sshd: Sshd, user: str = "root") -> Path:
         f"user = {user}\n"
         f"key_file = {sshd.identity}\n"
         f"known_hosts_file = {sshd.known_hosts}\n"
-        "shell_type = unix\n"
-        "md5sum_command = md5sum\n"
-        "sha1sum_command = sha1sum\n"
+        "shell_type = unix\n" + commands
     )
     return config
 
@@ -66,10 +69,17 @@ def targets(
             f"nas:{nas}",
             SyncOptions(rclone_config=rclone_config(tmp_path, sshd)),
         ),
+        "rclone-sftp-no-hash": (
+            Transport.RCLONE,
+            f"nas:{nas}",
+            SyncOptions(rclone_config=rclone_config(tmp_path, sshd, hashes=False)),
+        ),
     }
 
 
-@pytest.mark.parametrize("kind", ["rsync-local", "rsync-ssh", "rclone-local", "rclone-sftp"])
+@pytest.mark.parametrize(
+    "kind", ["rsync-local", "rsync-ssh", "rclone-local", "rclone-sftp", "rclone-sftp-no-hash"]
+)
 async def test_transport_syncs_and_verifies_a_folder(
     kind: str, tmp_path: Path, sshd: Sshd, ssh_options: SyncOptions, make_queue: QueueFactory
 ) -> None:
@@ -106,7 +116,8 @@ async def test_a_missing_root_is_not_reachable_and_never_created(
 
 
 @pytest.mark.parametrize(
-    "kind", ["copy", "rsync-local", "rsync-ssh", "rclone-local", "rclone-sftp"]
+    "kind",
+    ["copy", "rsync-local", "rsync-ssh", "rclone-local", "rclone-sftp", "rclone-sftp-no-hash"],
 )
 async def test_verification_catches_a_change_that_size_and_time_hide(
     kind: str, tmp_path: Path, sshd: Sshd, ssh_options: SyncOptions, make_queue: QueueFactory

@@ -1,8 +1,9 @@
 """The ``rclone`` transport: the real ``rclone`` to ``remote:path`` of any remote in its
 config, or to a local path.
 
-To a remote, rclone checks each upload's hash where both sides have one, and
-``rclone check`` compares the copy with the folder afterwards. To a local path the
+To a remote, rclone compares each upload's hash with the one the remote computes of
+its copy, where both sides have one; ``rclone check`` compares the files it did
+not (all of them on a remote without a common hash, by reading them back). To a local path the
 copy is read back as rclone names each file done (see :mod:`transport_tools`), and
 rclone's own hashing of both sides is left out: the read-back compares what is on
 the target byte for byte, which is more than a hash of the stream rclone wrote.
@@ -17,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tray_app.config import is_remote_root
-from tray_app.creation.record import RECORD_DIR, RECORD_NAME
+from tray_app.creation.record import RECORD_NAME
 from tray_app.creation.sync.control import Control, classify
 from tray_app.creation.sync.local_target import LocalTarget
 from tray_app.creation.sync.manifest import (
@@ -35,10 +36,12 @@ from tray_app.creation.sync.transport_tools import excludes, hashing_beside, sen
 
 __all__ = ["RcloneTransport"]
 
-_RECORD = f"/{RECORD_DIR}/{RECORD_NAME}"
 #: rclone's log line (``-v``) once a file's copy is complete.
 _COPIED = re.compile(r"\sINFO\s+: (?P<name>.+): Copied \((?:new|replaced existing)\)$")
-_INFO = re.compile(r"^\S+ \S+ INFO\s+: ")
+#: Its line (``-vv``) once it compared an upload's hash with the copy's on the remote.
+_HASH_OK = re.compile(r"\sDEBUG : (?P<name>.+): (?:md5|sha1|[a-z0-9]+) = [0-9a-f]+ OK$")
+#: What it says in passing, left out of what a failure is worded from.
+_CHATTER = re.compile(r"^\S+ \S+ (?:INFO|DEBUG)\s*: ")
 
 
 class RcloneTransport:
@@ -49,6 +52,8 @@ class RcloneTransport:
         self.local = None if is_remote_root(root) else LocalTarget(Path(root), require_mount)
         #: A local copy that send() read back as rclone made it.
         self._checked: CheckedCopy | None = None
+        #: A remote copy's manifest, and the files rclone compared by hash as it copied.
+        self._hash_checked: tuple[Manifest, set[str]] | None = None
 
     def _spec(self, relative: str) -> str:
         if not relative:
@@ -105,13 +110,20 @@ class RcloneTransport:
         if self.local is not None:
             return self._send_local(source, relative)
         args = self._copy_args(source, relative, nested_creations(source))
+        checked: set[str] = set()
 
         def transfer() -> None:
-            code, _out, err = self._rclone(*args)
+            # -vv: rclone says which uploads it compared by hash with the NAS's copy.
+            cmd, env = self._command(*args, "-vv", "--stats=0")
+            code, _out, err = self.control.follow(
+                cmd, tool="rclone", on_line=lambda line: _hash_compared(line, checked.add),
+                from_stderr=True, env=env,
+            )  # fmt: skip
             if code != 0:
                 raise classify("rclone", code, err)
 
         manifest = hashing_beside(source, self.control, transfer)
+        self._hash_checked = (manifest, checked)
         code, _out, err = self._rclone(
             "copyto", str(source / MANIFEST_RELATIVE), self._spec(f"{relative}/{MANIFEST_RELATIVE}")
         )
@@ -142,20 +154,41 @@ class RcloneTransport:
         if self.local is not None:
             verify_local(self._checked, manifest, source, Path(self._spec(relative)))
             return
-        args = [
-            "check", str(source), self._spec(relative), "--one-way",
-            *excludes(manifest.excluded, flag="--exclude", rclone=True), f"--exclude={_RECORD}",
-        ]  # fmt: skip
-        code, _out, err = self._rclone(*args)
-        if code == 0 and "no common hash" in err.lower():
-            # Sizes alone prove nothing: compare the content by reading it back.
-            code, _out, err = self._rclone(*args, "--download")
+        unchecked = self._unchecked(manifest)
+        if unchecked:
+            self._check(source, relative, unchecked)
+        changed = changed_files(manifest, source)  # since hashed: the manifest is stale
+        if changed:
+            raise mismatch([f"{name} changed while it was copied" for name in changed])
+
+    def _unchecked(self, manifest: Manifest) -> list[str]:
+        """The manifest's files that rclone did not compare by hash as it uploaded them
+        (it reads the NAS's copy for that: an MD5 or SHA-1 the remote computes there)."""
+        if self._hash_checked is None or self._hash_checked[0] is not manifest:
+            return list(manifest.digests)
+        return [name for name in manifest.digests if name not in self._hash_checked[1]]
+
+    def _check(self, source: Path, relative: str, names: list[str]) -> None:
+        with tempfile.TemporaryDirectory(prefix="exlab-check-") as tmp:
+            listing, report = Path(tmp) / "files.txt", Path(tmp) / "combined.txt"
+            listing.write_text("".join(f"{name}\n" for name in names))
+            args = [
+                "check", str(source), self._spec(relative), "--one-way",
+                f"--files-from={listing}", f"--combined={report}",
+            ]  # fmt: skip
+            code, _out, err = self._rclone(*args)
+            if code == 0 and "no common hash" in err.lower():
+                # Sizes alone prove nothing: compare the content by reading it back.
+                code, _out, err = self._rclone(*args, "--download")
+            # One line a file: "= name" the same, "*" different, "-" not on the NAS,
+            # "!" could not be read.
+            lines = report.read_text().splitlines() if report.exists() else []
         if code == 0:
-            changed = changed_files(manifest, source)  # since hashed: the manifest is stale
-            if changed:
-                raise mismatch([f"{name} changed while it was copied" for name in changed])
             return
-        differing = re.findall(r"ERROR : (.+?): (?:sizes|hashes|md5|sha1|file not found)", err)
+        wrong = {"*": "differs", "-": "is missing", "!": "could not be read"}
+        differing = [
+            f"{line[2:]} {wrong[line[0]]}" for line in lines if line[:2] in ("* ", "- ", "! ")
+        ]
         if differing or "differences found" in err.lower():
             raise mismatch(differing or ["(see rclone's log)"])
         raise classify("rclone", code, err)
@@ -188,9 +221,18 @@ class RcloneTransport:
 
 
 def _logged(line: str, copied: Callable[[str], None]) -> bool:
-    """One line of rclone's log: tell the file it names as copied; its INFO lines are
-    left out of what a failure is worded from."""
-    found = _COPIED.search(line)
+    """One line of rclone's log (``-v``): tell the file it names as copied; its chatter
+    is left out of what a failure is worded from."""
+    return _told(_COPIED, line, copied)
+
+
+def _hash_compared(line: str, compared: Callable[[str], None]) -> bool:
+    """One line of rclone's log (``-vv``): tell the file whose upload it compared by hash."""
+    return _told(_HASH_OK, line, compared)
+
+
+def _told(pattern: re.Pattern[str], line: str, tell: Callable[[str], None]) -> bool:
+    found = pattern.search(line)
     if found:
-        copied(found["name"])
-    return bool(found or _INFO.match(line))
+        tell(found["name"])
+    return bool(_CHATTER.match(line))

@@ -17,7 +17,7 @@ from tray_app.creation.sync import Code, SyncFailure, SyncJob, SyncOptions, Tran
 from tray_app.creation.sync.attempt import make_transport
 from tray_app.creation.sync.control import Control
 from tray_app.creation.sync.manifest import walk_folder
-from tray_app.creation.sync.read_back import Following, ReadBack, listed_files
+from tray_app.creation.sync.read_back import Following, ReadBack, compare_file, listed_files
 
 
 def _job(folder: Path, nas: Path, transport: Transport) -> SyncJob:
@@ -136,3 +136,16 @@ def test_a_followed_program_is_stopped_by_cancel(tmp_path: Path) -> None:
         )
     assert caught.value.reason.code == Code.INTERRUPTED
     assert time.monotonic() - before < 30  # not the program's 60 s
+
+
+def test_a_stop_ends_the_reading_back_of_a_big_file_between_two_chunks(tmp_path: Path) -> None:
+    folder = make_folder(tmp_path / "L", "EQ/Run_1", {"raw/big.bin": bytes(3 << 20)})
+    target = tmp_path / "nas"
+    (target / "raw").mkdir(parents=True)
+    (target / "raw/big.bin").write_bytes(bytes(3 << 20))
+    assert compare_file(folder, target, "raw/big.bin").wrong is None
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(SyncFailure) as caught:
+        compare_file(folder, target, "raw/big.bin", hashed=True, stop=stop)
+    assert caught.value.reason.code == Code.INTERRUPTED

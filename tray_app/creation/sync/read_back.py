@@ -76,11 +76,13 @@ def compare_file(
     *,
     hashed: bool = False,
     written: Callable[[int], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> Checked:
     """Read the copy of ``name`` back and compare it with the local file; with ``hashed``
     the bytes (the same in both, when they match) are hashed as they are compared.
     ``written`` gets the copy's descriptor once it is read, to start its writeback
-    (by default here and now)."""
+    (by default here and now). A set ``stop`` ends it between two chunks (Quit does
+    not wait for a file of many gigabytes to be read to its end)."""
     theirs, ours = _pair()
     digest = hashlib.sha256() if hashed else None
     try:
@@ -102,6 +104,8 @@ def compare_file(
                         digest.update(ours if full else memoryview(ours)[:have])
                     if not full:
                         break
+                    if stop is not None and stop.is_set():
+                        raise SyncFailure(Code.INTERRUPTED, "The check was stopped.")
             finally:
                 (written or _start_writeback)(copy.fileno())
     except FileNotFoundError:
@@ -136,9 +140,16 @@ class ReadBack:
     """
 
     def __init__(
-        self, source: Path, target: Path, listed: dict[str, os.stat_result], *, workers: int = 2
+        self,
+        source: Path,
+        target: Path,
+        listed: dict[str, os.stat_result],
+        *,
+        stop: threading.Event | None = None,
+        workers: int = 2,
     ) -> None:
         self._source, self._target, self._listed = source, target, listed
+        self._stop = stop
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="exlab-sync-readback")
         # Starting the writeback waits on a busy disk: in a thread of its own, so the
         # hashing goes on meanwhile and the disk writes while the copy goes on.

@@ -102,7 +102,7 @@ class CopyTransport:
         target = self.target.root / relative
         throttle = _Throttle(self.options.bwlimit_kib, self.control)
         folder = walk_folder(source)
-        read_back = ReadBack(source, target, listed_files(folder))
+        read_back = ReadBack(source, target, listed_files(folder), stop=self.control.cancelled)
         try:
             target.mkdir(parents=True, exist_ok=True)
             for name in folder.dirs:

@@ -145,7 +145,9 @@ class RcloneTransport:
             if code != 0:
                 raise classify("rclone", code, err)
 
-        self._checked = send_to_local(source, self.local, relative, copy, wait_for_name=False)
+        self._checked = send_to_local(
+            source, self.local, relative, self.control, copy, wait_for_name=False
+        )
         return self._checked.manifest
 
     def verify(self, source: Path, relative: str, manifest: Manifest) -> None:

@@ -149,7 +149,9 @@ class RsyncTransport:
             if code != 0:
                 raise classify("rsync", code, err)
 
-        self._checked = send_to_local(source, self.local, relative, copy, wait_for_name=True)
+        self._checked = send_to_local(
+            source, self.local, relative, self.control, copy, wait_for_name=True
+        )
         return self._checked.manifest
 
     def verify(self, source: Path, relative: str, manifest: Manifest) -> None:

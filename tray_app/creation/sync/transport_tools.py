@@ -45,13 +45,19 @@ def excludes(names: list[str], *, flag: str, rclone: bool = False) -> list[str]:
 
 
 def send_to_local(
-    source: Path, target: LocalTarget, relative: str, copy: Copying, *, wait_for_name: bool
+    source: Path,
+    target: LocalTarget,
+    relative: str,
+    control: Control,
+    copy: Copying,
+    *,
+    wait_for_name: bool,
 ) -> CheckedCopy:
     """Copy by a program to a local path, reading back each file it names as it goes;
     the rest once it is done. Writes the manifest into the folder and the copy."""
     folder = walk_folder(source)
     where = target.root / relative
-    read_back = ReadBack(source, where, listed_files(folder))
+    read_back = ReadBack(source, where, listed_files(folder), stop=control.cancelled)
     following = Following(read_back, where, wait_for_name=wait_for_name)
     try:
         copy(folder, following.copied)

@@ -4,6 +4,7 @@ without OpenSSL's libcrypto until a folder is hashed."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import subprocess
@@ -12,6 +13,8 @@ from pathlib import Path
 
 PROBE = """
 import tray_app.api
+import aiohttp
+aiohttp.TCPConnector  # the client half loads on first use of its names (see the module)
 import aiohttp.connector
 import asyncio.sslproto
 import ssl
@@ -150,3 +153,46 @@ def test_the_system_mime_table_is_read_on_first_use_not_by_importing_aiohttp() -
     assert found["aiohttp_table"] == ["application/gzip", None]
     assert found["global_table"] == ["text/plain", None]
     assert found["read_on_use"] is True
+
+
+CLIENT_HALF_PROBE = """
+import json, sys
+from tray_app.no_tls import hide_ssl
+hide_ssl()
+import tray_app.desktop_app, tray_app.api.service
+from tray_app.api import events, server
+loaded_with_the_server = sorted(m for m in sys.modules if m.startswith("aiohttp.client"))
+import aiohttp
+session_type = aiohttp.ClientSession  # the first use of a client name runs aiohttp/__init__
+print(json.dumps({
+    "with_the_server": loaded_with_the_server,
+    "version": aiohttp.__version__,
+    "session": session_type.__module__,
+    "same_enum": events.WSMsgType is aiohttp.WSMsgType,
+    "client_loaded": "aiohttp.client_reqrep" in sys.modules,
+    "libcrypto": "_hashlib" in sys.modules,
+    "missing": hasattr(aiohttp, "NoSuchName"),
+}))
+"""
+
+
+def test_the_tray_and_serve_load_aiohttp_client_half_on_first_use(tmp_path: Path) -> None:
+    env = {**os.environ, "EXLAB_TRAY_HOME": str(tmp_path), "QT_QPA_PLATFORM": "offscreen"}
+    result = subprocess.run(
+        [sys.executable, "-c", CLIENT_HALF_PROBE],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout.splitlines()[-1])
+    # The server's modules bring only the exceptions module the web half shares.
+    assert found["with_the_server"] == ["aiohttp.client_exceptions"]
+    assert found["version"] == importlib.metadata.version("aiohttp")
+    assert found["session"] == "aiohttp.client"
+    assert found["same_enum"] is True
+    assert found["client_loaded"] is True
+    assert found["libcrypto"] is False  # loaded under the same hiding as the server half
+    assert found["missing"] is False

@@ -32,7 +32,8 @@ import contextlib
 import socket
 from collections.abc import Callable
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
+from aiohttp.http import WSMsgType
 
 from tray_app.api.wire import FrameEncoder
 from tray_app.loop_timer import LoopTimer

@@ -7,6 +7,7 @@ import contextlib
 import os
 import subprocess
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,14 @@ def plan(
     root: Path | str, transport: Transport = Transport.COPY, require_mount: bool = False
 ) -> SyncPlan:
     return SyncPlan(root=str(root), transport=transport, require_mount=require_mount)
+
+
+def job_for(folder: Path, nas: Path, transport: Transport) -> SyncJob:
+    """A job for ``folder`` to ``nas``/EQ/Run_1, for a transport driven without a queue."""
+    return SyncJob(
+        id="j1", source=str(folder), root=str(nas), relative="EQ/Run_1",
+        transport=transport, queued_at=datetime.now(UTC),
+    )  # fmt: skip
 
 
 def sha256sum_ok(target: Path) -> bool:

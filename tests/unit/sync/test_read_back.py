@@ -7,24 +7,16 @@ import asyncio
 import hashlib
 import threading
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sync_helpers import make_folder, sample_files, sha256sum_ok
+from sync_helpers import job_for, make_folder, sample_files, sha256sum_ok
 
-from tray_app.creation.sync import Code, SyncFailure, SyncJob, SyncOptions, Transport
+from tray_app.creation.sync import Code, SyncFailure, SyncOptions, Transport
 from tray_app.creation.sync.attempt import make_transport
 from tray_app.creation.sync.control import Control
 from tray_app.creation.sync.manifest import walk_folder
 from tray_app.creation.sync.read_back import Following, ReadBack, compare_file, listed_files
-
-
-def _job(folder: Path, nas: Path, transport: Transport) -> SyncJob:
-    return SyncJob(
-        id="j1", source=str(folder), root=str(nas), relative="EQ/Run_1",
-        transport=transport, queued_at=datetime.now(UTC),
-    )  # fmt: skip
 
 
 @pytest.mark.parametrize("transport", [Transport.COPY, Transport.RSYNC, Transport.RCLONE])
@@ -35,7 +27,7 @@ async def test_the_manifest_made_while_reading_back_is_the_folders_own(
     nas.mkdir()
     files = sample_files(count=40) | {"raw/empty.bin": b"", "raw/big.bin": bytes(3 << 20)}
     folder = make_folder(tmp_path / "L", "EQ/Run_1", files)
-    sender = make_transport(_job(folder, nas, transport), SyncOptions(), Control())
+    sender = make_transport(job_for(folder, nas, transport), SyncOptions(), Control())
     manifest = await asyncio.to_thread(sender.send, folder, "EQ/Run_1", True)
     await asyncio.to_thread(sender.verify, folder, "EQ/Run_1", manifest)
     assert manifest.digests == {
@@ -55,7 +47,7 @@ async def test_an_older_copy_left_by_a_stopped_attempt_is_replaced_and_checked(
     (nas / where / "raw").mkdir(parents=True)
     (nas / where / "raw/data_0.csv").write_bytes((folder / "raw/data_0.csv").read_bytes())
     (nas / where / "raw/data_1.csv").write_bytes(b"an older version\n")
-    sender = make_transport(_job(folder, nas, transport), SyncOptions(), Control())
+    sender = make_transport(job_for(folder, nas, transport), SyncOptions(), Control())
     manifest = await asyncio.to_thread(sender.send, folder, where, True)
     await asyncio.to_thread(sender.verify, folder, where, manifest)
     assert (nas / where / "raw/data_1.csv").read_bytes() == (folder / "raw/data_1.csv").read_bytes()

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from sync_helpers import (
     QueueFactory,
+    job_for,
     make_folder,
     needs_root,
     no_partials,
@@ -227,17 +228,10 @@ async def test_the_bandwidth_limit_is_honoured(
 async def test_a_file_changed_after_it_was_hashed_fails_the_check(
     transport: Transport, tmp_path: Path
 ) -> None:
-    from datetime import UTC, datetime
-
-    from tray_app.creation.sync import SyncJob
-
     nas = tmp_path / "nas"
     nas.mkdir()
     folder = make_folder(tmp_path / "L", "EQ/Run_1", sample_files())
-    job = SyncJob(
-        id="j1", source=str(folder), root=str(nas), relative="EQ/Run_1",
-        transport=transport, queued_at=datetime.now(UTC),
-    )  # fmt: skip
+    job = job_for(folder, nas, transport)
     sender = make_transport(job, SyncOptions(), Control())
     manifest = await asyncio.to_thread(sender.send, folder, "EQ/Run_1", True)
     assert (nas / "EQ/Run_1/.exlab-wizard/checksums.sha256").read_text() == manifest.text()

@@ -14,11 +14,9 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 from tray_app.config import is_remote_root
-from tray_app.creation.record import RECORD_NAME
 from tray_app.creation.sync.control import Control, classify
 from tray_app.creation.sync.local_target import LocalTarget
 from tray_app.creation.sync.manifest import (
@@ -32,7 +30,12 @@ from tray_app.creation.sync.manifest import (
 from tray_app.creation.sync.model import Code, SyncFailure
 from tray_app.creation.sync.options import SyncOptions
 from tray_app.creation.sync.read_back import CheckedCopy, verify_local
-from tray_app.creation.sync.transport_tools import excludes, hashing_beside, send_to_local
+from tray_app.creation.sync.transport_tools import (
+    excludes,
+    hashing_beside,
+    send_to_local,
+    staged_record,
+)
 
 __all__ = ["RcloneTransport"]
 
@@ -116,7 +119,7 @@ class RcloneTransport:
             # -vv: rclone says which uploads it compared by hash with the NAS's copy.
             cmd, env = self._command(*args, "-vv", "--stats=0")
             code, _out, err = self.control.follow(
-                cmd, tool="rclone", on_line=lambda line: _hash_compared(line, checked.add),
+                cmd, tool="rclone", on_line=lambda line: _hash_compared(line, checked),
                 from_stderr=True, env=env,
             )  # fmt: skip
             if code != 0:
@@ -134,20 +137,15 @@ class RcloneTransport:
     def _send_local(self, source: Path, relative: str) -> Manifest:
         assert self.local is not None
 
-        def copy(folder: Folder, copied: Callable[[str], None]) -> None:
+        def command(folder: Folder) -> tuple[list[str], dict[str, str]]:
             args = self._copy_args(source, relative, folder.excluded)
             # -v: a line per file copied; no periodic statistics; the read-back checks.
-            cmd, env = self._command(*args, "-v", "--stats=0", "--ignore-checksum")
-            code, _out, err = self.control.follow(
-                cmd, tool="rclone", on_line=lambda line: _logged(line, copied),
-                from_stderr=True, env=env,
-            )  # fmt: skip
-            if code != 0:
-                raise classify("rclone", code, err)
+            return self._command(*args, "-v", "--stats=0", "--ignore-checksum")
 
         self._checked = send_to_local(
-            source, self.local, relative, self.control, copy, wait_for_name=False
-        )
+            source, self.local, relative, self.control, tool="rclone", command=command,
+            read_line=lambda line: _read(_COPIED, line), from_stderr=True, wait_for_name=False,
+        )  # fmt: skip
         return self._checked.manifest
 
     def verify(self, source: Path, relative: str, manifest: Manifest) -> None:
@@ -199,9 +197,7 @@ class RcloneTransport:
         if self.local is not None:
             self.local.put(f"{relative}/{record_relative}", data)
             return
-        with tempfile.TemporaryDirectory(prefix="exlab-record-") as tmp:
-            local = Path(tmp) / RECORD_NAME
-            local.write_bytes(data)
+        with staged_record(data) as local:
             code, _out, err = self._rclone(
                 "copyto", str(local), self._spec(f"{relative}/{record_relative}")
             )
@@ -222,19 +218,16 @@ class RcloneTransport:
             self.local.flush(relative)
 
 
-def _logged(line: str, copied: Callable[[str], None]) -> bool:
-    """One line of rclone's log (``-v``): tell the file it names as copied; its chatter
-    is left out of what a failure is worded from."""
-    return _told(_COPIED, line, copied)
-
-
-def _hash_compared(line: str, compared: Callable[[str], None]) -> bool:
-    """One line of rclone's log (``-vv``): tell the file whose upload it compared by hash."""
-    return _told(_HASH_OK, line, compared)
-
-
-def _told(pattern: re.Pattern[str], line: str, tell: Callable[[str], None]) -> bool:
+def _read(pattern: re.Pattern[str], line: str) -> tuple[str | None, bool]:
+    """One line of rclone's log: the file ``pattern`` finds in it, and whether it is
+    chatter (left out of what a failure is worded from)."""
     found = pattern.search(line)
-    if found:
-        tell(found["name"])
-    return bool(_CHATTER.match(line))
+    return (found["name"] if found else None), bool(_CHATTER.match(line))
+
+
+def _hash_compared(line: str, compared: set[str]) -> bool:
+    """One line of rclone's log (``-vv``): note the file whose upload it compared by hash."""
+    name, chatter = _read(_HASH_OK, line)
+    if name is not None:
+        compared.add(name)
+    return chatter

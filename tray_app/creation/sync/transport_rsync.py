@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import re
 import shlex
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 from tray_app.creation.record import RECORD_DIR, RECORD_NAME
@@ -27,7 +25,12 @@ from tray_app.creation.sync.manifest import (
 from tray_app.creation.sync.model import Code, SyncFailure
 from tray_app.creation.sync.options import SyncOptions
 from tray_app.creation.sync.read_back import CheckedCopy, verify_local
-from tray_app.creation.sync.transport_tools import excludes, hashing_beside, send_to_local
+from tray_app.creation.sync.transport_tools import (
+    excludes,
+    hashing_beside,
+    send_to_local,
+    staged_record,
+)
 
 __all__ = ["RsyncTransport", "split_remote"]
 
@@ -135,23 +138,18 @@ class RsyncTransport:
     def _send_local(self, source: Path, relative: str, fresh: bool) -> Manifest:
         assert self.local is not None
 
-        def copy(folder: Folder, copied: Callable[[str], None]) -> None:
+        def command(folder: Folder) -> tuple[list[str], None]:
             args = self._args(folder.excluded, fresh)
             # An existing copy changes all at once at the end (--delay-updates): nothing
             # to read back before that, so rsync need not name what it sends.
             if fresh:
                 args.append(_NAMED_WHEN_SENT)
-            code, _out, err = self.control.follow(
-                self._rsync(*args, f"{source}/", f"{self._spec(relative)}/"),
-                tool="rsync",
-                on_line=lambda line: _named(line, copied),
-            )
-            if code != 0:
-                raise classify("rsync", code, err)
+            return self._rsync(*args, f"{source}/", f"{self._spec(relative)}/"), None
 
         self._checked = send_to_local(
-            source, self.local, relative, self.control, copy, wait_for_name=True
-        )
+            source, self.local, relative, self.control,
+            tool="rsync", command=command, read_line=_named, wait_for_name=True,
+        )  # fmt: skip
         return self._checked.manifest
 
     def verify(self, source: Path, relative: str, manifest: Manifest) -> None:
@@ -192,9 +190,7 @@ class RsyncTransport:
         if self.local is not None:
             self.local.put(f"{relative}/{record_relative}", data)
             return
-        with tempfile.TemporaryDirectory(prefix="exlab-record-") as tmp:
-            local = Path(tmp) / RECORD_NAME
-            local.write_bytes(data)
+        with staged_record(data) as local:
             self._put(local, f"{relative}/{record_relative}")
 
     def rename(self, partial: str, relative: str) -> None:
@@ -212,10 +208,7 @@ class RsyncTransport:
             self.local.flush(relative)
 
 
-def _named(line: str, copied: Callable[[str], None]) -> bool:
-    """One line of rsync's ``%b %n`` output: tell the file it names (kept out of the output)."""
+def _named(line: str) -> tuple[str | None, bool]:
+    """One line of rsync's ``%b %n`` output: the file it names (kept out of the output)."""
     size, _, name = line.partition(" ")
-    if not size.isdigit():
-        return False
-    copied(name)
-    return True
+    return (name, True) if size.isdigit() else (None, False)

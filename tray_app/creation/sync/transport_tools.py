@@ -9,12 +9,15 @@ core while the program copies, and the remote side checks the copy afterwards.
 
 from __future__ import annotations
 
+import contextlib
+import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from tray_app.creation.sync.control import Control
+from tray_app.creation.record import RECORD_NAME
+from tray_app.creation.sync.control import Control, classify
 from tray_app.creation.sync.local_target import LocalTarget
 from tray_app.creation.sync.manifest import (
     Folder,
@@ -32,10 +35,13 @@ from tray_app.creation.sync.read_back import (
     put_manifest,
 )
 
-__all__ = ["excludes", "hashing_beside", "send_to_local"]
+__all__ = ["excludes", "hashing_beside", "send_to_local", "staged_record"]
 
-#: Runs the program over the folder, telling each file it names as copied.
-Copying = Callable[[Folder, Callable[[str], None]], None]
+#: The program's command line (and environment) for the folder.
+Command = Callable[[Folder], tuple[list[str], dict[str, str] | None]]
+#: One line of its output: the file it names as copied (or None), and whether the line
+#: is chatter, left out of what a failure is worded from.
+LineReader = Callable[[str], tuple[str | None, bool]]
 
 
 def excludes(names: list[str], *, flag: str, rclone: bool = False) -> list[str]:
@@ -49,8 +55,11 @@ def send_to_local(
     target: LocalTarget,
     relative: str,
     control: Control,
-    copy: Copying,
     *,
+    tool: str,
+    command: Command,
+    read_line: LineReader,
+    from_stderr: bool = False,
     wait_for_name: bool,
 ) -> CheckedCopy:
     """Copy by a program to a local path, reading back each file it names as it goes;
@@ -59,8 +68,20 @@ def send_to_local(
     where = target.root / relative
     read_back = ReadBack(source, where, listed_files(folder), stop=control.cancelled)
     following = Following(read_back, where, wait_for_name=wait_for_name)
+
+    def on_line(line: str) -> bool:
+        name, chatter = read_line(line)
+        if name is not None:
+            following.copied(name)
+        return chatter
+
     try:
-        copy(folder, following.copied)
+        args, env = command(folder)
+        code, _out, err = control.follow(
+            args, tool=tool, on_line=on_line, from_stderr=from_stderr, env=env
+        )
+        if code != 0:
+            raise classify(tool, code, err)
         # A file read while the program was still at it (an older copy it replaced
         # afterwards) is read once more before it counts as wrong.
         checked = read_back.finish(folder.excluded, again_if_wrong=True)
@@ -69,6 +90,16 @@ def send_to_local(
         raise
     put_manifest(source, checked.manifest, target, relative)
     return checked
+
+
+@contextlib.contextmanager
+def staged_record(data: bytes) -> Iterator[Path]:
+    """The copy's record as a local ``creation.json`` (in a temporary folder, removed
+    afterwards), for a program to send to a remote."""
+    with tempfile.TemporaryDirectory(prefix="exlab-record-") as tmp:
+        local = Path(tmp) / RECORD_NAME
+        local.write_bytes(data)
+        yield local
 
 
 def hashing_beside(source: Path, control: Control, transfer: Callable[[], None]) -> Manifest:

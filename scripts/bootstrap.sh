@@ -20,7 +20,8 @@ qt_xcb=(libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render
 desktop_test=(xvfb xauth trayer x11-utils xdotool imagemagick dbus dbus-x11 dunst
               haskell-status-notifier-item-utils haskell-gtk-sni-tray-utils
               procps at-spi2-core python3-pyatspi
-              openssh-server rsync rclone)  # the NAS sync tests: a real sshd, rsync, rclone
+              openssh-server rsync rclone  # the NAS sync tests: a real sshd, rsync, rclone
+              iproute2)  # ... and a network address that comes and goes (ip)
 
 missing_debs() {
     local pkg

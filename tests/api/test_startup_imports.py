@@ -21,6 +21,7 @@ DEFERRED = [
     "tray_app.creation.sync.transport_rclone",
     "tray_app.creation.sync.local_target",
     "tray_app.creation.sync.read_back",
+    "tray_app.creation.sync.network",
     "babel",
     "tray_app.api.openapi",
     "tray_app.support_report",

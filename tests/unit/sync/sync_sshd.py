@@ -73,7 +73,9 @@ def _keygen(path: Path, kind: str = "ed25519") -> None:
     )
 
 
-def start_sshd(folder: Path) -> Sshd:
+def start_sshd(folder: Path, *, also_as: str | None = None) -> Sshd:
+    """A throwaway sshd on 127.0.0.1; ``also_as`` another address it answers on (on every
+    address then, logins from elsewhere refused), one that may come up later."""
     folder.mkdir(parents=True, exist_ok=True)
     os.chmod(folder, 0o755)
     host_key = folder / "host_ed25519"
@@ -85,9 +87,12 @@ def start_sshd(folder: Path) -> Sshd:
     os.chmod(authorized, 0o644)
     port = free_port()
     config = folder / "sshd_config"
+    listen = "ListenAddress 127.0.0.1\n"
+    if also_as is not None:
+        listen = f"ListenAddress 0.0.0.0\nAllowUsers *@127.0.0.1 *@{also_as}\n"
     config.write_text(
         f"Port {port}\n"
-        "ListenAddress 127.0.0.1\n"
+        f"{listen}"
         f"HostKey {host_key}\n"
         f"PidFile {folder / 'sshd.pid'}\n"
         f"AuthorizedKeysFile {authorized} .ssh/authorized_keys\n"
@@ -116,5 +121,6 @@ def start_sshd(folder: Path) -> Sshd:
         time.sleep(0.05)
     known_hosts = folder / "known_hosts"
     public = host_key.with_suffix(".pub").read_text().split()
-    known_hosts.write_text(f"[127.0.0.1]:{port} {public[0]} {public[1]}\n")
+    names = ["127.0.0.1"] if also_as is None else ["127.0.0.1", also_as]
+    known_hosts.write_text("".join(f"[{n}]:{port} {public[0]} {public[1]}\n" for n in names))
     return Sshd(port, identity, known_hosts, folder, process)

@@ -30,6 +30,7 @@ from tray_app.creation.sync.legacy import LEGACY_NAME, read_legacy
 from tray_app.creation.sync.manifest import Manifest
 from tray_app.creation.sync.model import Code, JobStatus, Reason, SyncFailure, SyncJob
 from tray_app.creation.sync.mounts import MountWatcher
+from tray_app.creation.sync.network import NetworkWatcher
 from tray_app.creation.sync.options import SyncOptions
 from tray_app.creation.sync.records import record_bytes, update_record
 from tray_app.creation.sync.schedule import next_attempt_at
@@ -48,7 +49,11 @@ KEEP_SYNCED = 500
 #: How long the loop sleeps at most before it looks at the schedule again (a clock jump).
 _MAX_NAP_S = 600.0
 #: Reasons that a changed mount table may have cured.
-_MOUNT_CURABLE = {Code.NOT_REACHABLE, Code.READ_ONLY, Code.IO_ERROR, Code.NO_SPACE}
+_MOUNT_CURABLE = frozenset({Code.NOT_REACHABLE, Code.READ_ONLY, Code.IO_ERROR, Code.NO_SPACE})
+#: Reasons that the network coming back may have cured (a remote NAS, an NFS server).
+_NETWORK_CURABLE = frozenset(
+    {Code.NOT_REACHABLE, Code.CONNECTION_REFUSED, Code.TIMEOUT, Code.IO_ERROR}
+)
 
 #: Called on the loop thread after each committed change, with the job as it was then.
 Observer = Callable[[SyncJob], None]
@@ -84,14 +89,16 @@ class SyncQueue:
         self._timer: LoopTimer | None = None
         self._control: Control | None = None
         self._current: str | None = None
-        # Set when "Retry now" or a mount table change comes while the job's attempt is in
-        # flight (probing or copying): if that attempt ends waiting, it is due again at once
-        # instead of on the schedule, so neither is lost (see _failed).
+        # Set when "Retry now", a mount table change or the network coming back arrives
+        # while the job's attempt is in flight (probing or copying): if that attempt ends
+        # waiting for a reason the change may have cured, it is due again at once instead
+        # of on the schedule, so none is lost (see _failed).
         self._retry_asked_mid_attempt = False
-        self._mounts_changed_mid_attempt = False
+        self._cured_mid_attempt: frozenset[str] = frozenset()
         self._closing = False
         self._opening = asyncio.Lock()
         self._mounts = MountWatcher(self._mounts_changed) if watch_mounts else None
+        self._network = NetworkWatcher(self._network_changed) if watch_mounts else None
         # The loop open() ran on. Every later hop uses it rather than asking asyncio:
         # under qasync a task may resume from a thread's result while Qt, not asyncio,
         # is dispatching (tests step the loop), and get_running_loop() then raises.
@@ -154,6 +161,8 @@ class SyncQueue:
         self._closing = True
         if self._mounts is not None:
             self._mounts.stop()
+        if self._network is not None:
+            self._network.stop()
         if self._timer is not None:
             self._timer.cancel()
         clean = True
@@ -304,6 +313,7 @@ class SyncQueue:
             job = self._due()
             if job is None:
                 self._arm_timer()
+                self._watch_network_while_needed()
                 self._settled.set()
                 await self._wake.wait()
                 continue
@@ -316,7 +326,7 @@ class SyncQueue:
     async def _attempt(self, job: SyncJob) -> None:
         control = self._control = Control()
         self._current = job.id
-        self._retry_asked_mid_attempt = self._mounts_changed_mid_attempt = False
+        self._retry_asked_mid_attempt, self._cured_mid_attempt = False, frozenset()
         try:
             job.attempts += 1
             job.last_attempt_at = self._clock()
@@ -367,9 +377,7 @@ class SyncQueue:
         elif reason.transient:
             job.status, job.reason = JobStatus.WAITING, reason
             job.next_attempt_at = next_attempt_at(now, job.attempts, self._draw)
-            if self._retry_asked_mid_attempt or (
-                self._mounts_changed_mid_attempt and reason.code in _MOUNT_CURABLE
-            ):
+            if self._retry_asked_mid_attempt or reason.code in self._cured_mid_attempt:
                 job.next_attempt_at = now
             job.waiting_since = job.waiting_since or now
             _log.warning(
@@ -391,17 +399,39 @@ class SyncQueue:
         self._wake.set()
 
     def _mounts_changed(self) -> None:
+        self._cured(_MOUNT_CURABLE, "the mount table changed")
+
+    def _network_changed(self) -> None:
+        self._cured(_NETWORK_CURABLE, "the network changed")
+
+    def _cured(self, curable: frozenset[str], what: str) -> None:
+        """Something that may have cured ``curable`` reasons happened: their jobs are due."""
         if self._current is not None:
-            self._mounts_changed_mid_attempt = True
+            self._cured_mid_attempt |= curable
         now = self._clock()
         changed = False
-        for job in self._jobs.values():
-            if job.status is JobStatus.WAITING and job.reason and job.reason.code in _MOUNT_CURABLE:
-                job.next_attempt_at = now
-                changed = True
+        for job in self._waiting_for(curable):
+            job.next_attempt_at = now
+            changed = True
         if changed:
-            _log.info("mount table changed: retrying the jobs waiting for the NAS")
+            _log.info("%s: retrying the jobs waiting for the NAS", what)
             self._wake.set()
+
+    def _waiting_for(self, reasons: frozenset[str]) -> list[SyncJob]:
+        return [
+            job
+            for job in self._jobs.values()
+            if job.status is JobStatus.WAITING and job.reason and job.reason.code in reasons
+        ]
+
+    def _watch_network_while_needed(self) -> None:
+        """Listen for the network only while a job waits for a NAS it could not reach."""
+        if self._network is None or self._loop is None:
+            return
+        if self._waiting_for(_NETWORK_CURABLE):
+            self._network.start(self._loop)
+        else:
+            self._network.stop()
 
     def prune(self) -> list[str]:
         """Forget the oldest synced jobs beyond :data:`KEEP_SYNCED` (returns their ids)."""

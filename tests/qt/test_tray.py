@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 
+import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QColor, QGuiApplication, QIcon, QPalette
 from PySide6.QtWidgets import QApplication, QMenu
@@ -253,4 +255,33 @@ def test_rebuilds_replace_actions_without_leaking_or_emptying_the_menu(
     assert len(submenus) == 6
     assert len(tray.menu.findChildren(QAction)) < 60
     assert all(size > 0 for size in sizes)
+    tray.close()
+
+
+def _menu_wrappers() -> tuple[int, int]:
+    """Python wrappers of actions and menus alive now: (all, of objects Qt has deleted)."""
+    gc.collect()
+    found = [o for o in gc.get_objects() if isinstance(o, (QAction, QMenu))]
+    return len(found), sum(1 for o in found if not shiboken6.isValid(o))
+
+
+def test_rebuilds_leave_no_python_wrappers_behind(
+    tray_loop: asyncio.AbstractEventLoop, tray_store: SessionStore
+) -> None:
+    """PySide kept every old action's wrapper (and its connection) in the menu's wrapper for
+    as long as the menu lived, after Qt had deleted the action: the tray grew each repaint."""
+    for i in range(20):
+        done(tray_store, f"Project {i}")
+    tray = Tray(tray_store)
+    settle(tray_loop)
+    before, _ = _menu_wrappers()
+    in_menu = sum(1 for _ in iter_actions(tray.menu))
+    for i in range(40):
+        running(tray_store, f"r{i}")
+        tray.repaint_now()
+    settle(tray_loop)  # the old actions and submenus are dropped on the next loop turn
+    after, deleted_but_kept = _menu_wrappers()
+    assert deleted_but_kept == 0
+    # At most one more menu's worth (the five "In progress" runs now listed), not 40 rebuilds'.
+    assert after - before < in_menu
     tray.close()

@@ -66,6 +66,10 @@ class Tray(QObject):
         # Coalesces the tray's own changes (flags, seen failures, theme); store changes
         # come already coalesced, once per loop turn, from the store's bridge.
         self._repaint_timer = make_timer(self, self.repaint_now)
+        # The menu's old actions and submenus, detached by render_menu, until the next loop
+        # turn: dropping them then deletes them (never while one of them is being triggered).
+        self._retired: list[QObject] = []
+        self._retire_timer = make_timer(self, self._retired.clear)
 
         hints = QGuiApplication.styleHints()
         hints.colorSchemeChanged.connect(self._theme_changed)
@@ -140,7 +144,8 @@ class Tray(QObject):
         if model != self._model:
             self._model = model
             self.icon.setToolTip(model.tooltip)
-            render_menu(self.menu, model, self.action_triggered.emit)
+            self._retired.extend(render_menu(self.menu, model, self.action_triggered.emit))
+            self._retire_timer.start()
         self._update_icon(model.icon_state)
         self.repainted.emit(model)
 
@@ -181,11 +186,15 @@ class Tray(QObject):
     def close(self) -> None:
         self._detach()
         self._repaint_timer.stop()
+        self._retire_timer.stop()
+        self._retired.clear()
         self.icon.hide()
 
 
-def render_menu(menu: QMenu, model: MenuModel, trigger: Callable[[Action], None]) -> None:
+def render_menu(menu: QMenu, model: MenuModel, trigger: Callable[[Action], None]) -> list[QObject]:
     """Rebuild ``menu`` from ``model``; each entry with an action calls ``trigger(action)``.
+    Returns the old actions and submenus, detached: the caller keeps them until the next
+    loop turn, and dropping them then deletes them (see :func:`_detach`).
 
     The new actions are added before the old ones go: on X11 a QMenu that is emptied while
     open (``clear()``) closes, and sessions change while the operator reads the menu.
@@ -206,17 +215,34 @@ def render_menu(menu: QMenu, model: MenuModel, trigger: Callable[[Action], None]
             title.setFont(font)
         for entry in section.entries:
             _add_entry(menu, entry, trigger, dbus_menu)
-    # Old actions this menu owns and old submenus (each with its menuAction) are deleted on
-    # the next loop turn. Deleting them at once (shiboken6.delete) corrupts PySide's ownership
-    # records, and the menu's own deletion then crashes.
+    return _detach(menu, old, old_submenus)
+
+
+def _detach(menu: QMenu, old: list[QAction], old_submenus: dict[QAction, QMenu]) -> list[QObject]:
+    """Take the old actions this menu owns and its old submenus (each with its actions) out
+    of it, owned by their Python wrappers from now on.
+
+    Why not ``deleteLater()``: PySide keeps the wrapper of every object made with the menu
+    as its parent in the menu's own wrapper (its parent record) until the menu dies, even
+    once Qt has deleted the object. The tray's menu lives as long as the app, so every
+    repaint kept its old actions' wrappers and their connections: ~80 KiB a repaint with 20
+    sessions listed, for good (benchmarks/README.md, 2026-12-01 fifth stop).
+    ``setParent(None)`` takes the wrapper out of that record and gives the object to it.
+    Deleting at once (``shiboken6.delete``) corrupts PySide's ownership records, and the
+    menu's own deletion then crashes.
+    """
     menu_pointer = shiboken6.getCppPointer(menu)
+    detached: list[QObject] = []
     for qaction in old:
         menu.removeAction(qaction)
         owner = qaction.parent()
         if owner is not None and shiboken6.getCppPointer(owner) == menu_pointer:
-            qaction.deleteLater()
+            qaction.setParent(None)
+            detached.append(qaction)
     for submenu in old_submenus.values():
-        submenu.deleteLater()
+        submenu.setParent(None)
+        detached.append(submenu)
+    return detached
 
 
 def _submenus(menu: QMenu) -> dict[QAction, QMenu]:

@@ -10,6 +10,7 @@ threads and the programs it ran) are printed: on a shared VM CPU is the steadier
 
     .venv/bin/python benchmarks/sync.py                 # 1 GiB of 1,000 files, 3 rounds
     .venv/bin/python benchmarks/sync.py --files 200 --mib 100 --ssh --repeat 1
+    .venv/bin/python benchmarks/sync.py --ssh --only rsync   # 1 GiB over SSH, no SFTP
 """
 
 from __future__ import annotations
@@ -157,6 +158,9 @@ def main() -> None:
     parser.add_argument("--mib", type=int, default=1024)
     parser.add_argument("--repeat", type=int, default=3, help="rounds; medians are printed")
     parser.add_argument("--ssh", action="store_true", help="only over SSH / SFTP (root)")
+    parser.add_argument(
+        "--only", metavar="TOOL", help="only the runs naming TOOL (rsync, rclone, copy)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="exlab-sync-bench-", dir="/var/tmp") as tmp_name:
         tmp = Path(tmp_name)
@@ -175,6 +179,10 @@ def main() -> None:
                 if server is not None
                 else local_runs(source, nas, db)
             )
+            if args.only:
+                wanted = {name for name, _, _ in runs if args.only in name}
+                wanted |= {base for name, base, _ in runs if name in wanted and base}
+                runs = [run for run in runs if run[0] in wanted]
             loads = [os.getloadavg()[0]]
             walls: dict[str, list[float]] = {name: [] for name, _, _ in runs}
             cpus: dict[str, list[float]] = {name: [] for name, _, _ in runs}

@@ -225,7 +225,7 @@ def _detach(menu: QMenu, old: list[QAction], old_submenus: dict[QAction, QMenu])
     Why not ``deleteLater()``: PySide keeps the wrapper of every object made with the menu
     as its parent in the menu's own wrapper (its parent record) until the menu dies, even
     once Qt has deleted the object. The tray's menu lives as long as the app, so every
-    repaint kept its old actions' wrappers and their connections: ~80 KiB a repaint with 20
+    repaint kept its old actions' wrappers and their connections: ~40 KiB a repaint with 20
     sessions listed, for good (benchmarks/README.md, 2026-12-01 fifth stop).
     ``setParent(None)`` takes the wrapper out of that record and gives the object to it.
     Deleting at once (``shiboken6.delete``) corrupts PySide's ownership records, and the

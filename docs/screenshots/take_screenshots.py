@@ -42,10 +42,16 @@ def crop(session: Desktop, source: Path, target: Path, geometry: str) -> None:
 
 
 def window_shot(session: Desktop, name: str, target: Path) -> None:
-    ids = session.xdotool("search", "--onlyvisible", "--name", name).split()
-    if not ids:
-        raise RuntimeError(f"no visible window named {name!r}")
-    session.run_tool("import", "-window", ids[-1], str(target))
+    """The last visible window named ``name`` (waited for: dunst maps its notice late on
+    a busy machine)."""
+    found: list[str] = []
+
+    def visible() -> bool:
+        found[:] = session.xdotool("search", "--onlyvisible", "--name", name).split()
+        return bool(found)
+
+    wait_for(visible, 15, f"a visible window named {name!r}", step=0.2)
+    session.run_tool("import", "-window", found[-1], str(target))
 
 
 def hide_app_windows(session: Desktop) -> None:

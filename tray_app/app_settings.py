@@ -10,6 +10,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from tray_app import logs
+from tray_app.i18n import _, ngettext
 
 if TYPE_CHECKING:
     from tray_app.desktop_app import DesktopApp
@@ -38,8 +39,10 @@ class SettingsFollower:
         def no_editor(reason: str) -> None:
             _log.warning("cannot open %s in an editor: %s", path, reason)
             self.show_window(
-                f"The settings file could not be opened in an editor: {reason}. "
-                "Open it in any text editor; saved changes apply at once."
+                _(
+                    "The settings file could not be opened in an editor: {reason}. "
+                    "Open it in any text editor; saved changes apply at once."
+                ).format(reason=reason)
             )
 
         open_in_editor(path, no_editor)
@@ -103,11 +106,13 @@ class SettingsFollower:
         """One notice naming the first few problems of the settings in use."""
         problems = self._app.loaded.problems
         lines = [str(p) for p in problems[:3]]
-        if len(problems) > 3:
-            lines.append(f"… and {len(problems) - 3} more")
+        more = len(problems) - 3
+        if more > 0:
+            # Translators: after the first three problems of the settings, one per line.
+            lines.append(ngettext("… and {n} more", "… and {n} more", more).format(n=more))
         self._app.notice(
-            "ExLab Tray settings have problems",
-            "The rest of the settings apply.\n" + "\n".join(lines),
+            _("ExLab Tray settings have problems"),
+            "\n".join([_("The rest of the settings apply."), *lines]),
         )
 
     async def stop(self) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tray_app import paths
+from tray_app.i18n import _
 from tray_app.rate_limit import RateLimit
 
 __all__ = ["LoopErrors"]
@@ -33,12 +34,15 @@ class LoopErrors:
 
     def __call__(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         exception = context.get("exception")
-        message = context.get("message", "unhandled error")
-        _log.error("event loop: %s", message, exc_info=exception)
+        message = context.get("message")
+        _log.error("event loop: %s", message or "unhandled error", exc_info=exception)
         if self._notices.allow() is None:
             return
+        # asyncio's own message (and the exception's) is data: shown as it is.
         detail = f"{type(exception).__name__}: {exception}" if exception else message
+        detail = detail or _("unhandled error")
+        log = paths.log_dir() / "exlab-tray.log"
         self._notice(
-            "ExLab Tray hit an internal error",
-            f"{detail}\nDetails are in {paths.log_dir() / 'exlab-tray.log'}.",
+            _("ExLab Tray hit an internal error"),
+            detail + "\n" + _("Details are in {path}.").format(path=log),
         )

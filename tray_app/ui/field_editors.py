@@ -315,7 +315,8 @@ def connect_edited(editor: FieldEditor, signal_edited: Callable[[], None]) -> No
 
 def name_combo_parts(combo: QComboBox, name: str) -> None:
     """Name the popup list (and the line edit of an editable combo) after the field."""
-    combo.view().setAccessibleName(f"{name}: choices")
+    # Translators: what a screen reader calls a field's open list; {name} is the field.
+    combo.view().setAccessibleName(_("{name}: choices").format(name=name))
     line = combo.lineEdit()
     if line is not None:
         line.setAccessibleName(name)

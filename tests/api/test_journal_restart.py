@@ -426,3 +426,28 @@ def test_a_recorded_session_finished_at_restart_is_checked_as_the_pipeline_check
     assert record.sync_status == "blocked_by_validation"
     assert record.findings == ["plate?.csv: name contains ?"]
     assert server.stop() == 0
+
+
+def test_a_session_stopped_before_its_blocked_sync_was_recorded_is_checked_again(
+    tmp_path: Path,
+) -> None:
+    # Stopped in SYNC_QUEUED after its folder check found a problem but before its record
+    # said "blocked": nothing was queued, so the restart checks the folder again rather
+    # than trusting the record's "queued" (or "not configured").
+    log = tmp_path / "serve.log"
+    done = done_then_stopped(log, "Unrecorded")
+    folder = Path(done["result"]["path"])
+    (folder / "plate?.csv").write_text("1,2\n")
+    rewind(done["session_id"], "sync_queued", "queueing_nas_sync")
+    server = Serve(log)
+    back = server.sessions()[done["session_id"]]
+    assert back["state"] == "done", back
+    assert back["result"]["sync_status"] == "blocked_by_validation"
+    assert read_record(folder).sync_status == "blocked_by_validation"
+    assert (
+        back["result"]["warnings"].count(
+            "Sync blocked: 1 problem in the folder: plate?.csv: name contains ?"
+        )
+        == 1
+    )
+    assert server.stop() == 0

@@ -52,8 +52,20 @@ class LastSteps:
         """The folder's findings; each one blocks its sync, said in a warning."""
         findings = await asyncio.to_thread(folder_findings, destination, list(plugins))
         if findings:
-            self.store.warn(session_id, sync_blocked_words(findings))
+            words = sync_blocked_words(findings)
+            session = self.store.get(session_id)
+            if session is None or words not in session.warnings:  # once, after a restart too
+                self.store.warn(session_id, words)
         return findings
+
+    async def queued_job(self, session_id: str) -> SyncJob | None:
+        """The session's NAS sync job, if one was queued (None when the queue is unusable:
+        the queueing step says why)."""
+        try:
+            queue = await self.sync_queue()
+        except (OSError, sqlite3.Error):
+            return None
+        return queue.for_session(session_id)
 
     async def queue_sync(
         self,

@@ -101,12 +101,19 @@ async def finish_recorded(steps: LastSteps, session: Session, record: CreationRe
     store, destination, session_id = steps.store, Path(session.destination), session.session_id
     status = record.sync_status
     findings = record.findings
-    if session.state is not SessionState.SYNC_QUEUED:
+    equipment_id = (session.request or {}).get("equipment_id")
+    plan = plan_for(steps.settings, equipment_id)
+    # Checked again unless its sync was blocked or queued before the stop: a session that
+    # stopped in SYNC_QUEUED before its record said "blocked" must not be queued unchecked.
+    queued_before = (
+        session.state is SessionState.SYNC_QUEUED
+        and plan is not None
+        and await steps.queued_job(session_id) is not None
+    )
+    if status != "blocked_by_validation" and not queued_before:
         findings = await steps.check_folder(session_id, destination, record.plugins)
         if findings:
             status = "blocked_by_validation"
-    equipment_id = (session.request or {}).get("equipment_id")
-    plan = plan_for(steps.settings, equipment_id)
     if status == "queued" and plan is not None:
         status, _job = await steps.queue_sync(
             session_id, destination, plan, equipment_id, restarted=True

@@ -93,3 +93,29 @@ def test_underscores_read_as_typed_on_a_status_notifier_host(tmp_path: Path) -> 
             app.send_signal(signal.SIGTERM)
             code = app.wait(timeout=30)
         assert code == 0, (session.workdir / "app.log").read_text(errors="replace")
+
+
+@pytest.mark.skipif(bool(MISSING), reason=f"desktop test tools not installed: {MISSING}")
+def test_a_translated_mnemonic_is_exported_where_the_catalog_marks_it(tmp_path: Path) -> None:
+    """In German the host gets "ne_u" and "spei_chern": the letter the catalog marks, not
+    its first match ("Einstellungen" and "Bericht" have a "u" and a "c" before it)."""
+    home = tmp_path / "home"
+    settings = home / "config" / "settings.toml"
+    settings.parent.mkdir(parents=True)
+    settings.write_text('language = "de"\n', encoding="utf-8")
+    with desktop(tmp_path / "desktop", tray="sni", notifications=False) as session:
+        app = session.start_app(home)
+        try:
+            wait_for(
+                lambda: "_Beenden" in session.tray_menu_labels(),
+                60,
+                "the German menu exported to the host",
+                step=0.5,
+            )
+            labels = session.tray_menu_labels()
+            assert "Einstellungen ne_u laden" in labels, labels
+            assert "Bericht für den Support spei_chern…" in labels, labels
+        finally:
+            app.send_signal(signal.SIGTERM)
+            code = app.wait(timeout=30)
+        assert code == 0, (session.workdir / "app.log").read_text(errors="replace")

@@ -37,13 +37,19 @@ def test_offscreen_never_exports_the_menu(qapp: QApplication) -> None:
 def test_a_mnemonic_reads_as_the_words_with_its_letter_marked(dbus_menu: bool) -> None:
     from tray_app.ui.tray_host import mnemonic_label
 
-    label = mnemonic_label("Save a report for support…", "v", dbus_menu=dbus_menu)
+    label = mnemonic_label("Save a report for support…", 2, dbus_menu=dbus_menu)
     assert label == "Sa&ve a report for support…"
     assert label_text(label, dbus_menu=dbus_menu) == "Save a report for support…"
     if dbus_menu:
         # Exported as "Sa_ve ...": the host underlines the v and shows the words as typed.
         assert host_reading(label.replace("&", "_", 1)) == "Save a report for support…"
-    # Text with its own "&" or "_" keeps no mnemonic rather than reading wrong.
-    assert mnemonic_label("R&D_1", "d", dbus_menu=dbus_menu) == menu_label(
-        "R&D_1", dbus_menu=dbus_menu
+    # The marked position, not the letter's first match: "u" comes earlier here.
+    assert mnemonic_label("Einstellungen neu laden", 16, dbus_menu=dbus_menu) == (
+        "Einstellungen ne&u laden"
     )
+    # Text with its own "&" or "_" keeps no mnemonic rather than reading wrong; so does a
+    # position outside the text.
+    for text, at in (("R&D_1", 3), ("Quit", 4)):
+        assert mnemonic_label(text, at, dbus_menu=dbus_menu) == menu_label(
+            text, dbus_menu=dbus_menu
+        )

@@ -12,7 +12,7 @@ import pytest
 
 from tests.qt.loop_helpers import settle
 from tests.qt.tray_fixtures import aborted, done, failed, running, waiting
-from tests.support.catalogs import english_words
+from tests.support.catalogs import english_words, msgstrs
 from tray_app import i18n
 from tray_app.sessions.store import ABANDONED_CODE, SessionStore
 from tray_app.ui.tray import Tray, iter_actions
@@ -60,5 +60,29 @@ def test_the_tray_menu_reads_in_german(
         for text in shown:
             left = english_words(without_data(text))
             assert not left, f"English in {text!r}: {left}"
+    finally:
+        tray.close()
+
+
+@pytest.mark.usefixtures("german")
+def test_each_mnemonic_is_marked_where_the_translation_put_it(
+    tray_loop: asyncio.AbstractEventLoop, tray_store: SessionStore
+) -> None:
+    tray = Tray(tray_store)
+    done(tray_store, "Projekt Alpha")
+    failed(tray_store, "Defekt", message="Sensor kaputt")
+    settle(tray_loop)
+    try:
+        texts = [action.text() for _depth, action in iter_actions(tray.menu)]
+        # The marked letter comes earlier in these labels too ("Einstellungen", "Bericht"):
+        # the "&" stays where the catalog put it, so the underline does.
+        assert "Einstellungen ne&u laden" in texts
+        assert "Bericht für den Support spei&chern…" in texts
+        # Every entry with a mnemonic reads exactly as the catalog's marked words.
+        translations = set(msgstrs("de"))
+        marked = [text for text in texts if "&" in text.replace("&&", "")]
+        assert len(marked) > 10
+        for text in marked:
+            assert text in translations, text
     finally:
         tray.close()

@@ -101,8 +101,14 @@ class Entry:
     checked: bool = False
     tooltip: str = ""
     children: tuple[Entry, ...] = ()
-    #: The letter of ``label`` that is its keyboard mnemonic (first match, any case).
-    mnemonic: str = ""
+    #: Where in ``label`` its keyboard mnemonic is (where the translation put the "&"; the
+    #: same letter may come earlier in the label); None without one.
+    mnemonic_at: int | None = None
+
+    @property
+    def mnemonic(self) -> str:
+        """The mnemonic letter as written ("" without one)."""
+        return "" if self.mnemonic_at is None else self.label[self.mnemonic_at]
 
 
 @dataclass(frozen=True, slots=True)
@@ -408,7 +414,7 @@ def _entry(words: str, action: Action | None, **options: Any) -> Entry:
     """An entry from a translated label with its mnemonic marked by ``&`` ("&Quit",
     "&Beenden"), so each language picks its own letter."""
     marked = parse_mnemonic(words)
-    return Entry(marked.text, action, mnemonic=marked.letter, **options)
+    return Entry(marked.text, action, mnemonic_at=marked.at, **options)
 
 
 def _limited(entries: Sequence[Entry], limit: int, total: int) -> tuple[Entry, ...]:

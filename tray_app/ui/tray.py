@@ -281,8 +281,8 @@ def _add_entry(
 
 def entry_label(entry: Entry, *, dbus_menu: bool) -> str:
     """The entry's label for this host, with its mnemonic marked when it has one."""
-    if entry.mnemonic:
-        return mnemonic_label(entry.label, entry.mnemonic, dbus_menu=dbus_menu)
+    if entry.mnemonic_at is not None:
+        return mnemonic_label(entry.label, entry.mnemonic_at, dbus_menu=dbus_menu)
     return menu_label(entry.label, dbus_menu=dbus_menu)
 
 

@@ -62,13 +62,13 @@ def menu_label(text: str, *, dbus_menu: bool) -> str:
     return text.replace("_", "__").replace("&", "&&", 1)
 
 
-def mnemonic_label(text: str, letter: str, *, dbus_menu: bool) -> str:
-    """:func:`menu_label` with ``letter`` (its first match in ``text``, any case) marked as
-    the mnemonic: ``&`` before it, which Qt's menu underlines and Qt turns into dbusmenu's
-    ``_`` for the host. Text holding ``&`` or ``_`` itself keeps no mnemonic (the two
-    escapings would collide); the labels that have one are the app's own words."""
-    at = text.lower().find(letter.lower())
-    if at < 0 or "&" in text or "_" in text:
+def mnemonic_label(text: str, at: int, *, dbus_menu: bool) -> str:
+    """:func:`menu_label` with the character at ``at`` marked as the mnemonic: ``&``
+    before it, which Qt's menu underlines and Qt turns into dbusmenu's ``_`` for the host.
+    The position, not the letter: "Einstellungen ne&u laden" has a "u" before the marked
+    one. Text holding ``&`` or ``_`` itself keeps no mnemonic (the two escapings would
+    collide); the labels that have one are the app's own words."""
+    if not 0 <= at < len(text) or "&" in text or "_" in text:
         return menu_label(text, dbus_menu=dbus_menu)
     return text[:at] + "&" + text[at:]
 

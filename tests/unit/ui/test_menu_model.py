@@ -114,7 +114,7 @@ def test_recent_done_offers_open_folder(store: SessionStore, clock: FakeClock) -
     (entry,) = section(model_of(store, clock), "Recent")
     assert entry.label == "✓ Project Alpha: done"
     assert entry.children[0] == Entry(
-        "Open folder", Action(Command.OPEN_FOLDER, session.session_id), mnemonic="O"
+        "Open folder", Action(Command.OPEN_FOLDER, session.session_id), mnemonic_at=0
     )
 
 
@@ -129,7 +129,7 @@ def test_recent_failure_shows_the_error_and_copy_details(
     assert entry.tooltip == "plate_map crashed: ZeroDivisionError"
     assert entry.children[0].label == "plate_map crashed: ZeroDivisionError"
     assert not entry.children[0].enabled
-    copy = Entry("Copy details", Action(Command.COPY_DETAILS, session.session_id), mnemonic="y")
+    copy = Entry("Copy details", Action(Command.COPY_DETAILS, session.session_id), mnemonic_at=3)
     assert copy in entry.children
     assert model.icon_state is IconState.FAILED_UNSEEN
     assert model.tooltip == "ExLab Tray: 1 failed"

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
+
+from tests.support.fresh_python import probe
 
 PROBE = """
 import tray_app.api
@@ -106,17 +107,7 @@ def test_the_tray_and_its_api_run_without_libcrypto_until_a_folder_is_hashed(
 ) -> None:
     # A fresh interpreter (pytest has hashed already in this one); a real server, a real
     # refused token, a real WebSocket handshake, all on CPython's built-in hashes.
-    env = {**os.environ, "EXLAB_TRAY_HOME": str(tmp_path), "QT_QPA_PLATFORM": "offscreen"}
-    result = subprocess.run(
-        [sys.executable, "-c", NO_LIBCRYPTO_PROBE],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env=env,
-    )
-    assert result.returncode == 0, result.stderr
-    found = json.loads(result.stdout.splitlines()[-1])
+    found = probe(NO_LIBCRYPTO_PROBE, EXLAB_TRAY_HOME=str(tmp_path))
     assert found["libcrypto_while_serving"] is False
     assert found["refused"] == 401
     assert found["first_frame"] == "snapshot"  # the right token, compared on the same path
@@ -177,17 +168,7 @@ print(json.dumps({
 
 
 def test_the_tray_and_serve_load_aiohttp_client_half_on_first_use(tmp_path: Path) -> None:
-    env = {**os.environ, "EXLAB_TRAY_HOME": str(tmp_path), "QT_QPA_PLATFORM": "offscreen"}
-    result = subprocess.run(
-        [sys.executable, "-c", CLIENT_HALF_PROBE],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env=env,
-    )
-    assert result.returncode == 0, result.stderr
-    found = json.loads(result.stdout.splitlines()[-1])
+    found = probe(CLIENT_HALF_PROBE, timeout=60, EXLAB_TRAY_HOME=str(tmp_path))
     # The server's modules bring only the exceptions module the web half shares.
     assert found["with_the_server"] == ["aiohttp.client_exceptions"]
     assert found["version"] == importlib.metadata.version("aiohttp")

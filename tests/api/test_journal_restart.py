@@ -404,50 +404,35 @@ def test_a_session_whose_record_got_written_is_finished_not_interrupted(
     assert server.stop() == 0
 
 
+@pytest.mark.parametrize(
+    ("state", "phase"),
+    [
+        # Stopped before checking its folder: the restart checks it with the pipeline's
+        # own step, blocks its sync in the pipeline's words and records why.
+        ("cache_write", "writing_cache"),
+        # Stopped in SYNC_QUEUED after the check found a problem but before its record
+        # said "blocked": nothing was queued, so the folder is checked again rather than
+        # trusting the record's "queued" (or "not configured").
+        ("sync_queued", "queueing_nas_sync"),
+    ],
+)
 def test_a_recorded_session_finished_at_restart_is_checked_as_the_pipeline_checks(
-    tmp_path: Path,
+    tmp_path: Path, state: str, phase: str
 ) -> None:
-    # Stopped before checking its folder: the restart checks it with the pipeline's own
-    # step, blocks its sync in the pipeline's words and records why.
     log = tmp_path / "serve.log"
     done = done_then_stopped(log, "Unchecked")
     assert done["result"]["sync_status"] != "blocked_by_validation", done
     folder = Path(done["result"]["path"])
     (folder / "plate?.csv").write_text("1,2\n")
-    rewind(done["session_id"], "cache_write", "writing_cache")
+    rewind(done["session_id"], state, phase)
     server = Serve(log)
     back = server.sessions()[done["session_id"]]
     assert back["state"] == "done", back
     assert back["result"]["sync_status"] == "blocked_by_validation"
-    assert back["result"]["warnings"][-1] == (
-        "Sync blocked: 1 problem in the folder: plate?.csv: name contains ?"
-    )
+    blocked = "Sync blocked: 1 problem in the folder: plate?.csv: name contains ?"
+    assert back["result"]["warnings"][-1] == blocked
+    assert back["result"]["warnings"].count(blocked) == 1
     record = read_record(folder)
     assert record.sync_status == "blocked_by_validation"
     assert record.findings == ["plate?.csv: name contains ?"]
-    assert server.stop() == 0
-
-
-def test_a_session_stopped_before_its_blocked_sync_was_recorded_is_checked_again(
-    tmp_path: Path,
-) -> None:
-    # Stopped in SYNC_QUEUED after its folder check found a problem but before its record
-    # said "blocked": nothing was queued, so the restart checks the folder again rather
-    # than trusting the record's "queued" (or "not configured").
-    log = tmp_path / "serve.log"
-    done = done_then_stopped(log, "Unrecorded")
-    folder = Path(done["result"]["path"])
-    (folder / "plate?.csv").write_text("1,2\n")
-    rewind(done["session_id"], "sync_queued", "queueing_nas_sync")
-    server = Serve(log)
-    back = server.sessions()[done["session_id"]]
-    assert back["state"] == "done", back
-    assert back["result"]["sync_status"] == "blocked_by_validation"
-    assert read_record(folder).sync_status == "blocked_by_validation"
-    assert (
-        back["result"]["warnings"].count(
-            "Sync blocked: 1 problem in the folder: plate?.csv: name contains ?"
-        )
-        == 1
-    )
     assert server.stop() == 0

@@ -5,11 +5,9 @@ plugins may have imported any of them into this one."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
+
+from tests.support.fresh_python import probe
 
 #: Loaded on first use only (a NAS copy, the catalog tools, /openapi.json, a report, a render).
 DEFERRED = [
@@ -58,17 +56,8 @@ print(json.dumps({"loaded": [m for m in DEFERRED if m in sys.modules]}))
 
 
 def _probe(code: str, home: Path) -> dict[str, object]:
-    env = {**os.environ, "EXLAB_TRAY_HOME": str(home), "QT_QPA_PLATFORM": "offscreen"}
-    result = subprocess.run(
-        [sys.executable, "-c", f"DEFERRED = {DEFERRED!r}\n{code}"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env=env,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.splitlines()[-1])  # type: ignore[no-any-return]
+    found: dict[str, object] = probe(f"DEFERRED = {DEFERRED!r}\n{code}", EXLAB_TRAY_HOME=str(home))
+    return found
 
 
 def test_serve_answers_health_before_loading_what_waits_for_first_use(tmp_path: Path) -> None:

@@ -4,11 +4,9 @@ pytest's own imports went through the unpatched hook in this one."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
+
+from tests.support.fresh_python import probe
 
 PROBE = """
 import json, linecache, sys
@@ -31,16 +29,5 @@ def test_the_hook_tells_pyside_modules_apart_without_keeping_their_source(
 ) -> None:
     (tmp_path / "uses_qt.py").write_text("from PySide6.QtCore import QObject\n")
     (tmp_path / "plain.py").write_text("VALUE = 1\n")
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(tmp_path)}
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env=env,
-        cwd=str(Path(__file__).resolve().parents[2]),
-    )
-    assert result.returncode == 0, result.stderr
-    found = json.loads(result.stdout.splitlines()[-1])
+    found = probe(PROBE, PYTHONPATH=str(tmp_path))
     assert found == {"patched": True, "defaults": [0, -1], "cached": []}

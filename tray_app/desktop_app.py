@@ -351,6 +351,11 @@ class DesktopApp:
                 parts.actions.close_all()
             await parts.service.stop(timeout=2.0)
         self.tray.close()
+        # Qt's translations belong to this app, not to the QApplication it ran on (another
+        # app made on it, as the tests make, starts in English).
+        for translator in self._qt_translators:
+            self.app.removeTranslator(translator)
+        self._qt_translators = []
         drop_stop_signals(asyncio.get_running_loop())
         _log.info("shut down")
 

@@ -115,6 +115,8 @@ async def open_demo_sessions(controller: Any, store: SessionStore) -> dict[str, 
     # No plate details: the plate_map plugin asks for them (integer, choice, date, bool, text).
     screen = _run("Stability-Study", "month-1 screen", objective="First monthly time point")
     ids["run_waiting"] = (await controller.create_run(screen))["session_id"]
+    # Waiting before the failing run starts: its notice is the first, every time.
+    await _until_stopped(store, ids["run_waiting"])
 
     # A request the checks refuse (its project does not exist) never becomes a session.
     orphan = _run("Old-Pilot", "re-run")

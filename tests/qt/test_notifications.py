@@ -189,6 +189,32 @@ def test_notifier_turns_store_events_into_notices_and_actions(
     notifier.close()
 
 
+def test_a_session_that_asks_then_fails_inside_a_window_is_told_as_failed_only(
+    tray_loop: asyncio.AbstractEventLoop, tray_store: SessionStore
+) -> None:
+    # The demo's "overfull plate": it asks, is answered wrongly, and fails, all within the
+    # window the first notice opened; the burst says what is true when it goes out.
+    backend = RecordingBackend()
+    timers = ManualTimers()
+    notifier = Notifier(tray_store, backend, lambda _a: None, schedule=timers)
+    waiting(tray_store, "Run screen")
+    deliver(tray_store)
+    crowded = waiting(tray_store, "Run crowded")
+    deliver(tray_store)
+    tray_store.transition(
+        crowded.session_id,
+        SessionState.FAILED,
+        outcome={"code": "plugin_gave_up", "message": "Too many prompts"},
+    )
+    deliver(tray_store)
+    timers.fire()
+    assert [notice.summary for notice, _act in backend.shown] == [
+        "Input needed: Run screen",
+        "Session failed: Run crowded",
+    ]
+    notifier.close()
+
+
 class WithdrawingBackend(RecordingBackend):
     """A backend that can take a notice back: its handle is the notice's index."""
 

@@ -235,11 +235,16 @@ class Coalescer:
     """
 
     def __init__(
-        self, send: Callable[[Notice], None], schedule: Schedule, window_s: float = BURST_WINDOW_S
+        self,
+        send: Callable[[Notice], None],
+        schedule: Schedule,
+        window_s: float = BURST_WINDOW_S,
+        relevant: Callable[[SessionEvent], bool] = lambda _event: True,
     ) -> None:
         self._send = send
         self._schedule = schedule
         self._window_s = window_s
+        self._relevant = relevant
         self._window_open = False
         self._pending: list[SessionEvent] = []
 
@@ -260,8 +265,11 @@ class Coalescer:
 
     def _window_closed(self) -> None:
         self._window_open = False
-        if self._pending:
-            events, self._pending = self._pending, []
+        # What changed during the window is told as it stands now: a session that asked
+        # and then failed is one that failed, not one that also needs input.
+        events = [event for event in self._pending if self._relevant(event)]
+        self._pending = []
+        if events:
             self._send(notice_for(events))
             self._open_window()
 
@@ -306,7 +314,7 @@ class Notifier(QObject):
         self._schedule = schedule
         self._pause_generation = 0
         self._dispatch = dispatch
-        self._coalescer = Coalescer(self._show, schedule, window_s)
+        self._coalescer = Coalescer(self._show, schedule, window_s, self._still_relevant)
         # Shown notices that only ask for input, with the sessions still waiting in
         # each: once none waits, the notice is taken back (see _withdraw_answered).
         self._asking: list[tuple[object, set[str]]] = []
@@ -386,14 +394,16 @@ class Notifier(QObject):
         delay = max(0.0, (until - self._clock()).total_seconds())
         self._schedule(delay, fired)
 
-    def _summarise(self, held: list[SessionEvent]) -> None:
-        def still_relevant(event: SessionEvent) -> bool:
-            if event.kind is not EventKind.NEEDS_INPUT:
-                return True
-            session = self._store.get(event.session_id)
-            return session is not None and session.state is SessionState.INPUT_REQUIRED
+    def _still_relevant(self, event: SessionEvent) -> bool:
+        """Whether ``event`` still says something true: a "needs input" of a session that
+        no longer waits (answered, failed, cancelled) does not."""
+        if event.kind is not EventKind.NEEDS_INPUT:
+            return True
+        session = self._store.get(event.session_id)
+        return session is not None and session.state is SessionState.INPUT_REQUIRED
 
-        notice = paused_summary([e for e in held if still_relevant(e)])
+    def _summarise(self, held: list[SessionEvent]) -> None:
+        notice = paused_summary([e for e in held if self._still_relevant(e)])
         if notice is not None:
             self._show(notice)
 

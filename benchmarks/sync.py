@@ -57,7 +57,7 @@ def warm(source: Path) -> None:
             path.read_bytes()
 
 
-def _cpu() -> float:
+def cpu_seconds() -> float:
     """CPU seconds of this process (every thread) and of the programs it waited for."""
     own = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -66,11 +66,11 @@ def _cpu() -> float:
 
 def bare(cmd: list[str], then_syncfs: Path | None = None) -> tuple[float, float]:
     """(wall, CPU) seconds of the bare tool (and a syncfs of the target after it)."""
-    cpu, started = _cpu(), time.perf_counter()
+    cpu, started = cpu_seconds(), time.perf_counter()
     subprocess.run(cmd, check=True, capture_output=True)
     if then_syncfs is not None:
         sync_filesystem(then_syncfs)
-    return time.perf_counter() - started, _cpu() - cpu
+    return time.perf_counter() - started, cpu_seconds() - cpu
 
 
 async def verified(
@@ -78,11 +78,11 @@ async def verified(
 ) -> tuple[float, float]:
     queue = SyncQueue(db, options=options, watch_mounts=False)
     await queue.open()
-    cpu, started = _cpu(), time.perf_counter()
+    cpu, started = cpu_seconds(), time.perf_counter()
     job = await queue.enqueue(source, SyncPlan(root, transport, False), "EQ/Run_1")
     while job.status not in (JobStatus.SYNCED, JobStatus.FAILED, JobStatus.WAITING):
         await queue.wait_settled(3600)
-    elapsed, used = time.perf_counter() - started, _cpu() - cpu
+    elapsed, used = time.perf_counter() - started, cpu_seconds() - cpu
     await queue.aclose()
     if job.status is not JobStatus.SYNCED:
         raise SystemExit(f"{transport} did not sync: {job.reason}")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -24,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sync import fresh, make_source, warm
+from sync import cpu_seconds, fresh, make_source, warm
 
 from tray_app.creation.sync import SyncJob, SyncOptions, Transport
 from tray_app.creation.sync.attempt import make_transport
@@ -35,18 +34,10 @@ from tray_app.creation.sync.manifest import Manifest
 
 def timed(step: Callable[[], object]) -> tuple[float, float]:
     """(wall seconds, CPU seconds of this process and its programs) of one step."""
-    cpu = _cpu()
+    cpu = cpu_seconds()
     started = time.perf_counter()
     step()
-    return time.perf_counter() - started, _cpu() - cpu
-
-
-def _cpu() -> float:
-    own, kids = (
-        resource.getrusage(resource.RUSAGE_SELF),
-        resource.getrusage(resource.RUSAGE_CHILDREN),
-    )
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+    return time.perf_counter() - started, cpu_seconds() - cpu
 
 
 def main() -> None:

@@ -29,6 +29,7 @@ __all__ = [
     "hash_folder",
     "mismatch",
     "nested_creations",
+    "raise_if_wrong",
     "save_manifest",
     "walk_folder",
     "write_manifest",
@@ -126,9 +127,12 @@ def hash_folder(source: Path, between: Callable[[], None] | None = None) -> Mani
     return manifest
 
 
-def save_manifest(source: Path, manifest: Manifest) -> None:
-    """Write ``.exlab-wizard/checksums.sha256`` into the folder (atomically)."""
-    fileio.atomic_write_text(source / MANIFEST_RELATIVE, manifest.text())
+def save_manifest(source: Path, manifest: Manifest) -> str:
+    """Write ``.exlab-wizard/checksums.sha256`` into the folder (atomically); returns its
+    text (for the copy on the target)."""
+    text = manifest.text()
+    fileio.atomic_write_text(source / MANIFEST_RELATIVE, text)
+    return text
 
 
 def write_manifest(source: Path) -> Manifest:
@@ -143,6 +147,15 @@ def mismatch(wrong: list[str]) -> SyncFailure:
     return SyncFailure(
         Code.MISMATCH, f"The copy does not match the original ({len(wrong)} file(s): {shown})."
     )
+
+
+def raise_if_wrong(manifest: Manifest, source: Path, wrong: list[str] | None = None) -> None:
+    """Raise a mismatch for the ``wrong`` files found by a check and for each file that
+    changed since it was hashed (the manifest would not describe the copy)."""
+    wrong = list(wrong or [])
+    wrong += [f"{name} changed while it was copied" for name in changed_files(manifest, source)]
+    if wrong:
+        raise mismatch(wrong)
 
 
 def changed_files(manifest: Manifest, source: Path) -> list[str]:

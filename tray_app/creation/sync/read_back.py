@@ -28,8 +28,7 @@ from tray_app.creation.sync.manifest import (
     UNLISTED,
     Folder,
     Manifest,
-    changed_files,
-    mismatch,
+    raise_if_wrong,
     save_manifest,
 )
 from tray_app.creation.sync.model import Code, SyncFailure
@@ -205,11 +204,10 @@ class Following:
     and the writeback) run while the program copies instead of after it.
 
     rsync names a file once it has sent it; its copy takes the real name a moment
-    later (written beside, then renamed), so a named file is
-    read back once it exists under its name (``wait_for_name``), and the files after
-    it wait their turn.
-    rclone names a file once its copy is complete. A file the program never names is
-    read back by :meth:`ReadBack.finish`.
+    later (written beside, then renamed), so a named file is read back once it exists
+    under its name (``wait_for_name``), and the files after it wait their turn. rclone
+    names a file once its copy is complete. A file the program never names is read back
+    by :meth:`ReadBack.finish`.
     """
 
     def __init__(self, read_back: ReadBack, target: Path, *, wait_for_name: bool) -> None:
@@ -233,11 +231,7 @@ class CheckedCopy:
 
     def verify(self, source: Path) -> None:
         """Raise unless every file matched and none changed since it was hashed."""
-        wrong = self.wrong + [
-            f"{name} changed while it was copied" for name in changed_files(self.manifest, source)
-        ]
-        if wrong:
-            raise mismatch(wrong)
+        raise_if_wrong(self.manifest, source, self.wrong)
 
 
 def listed_files(folder: Folder) -> dict[str, os.stat_result]:
@@ -260,10 +254,7 @@ def compare_tree(manifest: Manifest, source: Path, target: Path, *, workers: int
     else:
         with ThreadPoolExecutor(workers, thread_name_prefix="exlab-sync-check") as pool:
             found = list(pool.map(lambda name: compare_file(source, target, name), names))
-    wrong = [check.wrong for check in found if check.wrong is not None]
-    wrong += [f"{name} changed while it was copied" for name in changed_files(manifest, source)]
-    if wrong:
-        raise mismatch(wrong)
+    raise_if_wrong(manifest, source, [check.wrong for check in found if check.wrong is not None])
 
 
 def verify_local(
@@ -279,9 +270,8 @@ def verify_local(
 
 def put_manifest(source: Path, manifest: Manifest, target: LocalTarget, relative: str) -> None:
     """Write the manifest into the folder and onto a local target."""
-    text = manifest.text()
     try:
-        save_manifest(source, manifest)
+        text = save_manifest(source, manifest)
     except OSError as exc:
         raise SyncFailure(Code.IO_ERROR, f"Could not write the manifest: {exc}") from exc
     target.put(f"{relative}/{MANIFEST_RELATIVE}", text.encode())

@@ -23,9 +23,9 @@ from tray_app.creation.sync.manifest import (
     MANIFEST_RELATIVE,
     Folder,
     Manifest,
-    changed_files,
     mismatch,
     nested_creations,
+    raise_if_wrong,
 )
 from tray_app.creation.sync.model import Code, SyncFailure
 from tray_app.creation.sync.options import SyncOptions
@@ -157,9 +157,7 @@ class RcloneTransport:
         unchecked = self._unchecked(manifest)
         if unchecked:
             self._check(source, relative, unchecked)
-        changed = changed_files(manifest, source)  # since hashed: the manifest is stale
-        if changed:
-            raise mismatch([f"{name} changed while it was copied" for name in changed])
+        raise_if_wrong(manifest, source)
 
     def _unchecked(self, manifest: Manifest) -> list[str]:
         """The manifest's files that rclone did not compare by hash as it uploaded them

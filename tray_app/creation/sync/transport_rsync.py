@@ -18,9 +18,8 @@ from tray_app.creation.sync.manifest import (
     MANIFEST_RELATIVE,
     Folder,
     Manifest,
-    changed_files,
-    mismatch,
     nested_creations,
+    raise_if_wrong,
 )
 from tray_app.creation.sync.model import Code, SyncFailure
 from tray_app.creation.sync.options import SyncOptions
@@ -173,10 +172,7 @@ class RsyncTransport:
         )  # fmt: skip
         if code != 0:
             raise classify("rsync", code, err)
-        dirty = _dirty_files(out)
-        changed = changed_files(manifest, source)  # since hashed: the manifest is stale
-        if dirty or changed:
-            raise mismatch(dirty + [f"{name} changed while it was copied" for name in changed])
+        raise_if_wrong(manifest, source, _dirty_files(out))
 
     def _put(self, local: Path, remote_relative: str) -> None:
         code, _out, err = self.control.run(
